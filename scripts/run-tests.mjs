@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The README's test command. Builds every workspace, runs each workspace's jest suites through
+// turbo, then prints one line summing them: "N passed, N failed". Exit code is non-zero when any
+// suite failed or any workspace did not report (a crashed runner never counts as green).
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const results = join(root, '.test-results');
+rmSync(results, { recursive: true, force: true });
+
+const extra = process.argv.slice(2);
+const turbo = spawnSync(
+  'npx',
+  ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=full', ...extra],
+  { cwd: root, stdio: 'inherit', env: process.env },
+);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let suitesFailed = 0;
+const files = existsSync(results) ? readdirSync(results).filter((f) => f.endsWith('.json')) : [];
+for (const file of files) {
+  const r = JSON.parse(readFileSync(join(results, file), 'utf8'));
+  passed += r.passed;
+  failed += r.failed;
+  skipped += r.skipped;
+  suitesFailed += r.suitesFailed;
+}
+const runnerFailed = turbo.status !== 0 && failed === 0 && suitesFailed === 0;
+if (runnerFailed) failed += 1; // a build or runner failure is a failure, never a silent pass
+console.log('');
+console.log(`${files.length} workspaces reported; ${suitesFailed} suites failed to run${skipped ? `; ${skipped} skipped` : ''}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(turbo.status === 0 && failed === 0 && suitesFailed === 0 ? 0 : 1);
