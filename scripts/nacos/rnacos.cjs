@@ -1,0 +1,352 @@
+'use strict';
+// r-nacos, the real Nacos server graylane's tests and local runs use (docs/guides/nacos.md).
+//
+// Builds a pinned r-nacos once into a user cache with `cargo install --locked`, then starts
+// throw-away servers on free loopback ports with their own data directory and working directory,
+// never reading or touching ./.env. Every server this process starts is killed when it exits.
+//
+// CommonJS so that jest suites (compiled to CommonJS) can `require` it; rnacos.mjs re-exports it for
+// ESM callers. Types: rnacos.d.cts / rnacos.d.mts.
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const fsp = require('node:fs/promises');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const RNACOS_VERSION = '0.8.8';
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5_000;
+const STDERR_TAIL_LINES = 30;
+
+/** @type {Set<import('node:child_process').ChildProcess>} */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function defaultLog(line) {
+  process.stderr.write(`[rnacos] ${line}\n`);
+}
+
+function cacheDir() {
+  if (process.env.GRAYLANE_CACHE_DIR) return process.env.GRAYLANE_CACHE_DIR;
+  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(xdg, 'graylane');
+}
+
+function installRoot() {
+  return path.join(cacheDir(), `rnacos-${RNACOS_VERSION}`);
+}
+
+/** Path of the r-nacos binary: `GRAYLANE_RNACOS_BIN`, else the cached build (which may not exist yet). */
+function rnacosBinary() {
+  if (process.env.GRAYLANE_RNACOS_BIN) return process.env.GRAYLANE_RNACOS_BIN;
+  return path.join(installRoot(), 'bin', process.platform === 'win32' ? 'rnacos.exe' : 'rnacos');
+}
+
+function isExecutable(file) {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Returns the path of a usable r-nacos binary, building it with cargo first when it is missing.
+ * Concurrent callers (jest workers, several suites) share one build through a lock directory.
+ */
+async function ensureRnacos({ log = defaultLog } = {}) {
+  const bin = rnacosBinary();
+  if (isExecutable(bin)) return bin;
+  if (process.env.GRAYLANE_RNACOS_BIN) {
+    throw new Error(`GRAYLANE_RNACOS_BIN=${bin} is not an executable file`);
+  }
+  await fsp.mkdir(cacheDir(), { recursive: true });
+  const lock = `${installRoot()}.lock`;
+  for (;;) {
+    try {
+      await fsp.mkdir(lock);
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    if (lockIsStale(lock)) {
+      await fsp.rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    log(`waiting for another process building r-nacos ${RNACOS_VERSION} (lock ${lock})`);
+    while (fs.existsSync(lock) && !lockIsStale(lock)) await sleep(2_000);
+    if (isExecutable(bin)) return bin;
+  }
+  try {
+    await fsp.writeFile(path.join(lock, 'pid'), String(process.pid));
+    if (isExecutable(bin)) return bin;
+    await cargoInstall(log);
+    if (!isExecutable(bin)) throw new Error(`cargo install finished but ${bin} is missing`);
+    return bin;
+  } finally {
+    await fsp.rm(lock, { recursive: true, force: true });
+  }
+}
+
+function lockIsStale(lock) {
+  let pid;
+  try {
+    pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+  } catch {
+    // Just created, pid not written yet: give its owner a moment before calling it stale.
+    try {
+      return Date.now() - fs.statSync(lock).mtimeMs > 10_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return error.code === 'ESRCH';
+  }
+}
+
+function cargoInstall(log) {
+  const args = ['install', 'rnacos', '--version', RNACOS_VERSION, '--locked', '--root', installRoot()];
+  log(`r-nacos ${RNACOS_VERSION} is not built yet: running cargo ${args.join(' ')}`);
+  log('this one-time release build takes roughly 10-20 minutes on 2 cores; the binary is cached afterwards');
+  return new Promise((resolve, reject) => {
+    const cargo = spawn('cargo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail = [];
+    const onLine = (line) => {
+      tail.push(line);
+      if (tail.length > STDERR_TAIL_LINES) tail.shift();
+      if (/^\s*(Compiling|Installing|Installed|Finished|Downloaded|error|warning: build failed)/.test(line)) log(line.trim());
+    };
+    forEachLine(cargo.stdout, onLine);
+    forEachLine(cargo.stderr, onLine);
+    cargo.on('error', (error) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new Error('cannot build r-nacos: `cargo` is not on PATH (install Rust from https://rustup.rs, or set GRAYLANE_RNACOS_BIN to an r-nacos binary)')
+          : error,
+      );
+    });
+    cargo.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`cargo install rnacos ${RNACOS_VERSION} failed with exit code ${code}:\n${tail.join('\n')}`));
+    });
+  });
+}
+
+function forEachLine(stream, onLine) {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    buffered += chunk;
+    const lines = buffered.split(/\r?\n/);
+    buffered = lines.pop();
+    for (const line of lines) onLine(line);
+  });
+  stream.on('end', () => buffered && onLine(buffered));
+}
+
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: HOST, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A random HTTP port whose gRPC port (HTTP + 1000) is free too. */
+async function freePortPair() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const http = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await portIsFree(http)) && (await portIsFree(http + 1000))) return http;
+  }
+  throw new Error('no free loopback port pair (p, p+1000) found for r-nacos');
+}
+
+async function isHealthy(httpPort) {
+  try {
+    const response = await fetch(`http://${HOST}:${httpPort}/health`, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * One r-nacos process on fixed ports and a fixed data directory; `restart()` starts it again on the
+ * same ports and data, as an operator restarting a server would.
+ */
+class RnacosNode {
+  constructor({ bin, httpPort, env, workDir, dataDir }) {
+    this.host = HOST;
+    this.httpPort = httpPort;
+    this.grpcPort = httpPort + 1000;
+    this.serverAddr = `${HOST}:${httpPort}`;
+    this.dataDir = dataDir;
+    this.workDir = workDir;
+    this._bin = bin;
+    this._env = env;
+    this._child = undefined;
+    this._stderr = [];
+  }
+
+  async _start() {
+    const envFile = path.join(this.workDir, 'empty.env');
+    await fsp.writeFile(envFile, '');
+    const env = {
+      ...process.env,
+      RNACOS_HTTP_PORT: String(this.httpPort),
+      RNACOS_GRPC_PORT: String(this.grpcPort),
+      RNACOS_HTTP_CONSOLE_PORT: '0',
+      RNACOS_SDK_HOST: HOST,
+      RNACOS_CONSOLE_HOST: HOST,
+      RNACOS_DATA_DIR: this.dataDir,
+      RNACOS_RAFT_NODE_ADDR: `${HOST}:${this.grpcPort}`,
+      RUST_LOG: 'warn',
+      ...this._env,
+    };
+    const child = spawn(this._bin, ['-e', envFile], { cwd: this.workDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    this._child = child;
+    this._stderr = [];
+    running.add(child);
+    forEachLine(child.stderr, (line) => {
+      this._stderr.push(line);
+      if (this._stderr.length > STDERR_TAIL_LINES) this._stderr.shift();
+    });
+    let exited;
+    const exit = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        running.delete(child);
+        exited = { code, signal };
+        resolve();
+      });
+      child.once('error', (error) => {
+        running.delete(child);
+        exited = { error };
+        resolve();
+      });
+    });
+    this._exit = exit;
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (exited) break;
+      if ((await isHealthy(this.httpPort)) && (await canConnect(this.grpcPort))) return;
+      await Promise.race([sleep(100), exit]);
+    }
+    const reason = exited
+      ? exited.error
+        ? `could not spawn ${this._bin}: ${exited.error.message}`
+        : `r-nacos exited (code ${exited.code}, signal ${exited.signal}) during start-up`
+      : `r-nacos did not answer GET /health on ${this.serverAddr} within ${START_TIMEOUT_MS} ms`;
+    await this.kill('SIGKILL');
+    const error = new Error(`${reason}\n--- r-nacos stderr (tail) ---\n${this._stderr.join('\n')}`);
+    error.addressInUse = this._stderr.some((line) => /address (already )?in use/i.test(line));
+    throw error;
+  }
+
+  /** Sends `signal` to the process and resolves when it has exited. */
+  async kill(signal = 'SIGKILL') {
+    const child = this._child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this._exit;
+    clearTimeout(timer);
+  }
+
+  /** Stops the process (keeping ports and data) and starts it again; resolves when it is healthy. */
+  async restart() {
+    await this.kill('SIGTERM');
+    await this._start();
+  }
+
+  /** Stops the process and deletes its working and data directories. */
+  async stop() {
+    await this.kill('SIGTERM');
+    await fsp.rm(this.workDir, { recursive: true, force: true });
+  }
+
+  /** The last lines r-nacos wrote to stderr. */
+  stderrTail() {
+    return this._stderr.join('\n');
+  }
+}
+
+/**
+ * Starts one r-nacos on free loopback ports (or `httpPort`) with a throw-away data directory.
+ * `env` adds variables such as `RNACOS_NAMING_HEALTH_TIMEOUT_SECOND`.
+ */
+async function startRnacos({ httpPort, env = {}, log = defaultLog } = {}) {
+  const bin = await ensureRnacos({ log });
+  for (let attempt = 1; ; attempt++) {
+    const port = httpPort ?? (await freePortPair());
+    const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'graylane-rnacos-'));
+    const node = new RnacosNode({ bin, httpPort: port, env, workDir, dataDir: path.join(workDir, 'data') });
+    try {
+      await node._start();
+      return node;
+    } catch (error) {
+      await fsp.rm(workDir, { recursive: true, force: true });
+      // Someone took a port between the check and the bind: try another pair.
+      if (httpPort === undefined && error.addressInUse && attempt < 5) continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Starts an `size`-node r-nacos raft cluster on loopback. Node 1 initialises the cluster, the others
+ * join it. `serverAddr` lists every node's HTTP address, comma-separated.
+ */
+async function startRnacosCluster(size = 3, { env = {}, log = defaultLog } = {}) {
+  const bin = await ensureRnacos({ log });
+  const nodes = [];
+  try {
+    let seed;
+    for (let id = 1; id <= size; id++) {
+      const port = await freePortPair();
+      const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'graylane-rnacos-'));
+      const raftEnv =
+        id === 1
+          ? { RNACOS_RAFT_NODE_ID: '1', RNACOS_RAFT_AUTO_INIT: 'true' }
+          : { RNACOS_RAFT_NODE_ID: String(id), RNACOS_RAFT_AUTO_INIT: 'false', RNACOS_RAFT_JOIN_ADDR: seed };
+      const node = new RnacosNode({ bin, httpPort: port, env: { ...raftEnv, ...env }, workDir, dataDir: path.join(workDir, 'data') });
+      nodes.push(node);
+      await node._start();
+      seed ??= `${HOST}:${node.grpcPort}`;
+    }
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.stop()));
+    throw error;
+  }
+  return {
+    nodes,
+    serverAddr: nodes.map((node) => node.serverAddr).join(','),
+    stop: () => Promise.all(nodes.map((node) => node.stop())).then(() => undefined),
+  };
+}
+
+module.exports = { RNACOS_VERSION, rnacosBinary, ensureRnacos, startRnacos, startRnacosCluster };

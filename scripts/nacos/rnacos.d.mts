@@ -1,0 +1,2 @@
+export { RNACOS_VERSION, ensureRnacos, rnacosBinary, startRnacos, startRnacosCluster } from './rnacos.cjs';
+export type { RnacosCluster, RnacosLog, RnacosNode } from './rnacos.cjs';
