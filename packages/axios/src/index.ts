@@ -1,1 +1,2 @@
-export {};
+export { attachLaneRouting } from './interceptor.js';
+export type { AxiosLaneOptions } from './interceptor.js';

@@ -1,1 +1,2 @@
-export {};
+export { graylaneMiddleware } from './middleware.js';
+export type { GraylaneMiddlewareOptions, LaneMiddleware } from './middleware.js';

@@ -1,0 +1,59 @@
+/**
+ * One service of the seed scenario (A, B or C), run as its own process by the launcher.
+ *
+ *   SERVICE=a NEXT=b GRAYLANE_LANE=gray node dist/service.js
+ *
+ * `GET /<service>` answers one hop per service in call order, as text
+ * (`A[gray]@127.0.0.1:50301 -> B[base]@... -> C[gray]@...`) or, with `Accept: application/json`,
+ * as a JSON array of `{ service, lane, address }`.
+ */
+import express from 'express';
+import axios from 'axios';
+import { attachLaneRouting } from '@graylane/axios';
+import { laneLabel } from '@graylane/core';
+import { graylaneMiddleware } from '@graylane/express';
+import { startGraylane } from '@graylane/node';
+
+interface Hop {
+  service: string;
+  lane: string;
+  address: string;
+}
+
+const service = required('SERVICE');
+const next = process.env['NEXT'] || undefined;
+
+const graylane = await startGraylane({ service, dependencies: next ? [next] : [] });
+const http = axios.create({ timeout: 5_000 });
+attachLaneRouting(http, { router: graylane.router, carriers: graylane.carriers });
+
+const app = express();
+app.use(graylaneMiddleware({ carriers: graylane.carriers }));
+app.get(`/${service}`, async (req, res) => {
+  const me: Hop = { service: service.toUpperCase(), lane: laneLabel(graylane.lane), address: `127.0.0.1:${req.socket.localPort}` };
+  try {
+    const downstream = next ? (await http.get<Hop[]>(`http://${next}/${next}`, { headers: { accept: 'application/json' } })).data : [];
+    const hops = [me, ...downstream];
+    if (req.accepts(['text', 'json']) === 'json') res.json(hops);
+    else res.type('text/plain').send(hops.map((h) => `${h.service}[${h.lane}]@${h.address}`).join(' -> ') + '\n');
+  } catch (error) {
+    const detail = axios.isAxiosError(error) ? (error.response?.data ?? error.message) : String(error);
+    res.status(502).json({ error: `${me.service}[${me.lane}] could not call ${next}`, detail });
+  }
+});
+
+const server = app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
+await new Promise<void>((resolve) => server.once('listening', resolve));
+const { port } = server.address() as { port: number };
+await graylane.register({ server });
+graylane.handleSignals(server);
+process.send?.({ ready: true, service, lane: laneLabel(graylane.lane), address: `127.0.0.1:${port}` });
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`service.js: ${name} is required`);
+    process.exit(2);
+  }
+  return value;
+}

@@ -1,0 +1,216 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { context, diag } from '@opentelemetry/api';
+import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
+import { extractLane, injectLane, setLane } from '@graylane/context';
+import type { CarrierOptions } from '@graylane/context';
+import { requestViewFromNode } from '@graylane/matcher';
+import type { LaneMatcher } from '@graylane/matcher';
+import type { LaneRouter, Selection } from '@graylane/router';
+import { addForwardedHeaders, endToEndHeaders } from './proxy.js';
+
+/** How the gateway decided a request's lane. */
+export type LaneDecision = 'carrier' | 'rule' | 'none';
+
+/** What the gateway did with one request; passed to {@link GatewayOptions.onRoute}. */
+export interface RouteInfo {
+  readonly lane: string | undefined;
+  readonly decidedBy: LaneDecision;
+  readonly selection: Selection;
+}
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** Picks upstream instances; usually `graylane.router` from `@graylane/node`. */
+  readonly router: LaneRouter;
+  /** The service every request goes to, or a function choosing it per request (`undefined` → 404). */
+  readonly upstream: string | ((req: IncomingMessage) => string | undefined);
+  /** Decides the lane of requests that carry none. Without it, such requests go to base. */
+  readonly matcher?: LaneMatcher;
+  /** Which lane carriers to read and write, and under which names. */
+  readonly carriers?: CarrierOptions;
+  /**
+   * Honour a lane the request already carries (`x-mse-tag`, baggage). Default `true`. When `false`,
+   * carried lanes are stripped and the lane is decided by the rules alone.
+   */
+  readonly trustCarriers?: boolean;
+  /** Milliseconds to wait for the upstream's response headers before answering 504. Default 30 000. */
+  readonly timeoutMs?: number;
+  /** The agent for upstream connections. Default: a keep-alive agent owned by the gateway. */
+  readonly agent?: http.Agent;
+  /** Called for every routed request, e.g. for access logs. Errors it throws are logged and ignored. */
+  readonly onRoute?: (info: RouteInfo, req: IncomingMessage) => void;
+}
+
+/** A lane-aware entry gateway; see {@link createGateway}. */
+export interface Gateway {
+  /** The request handler, to mount in a server of your own. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The gateway's own HTTP server (not listening until {@link Gateway.listen}). */
+  readonly server: http.Server;
+  /** Replaces the rules matcher, e.g. after a rule update. */
+  setMatcher(matcher: LaneMatcher | undefined): void;
+  /** Starts listening; resolves with the bound address. */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stops accepting connections and closes idle ones; resolves when the server is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the lane-aware entry gateway. For each request it decides the lane once (a lane the
+ * request carries, if trusted; else the first matching rule; else base), picks an instance of the
+ * upstream service in that lane (or along the lane's fallback chain to base), writes the lane
+ * carriers, and forwards the request.
+ *
+ * Errors reach the client as JSON `{ error: { code, message, ... } }`: 503 when no instance
+ * qualifies (`GRAYLANE_ERR_NO_INSTANCE`, `GRAYLANE_ERR_STRICT_LANE`, `GRAYLANE_ERR_NOT_READY`),
+ * 502 when the upstream cannot be reached, 504 when it does not answer in time.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { router, carriers, onRoute } = options;
+  const trustCarriers = options.trustCarriers ?? true;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const ownAgent = options.agent === undefined;
+  const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const upstreamOf = typeof options.upstream === 'string' ? constant(options.upstream) : options.upstream;
+  const dropped = carrierHeaderNames(carriers);
+  let matcher = options.matcher;
+
+  function decide(req: IncomingMessage): { lane: string | undefined; decidedBy: LaneDecision } {
+    if (trustCarriers) {
+      const carried = extractLane(req.headers, carriers);
+      if (carried !== undefined) return { lane: carried, decidedBy: 'carrier' };
+    }
+    const ruled = matcher?.match(requestViewFromNode(req));
+    return ruled === undefined ? { lane: undefined, decidedBy: 'none' } : { lane: ruled, decidedBy: 'rule' };
+  }
+
+  function handler(req: IncomingMessage, res: ServerResponse): void {
+    let service: string | undefined;
+    let decision: { lane: string | undefined; decidedBy: LaneDecision } = { lane: undefined, decidedBy: 'none' };
+    let selection: Selection;
+    try {
+      service = upstreamOf(req);
+      if (service === undefined) {
+        sendError(res, 404, new GraylaneError(ErrorCode.NO_INSTANCE, `no upstream service for ${req.method} ${req.url}`));
+        return;
+      }
+      decision = decide(req);
+      selection = router.select(service, decision.lane);
+    } catch (error) {
+      respondToRoutingError(res, error, service, decision.lane);
+      return;
+    }
+    if (onRoute) {
+      try {
+        onRoute({ ...decision, selection }, req);
+      } catch (error) {
+        diag.warn('graylane gateway: onRoute threw; ignored', error);
+      }
+    }
+    context.with(setLane(context.active(), decision.lane), () => forward(req, res, selection, decision.lane));
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, selection: Selection, lane: string | undefined): void {
+    const headers = endToEndHeaders(req.headers, dropped);
+    if (dropped.has('baggage') && req.headers.baggage !== undefined) headers.baggage = req.headers.baggage;
+    injectLane(headers as Record<string, unknown>, lane, carriers);
+    addForwardedHeaders(headers, {
+      address: req.socket.remoteAddress,
+      host: req.headers.host,
+      encrypted: 'encrypted' in req.socket && Boolean(req.socket.encrypted),
+    });
+    const { host, port } = selection.instance;
+    headers.host = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+    const upstream = http.request({ host, port, method: req.method, path: req.url, headers, agent });
+    upstream.setTimeout(timeoutMs, () => {
+      upstream.destroy(new GraylaneError(ErrorCode.UPSTREAM, `upstream ${selection.service} at ${host}:${port} did not answer within ${timeoutMs} ms`, { details: { timeout: true } }));
+    });
+    upstream.on('response', (answer) => {
+      upstream.setTimeout(0);
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.headers));
+      answer.pipe(res);
+      answer.on('error', () => res.destroy());
+    });
+    upstream.on('error', (error) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const timedOut = isGraylaneError(error) && error.details['timeout'] === true;
+      sendError(
+        res,
+        timedOut ? 504 : 502,
+        isGraylaneError(error)
+          ? error
+          : new GraylaneError(ErrorCode.UPSTREAM, `could not reach ${selection.service} at ${host}:${port}: ${error.message}`, {
+              cause: error,
+              details: { service: selection.service, lane: laneLabel(lane), address: `${host}:${port}` },
+            }),
+      );
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  const server = http.createServer(handler);
+  return {
+    handler,
+    server,
+    setMatcher(next) {
+      matcher = next;
+    },
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        if (ownAgent) agent.destroy();
+      });
+    },
+  };
+}
+
+function constant(service: string): () => string {
+  return () => service;
+}
+
+/** Header names of the lane carriers, which the gateway replaces with the lane it decided. */
+function carrierHeaderNames(carriers: CarrierOptions | undefined): ReadonlySet<string> {
+  const names = new Set<string>();
+  const probe: Record<string, unknown> = {};
+  injectLane(probe, 'probe', carriers);
+  for (const name in probe) names.add(name.toLowerCase());
+  return names;
+}
+
+function respondToRoutingError(res: ServerResponse, error: unknown, service: string | undefined, lane: string | undefined): void {
+  if (isGraylaneError(error)) {
+    sendError(res, 503, error);
+    return;
+  }
+  diag.error('graylane gateway: unexpected routing failure', error);
+  sendError(
+    res,
+    500,
+    new GraylaneError(ErrorCode.UPSTREAM, `routing ${service ?? 'the request'} in lane ${laneLabel(lane)} failed unexpectedly`, { cause: error }),
+  );
+}
+
+function sendError(res: ServerResponse, status: number, error: GraylaneError): void {
+  const body = JSON.stringify({ error: { code: error.code, message: error.message, ...error.details } });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { ErrorCode, GraylaneError } from '@graylane/core';
+import type { Registry } from '@graylane/core';
+import { createFileRegistry } from '@graylane/registry';
+import { createNacosRegistry } from '@graylane/nacos';
+
+/** Environment variables that choose the registry; see docs/reference/configuration.md. */
+export const RegistryEnv = {
+  /** `host:port[,host:port...]` of a Nacos server or cluster. When set, Nacos is used. */
+  NACOS_SERVER_ADDR: 'NACOS_SERVER_ADDR',
+  /** Nacos namespace (tenant) id. */
+  NACOS_NAMESPACE: 'NACOS_NAMESPACE',
+  /** Nacos group. Default `DEFAULT_GROUP`. */
+  NACOS_GROUP: 'NACOS_GROUP',
+  NACOS_USERNAME: 'NACOS_USERNAME',
+  NACOS_PASSWORD: 'NACOS_PASSWORD',
+  /** Directory of the file registry. Default `.graylane/registry` under the working directory. */
+  GRAYLANE_REGISTRY_DIR: 'GRAYLANE_REGISTRY_DIR',
+} as const;
+
+/**
+ * The registry the environment asks for: Nacos when `NACOS_SERVER_ADDR` is set, otherwise the
+ * embedded file registry (no server needed) in `GRAYLANE_REGISTRY_DIR`.
+ */
+export function registryFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Registry {
+  const serverAddr = env[RegistryEnv.NACOS_SERVER_ADDR]?.trim();
+  if (serverAddr) {
+    const username = env[RegistryEnv.NACOS_USERNAME];
+    const password = env[RegistryEnv.NACOS_PASSWORD];
+    if ((username === undefined) !== (password === undefined)) {
+      throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'NACOS_USERNAME and NACOS_PASSWORD must be set together', {
+        details: { variables: [RegistryEnv.NACOS_USERNAME, RegistryEnv.NACOS_PASSWORD] },
+      });
+    }
+    return createNacosRegistry({
+      serverAddr,
+      ...(env[RegistryEnv.NACOS_NAMESPACE] ? { namespace: env[RegistryEnv.NACOS_NAMESPACE] } : {}),
+      ...(env[RegistryEnv.NACOS_GROUP] ? { group: env[RegistryEnv.NACOS_GROUP] } : {}),
+      ...(username !== undefined && password !== undefined ? { username, password } : {}),
+    });
+  }
+  const dir = env[RegistryEnv.GRAYLANE_REGISTRY_DIR]?.trim() || join(process.cwd(), '.graylane', 'registry');
+  return createFileRegistry({ dir });
+}
