@@ -1,1 +1,23 @@
-export {};
+/**
+ * @graylane/router: lane-aware instance selection. A request's lane is decided once at the entry;
+ * on every hop the router picks a usable instance of the callee in that lane, else in each lane of
+ * its fallback chain, else a base instance, never one of another lane. Strict lanes never fall back.
+ *
+ * @packageDocumentation
+ */
+export { createRouter } from './router.js';
+export { buildLaneIndex, LaneIndex, LanePool } from './lane-index.js';
+export type { LaneIndexOptions } from './lane-index.js';
+export { selectFromIndex } from './select.js';
+export { compilePolicy } from './policy.js';
+export type { RoutingPolicy } from './policy.js';
+export type {
+  BalancerKind,
+  FallbackReason,
+  FallbackStep,
+  LaneRouter,
+  RouterOptions,
+  RoutingPolicyInput,
+  Selection,
+  StrictLanes,
+} from './types.js';

@@ -1,0 +1,213 @@
+import { ErrorCode, GraylaneError, type Instance, type Registry } from '@graylane/core';
+import { LaneIndex } from './lane-index.js';
+import { compilePolicy, type RoutingPolicy } from './policy.js';
+import { selectFromIndex } from './select.js';
+import type { BalancerKind, LaneRouter, RouterOptions, RoutingPolicyInput, Selection } from './types.js';
+
+const DEFAULT_READY_TIMEOUT_MS = 3000;
+const BALANCERS: readonly BalancerKind[] = ['round-robin', 'random'];
+
+type ChangeListener = (service: string, instances: readonly Instance[]) => void;
+
+/** What the router knows about one callee service. */
+interface ServiceState {
+  /** Built from the last instance list; `undefined` until the first list arrives. */
+  index: LaneIndex | undefined;
+  /** Set once the router subscribes to the service in its registry. */
+  unsubscribe: (() => void) | undefined;
+}
+
+/** A caller of ready/selectAsync waiting for first lists. */
+interface Wait {
+  readonly missing: Set<string>;
+  readonly resolve: () => void;
+  readonly reject: (error: GraylaneError) => void;
+}
+
+/**
+ * Creates a lane router. With a registry, the router subscribes to each callee service the first
+ * time it is asked about it (or in {@link LaneRouter.ready}); without one, feed it with
+ * {@link LaneRouter.update}.
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for invalid options or lane names.
+ */
+export function createRouter(registry: Registry | undefined, options: RouterOptions = {}): LaneRouter {
+  const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  if (!(Number.isFinite(readyTimeoutMs) && readyTimeoutMs > 0)) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `readyTimeoutMs must be a positive number of milliseconds, got ${String(readyTimeoutMs)}`, {
+      details: { option: 'readyTimeoutMs', value: readyTimeoutMs },
+    });
+  }
+  const balancer = options.balancer ?? 'round-robin';
+  if (!BALANCERS.includes(balancer)) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `balancer must be one of ${BALANCERS.join(', ')}, got ${String(balancer)}`, {
+      details: { option: 'balancer', value: balancer },
+    });
+  }
+  let policyInput: RoutingPolicyInput = { fallback: options.fallback, strict: options.strict };
+  let policy: RoutingPolicy = compilePolicy(policyInput);
+
+  const states = new Map<string, ServiceState>();
+  const listeners = new Set<ChangeListener>();
+  const waits = new Set<Wait>();
+  let closed = false;
+
+  function stateOf(service: string): ServiceState {
+    let state = states.get(service);
+    if (state === undefined) states.set(service, (state = { index: undefined, unsubscribe: undefined }));
+    return state;
+  }
+
+  /** Subscribes to `service` once; a registry that throws leaves it unwatched, retried next time. */
+  function watch(service: string): GraylaneError | undefined {
+    if (registry === undefined || closed) return undefined;
+    const state = stateOf(service);
+    if (state.unsubscribe !== undefined) return undefined;
+    state.unsubscribe = noop; // set first: the registry may call the listener synchronously
+    try {
+      state.unsubscribe = registry.subscribe(service, (instances) => {
+        if (!closed) update(service, instances);
+      });
+      return undefined;
+    } catch (cause) {
+      state.unsubscribe = undefined;
+      return new GraylaneError(ErrorCode.REGISTRY, `could not watch service "${service}" in the ${registry.kind} registry`, {
+        details: { service, registry: registry.kind },
+        cause,
+      });
+    }
+  }
+
+  function notReady(services: readonly string[], cause?: unknown, waitedMs?: number): GraylaneError {
+    const names = services.map((s) => `"${s}"`).join(', ');
+    const how =
+      registry === undefined
+        ? 'this router has no registry: give it lists with router.update()'
+        : waitedMs === undefined
+          ? `the router is now watching the ${registry.kind} registry; await router.ready([...]) at start-up or use selectAsync()`
+          : `the ${registry.kind} registry did not list ${services.length === 1 ? 'it' : 'them'} within ${waitedMs} ms`;
+    return new GraylaneError(ErrorCode.NOT_READY, `no instance list yet for service ${names}: ${how}`, {
+      details: { services: [...services], ...(waitedMs === undefined ? {} : { timeoutMs: waitedMs }) },
+      cause,
+    });
+  }
+
+  function waitFor(services: readonly string[], timeoutMs: number): Promise<void> {
+    if (closed) return Promise.reject(closedError());
+    const missing = new Set<string>();
+    let cause: GraylaneError | undefined;
+    for (const service of services) {
+      cause = watch(service) ?? cause;
+      if (states.get(service)?.index === undefined) missing.add(service);
+    }
+    if (missing.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waits.delete(wait);
+        reject(notReady([...missing], cause, timeoutMs));
+      }, timeoutMs);
+      const wait: Wait = {
+        missing,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      waits.add(wait);
+    });
+  }
+
+  function select(service: string, lane: string | undefined): Selection {
+    let index = states.get(service)?.index;
+    if (index === undefined) {
+      const cause = watch(service);
+      index = states.get(service)?.index; // a registry with a cache may list synchronously
+      if (index === undefined) throw notReady([service], cause);
+    }
+    return selectFromIndex(index, lane, policy);
+  }
+
+  function update(service: string, instances: readonly Instance[]): void {
+    const list = Object.freeze([...instances]);
+    stateOf(service).index = new LaneIndex(list, { service, balancer });
+    for (const wait of waits) {
+      if (wait.missing.delete(service) && wait.missing.size === 0) {
+        waits.delete(wait);
+        wait.resolve();
+      }
+    }
+    for (const listener of listeners) {
+      try {
+        listener(service, list);
+      } catch {
+        // A listener's failure must not stop the others, nor the registry that called us.
+      }
+    }
+  }
+
+  return {
+    select,
+    update,
+
+    async selectAsync(service, lane) {
+      if (states.get(service)?.index === undefined) await waitFor([service], readyTimeoutMs);
+      return select(service, lane);
+    },
+
+    ready(services, readyOptions) {
+      const timeoutMs = readyOptions?.timeoutMs ?? readyTimeoutMs;
+      return waitFor([...new Set(services)], timeoutMs);
+    },
+
+    watches: (service) => {
+      const unsubscribe = states.get(service)?.unsubscribe;
+      return unsubscribe !== undefined;
+    },
+
+    services: () => [...states].filter(([, s]) => s.index !== undefined).map(([name]) => name),
+
+    instances: (service) => states.get(service)?.index?.instances ?? [],
+
+    onChange(listener) {
+      const own: ChangeListener = (service, instances) => listener(service, instances);
+      listeners.add(own);
+      return () => void listeners.delete(own);
+    },
+
+    setPolicy(input) {
+      const next: RoutingPolicyInput = {
+        fallback: 'fallback' in input ? input.fallback : policyInput.fallback,
+        strict: 'strict' in input ? input.strict : policyInput.strict,
+      };
+      policy = compilePolicy(next);
+      policyInput = next;
+    },
+
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const state of states.values()) {
+        const unsubscribe = state.unsubscribe;
+        state.unsubscribe = undefined;
+        try {
+          unsubscribe?.();
+        } catch {
+          // Closing is best effort; a registry failing to unsubscribe is closing anyway.
+        }
+      }
+      for (const wait of waits) wait.reject(closedError());
+      waits.clear();
+      listeners.clear();
+    },
+  };
+}
+
+function closedError(): GraylaneError {
+  return new GraylaneError(ErrorCode.CLOSED, 'the lane router is closed');
+}
+
+function noop(): void {}
