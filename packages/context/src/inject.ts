@@ -1,0 +1,60 @@
+import { defaultTextMapGetter, diag } from '@opentelemetry/api';
+import { MAX_BAGGAGE_LENGTH, readBaggage, withLaneEntries, writeBaggage } from './baggage.js';
+import { BAGGAGE_HEADER, safePlan } from './carriers.js';
+import type { CarrierOptions } from './carriers.js';
+import { laneOrBase } from './lane.js';
+
+/**
+ * Writes `lane` into outbound `headers` (a plain object: Node `OutgoingHttpHeaders`, message
+ * headers) under every enabled writable carrier. The lane entries are merged into an existing
+ * `baggage` header with OpenTelemetry's codec: a previous lane entry is replaced, other entries are
+ * kept. For the base lane (`undefined`, `'base'` or an invalid lane) graylane's carriers are removed
+ * and nothing is written. Header names are matched case-insensitively. Never throws.
+ */
+export function injectLane(headers: Record<string, unknown>, lane: string | undefined, options?: CarrierOptions): void {
+  try {
+    const plan = safePlan(options);
+    const value = laneOrBase(lane, 'injectLane');
+    for (const name of plan.writeHeaders) {
+      const key = findKey(headers, name);
+      if (key !== undefined && (value === undefined || key !== name)) delete headers[key];
+      if (value !== undefined) headers[name] = value;
+    }
+    if (plan.writeBaggage.length > 0) mergeBaggage(headers, value, plan.writeBaggage);
+  } catch (error) {
+    diag.warn('graylane: could not write the lane into outbound headers', error);
+  }
+}
+
+function mergeBaggage(headers: Record<string, unknown>, lane: string | undefined, keys: readonly string[]): void {
+  const key = findKey(headers, BAGGAGE_HEADER) ?? BAGGAGE_HEADER;
+  const existing = { baggage: headerValue(headers[key]) };
+  let oversized = false;
+  const current = readBaggage(existing, defaultTextMapGetter, () => (oversized = true));
+  if (oversized) {
+    diag.debug(`graylane: outbound baggage exceeds ${MAX_BAGGAGE_LENGTH} characters; lane entries not written`);
+    return;
+  }
+  const next = withLaneEntries(current, lane, keys);
+  if (next === current && typeof existing.baggage === 'string') return;
+  const serialised = next && writeBaggage(next);
+  if (serialised === undefined) delete headers[key];
+  else headers[key] = serialised;
+}
+
+/** A header value as text: strings and string arrays as they are, `Buffer`s (Kafka headers) decoded as UTF-8. */
+export function headerValue(value: unknown): string | string[] | undefined {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  if (Array.isArray(value)) return value.filter((part): part is string => typeof part === 'string');
+  return undefined;
+}
+
+/** The key of `headers` equal to `lowerName` ignoring case; exact lower-case keys are found without a scan. */
+function findKey(headers: Record<string, unknown>, lowerName: string): string | undefined {
+  if (headers[lowerName] !== undefined) return lowerName;
+  for (const key in headers) {
+    if (key.length === lowerName.length && key.toLowerCase() === lowerName && headers[key] !== undefined) return key;
+  }
+  return undefined;
+}

@@ -1,0 +1,62 @@
+import { diag, propagation } from '@opentelemetry/api';
+import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { w3cBaggage, withLaneEntries } from './baggage.js';
+import { carrierPlan } from './carriers.js';
+import type { CarrierOptions, CarrierPlan } from './carriers.js';
+import { readLane } from './extract.js';
+import { getLane, setLane } from './lane.js';
+
+/**
+ * An OpenTelemetry `TextMapPropagator` for the lane. Register it next to the SDK's propagators
+ * (`new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(),
+ * new LanePropagator()] })`), or use it on its own.
+ *
+ * Inject writes every enabled lane header, and, when a baggage carrier is enabled, the context's whole
+ * W3C baggage with the lane entries brought in line with the lane. Because {@link setLane} keeps the
+ * same entries in the context's baggage, a `W3CBaggagePropagator` placed before or after this one
+ * writes the same `baggage` header: one header, nothing lost, nothing doubled.
+ *
+ * Extract reads the carriers in precedence order and sets the lane (and its baggage entries) on the
+ * returned context; with no valid carrier the context keeps its lane and stray lane entries that
+ * another propagator extracted are brought in line. Neither method throws.
+ */
+export class LanePropagator implements TextMapPropagator {
+  readonly #options: CarrierOptions;
+  readonly #plan: CarrierPlan;
+  readonly #fields: string[];
+
+  /** Throws `GRAYLANE_ERR_CONFIG_INVALID` when a carrier name is not a valid header or baggage name. */
+  constructor(options: CarrierOptions = {}) {
+    this.#options = options;
+    this.#plan = carrierPlan(options);
+    this.#fields = [...this.#plan.fields];
+  }
+
+  inject(ctx: Context, carrier: unknown, setter: TextMapSetter): void {
+    try {
+      const lane = getLane(ctx);
+      if (lane !== undefined) for (const name of this.#plan.writeHeaders) setter.set(carrier, name, lane);
+      if (this.#plan.writeBaggage.length === 0) return;
+      const baggage = propagation.getBaggage(ctx);
+      const synced = withLaneEntries(baggage, lane, this.#plan.writeBaggage);
+      if (synced === undefined) return;
+      w3cBaggage.inject(synced === baggage ? ctx : propagation.setBaggage(ctx, synced), carrier, setter);
+    } catch (error) {
+      diag.warn('graylane: could not inject the lane', error);
+    }
+  }
+
+  extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
+    try {
+      const lane = readLane(carrier, getter, this.#plan);
+      return setLane(ctx, lane === null ? getLane(ctx) : lane, this.#options);
+    } catch (error) {
+      diag.warn('graylane: could not extract the lane', error);
+      return ctx;
+    }
+  }
+
+  fields(): string[] {
+    return this.#fields;
+  }
+}
