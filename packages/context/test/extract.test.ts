@@ -1,0 +1,124 @@
+import fc from 'fast-check';
+import { isValidLane } from '@graylane/core';
+import { LanePropagator, extractLane } from '@graylane/context';
+import type { CarrierOptions } from '@graylane/context';
+import { captureDiag } from './support.js';
+
+const diagLog = captureDiag();
+
+describe('extractLane', () => {
+  const all: CarrierOptions = { opensergoHeader: true, opensergoBaggage: true, headers: ['x-lane'] };
+
+  it('reads each carrier', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray' })).toBe('gray');
+    expect(extractLane({ baggage: 'lane=gray' })).toBe('gray');
+    expect(extractLane({ 'x-opensergo-traffic': 'gray' }, all)).toBe('gray');
+    expect(extractLane({ baggage: 'OpenSergo-Label=gray' }, all)).toBe('gray');
+    expect(extractLane({ baggage: '__microservice_tag__=gray' })).toBe('gray');
+    expect(extractLane({ 'x-lane': 'gray' }, all)).toBe('gray');
+  });
+
+  it('applies the documented precedence', () => {
+    const carriers: [string, string][] = [
+      ['x-mse-tag', 'a'],
+      ['baggage:lane', 'b'],
+      ['x-opensergo-traffic', 'c'],
+      ['baggage:OpenSergo-Label', 'd'],
+      ['baggage:__microservice_tag__', 'e'],
+      ['x-lane', 'f'],
+    ];
+    for (let first = 0; first < carriers.length; first++) {
+      const headers: Record<string, string> = {};
+      const baggage: string[] = [];
+      for (const [name, lane] of carriers.slice(first)) {
+        if (name.startsWith('baggage:')) baggage.push(`${name.slice(8)}=${lane}`);
+        else headers[name] = lane;
+      }
+      if (baggage.length > 0) headers['baggage'] = baggage.join(',');
+      expect(extractLane(headers, all)).toBe(carriers[first]![1]);
+    }
+  });
+
+  it('reports conflicting carriers and keeps the winner', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'lane=blue' })).toBe('gray');
+    expect(diagLog.messages).toEqual([expect.stringMatching(/baggage entry lane \(blue\).*conflicts with gray/)]);
+  });
+
+  it('does not report agreeing carriers', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'tenant=a,lane=gray' })).toBe('gray');
+    expect(diagLog.messages).toEqual([]);
+  });
+
+  it('maps empty, whitespace and base to the base lane; an explicit base wins', () => {
+    expect(extractLane({})).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': '' })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': ' gray ' })).toBe('gray');
+    expect(extractLane({ 'x-mse-tag': 'base', baggage: 'lane=gray' })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': '', baggage: 'lane=gray' })).toBe('gray');
+  });
+
+  it('ignores malformed, oversized and duplicated values with a diagnostic', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray blue' })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': '-gray' })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': 'g'.repeat(64) })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': 'g'.repeat(100_000) })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': ['gray', 'blue'] })).toBeUndefined();
+    expect(extractLane({ 'x-mse-tag': ['gray', 'gray'] })).toBeUndefined();
+    expect(extractLane({ baggage: `lane=gray,pad=${'x'.repeat(8192)}` })).toBeUndefined();
+    expect(diagLog.messages).toHaveLength(7);
+    expect(diagLog.messages.join('\n')).not.toContain('x'.repeat(100));
+  });
+
+  it('accepts a single-element array and Node-joined baggage arrays', () => {
+    expect(extractLane({ 'x-mse-tag': ['gray'] })).toBe('gray');
+    expect(extractLane({ baggage: ['tenant=a', 'lane=gray'] })).toBe('gray');
+  });
+
+  it('reads MSE agent baggage as JSON or a bare lane', () => {
+    const mse = (value: string) => extractLane({ baggage: `__microservice_tag__=${encodeURIComponent(value)}` });
+    expect(mse('"gray"')).toBe('gray');
+    expect(mse('{"tag":"gray"}')).toBe('gray');
+    expect(mse('gray')).toBe('gray');
+    expect(mse('{"tag":1}')).toBeUndefined();
+    expect(mse('{broken')).toBeUndefined();
+  });
+
+  it('honours disabled and renamed carriers', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray' }, { mseTag: false })).toBeUndefined();
+    expect(extractLane({ 'x-tag': 'gray' }, { mseTag: 'X-Tag' })).toBe('gray');
+    expect(extractLane({ baggage: 'lane=gray' }, { baggage: false })).toBeUndefined();
+    expect(extractLane({ baggage: 'l=gray' }, { baggage: 'l' })).toBe('gray');
+    expect(extractLane({ baggage: '__microservice_tag__=gray' }, { mseBaggage: false })).toBeUndefined();
+    expect(extractLane({ 'x-opensergo-traffic': 'gray' })).toBeUndefined();
+  });
+
+  it('never throws: invalid options are reported and the defaults used', () => {
+    expect(extractLane({ 'x-mse-tag': 'gray' }, { mseTag: 'not a header' })).toBe('gray');
+    expect(diagLog.messages).toEqual([expect.stringContaining('invalid carrier options')]);
+  });
+
+  it('returns only valid lanes or base, and never throws, for any headers', () => {
+    const value = fc.oneof(fc.string(), fc.constantFrom('gray', 'base', ' blue', 'lane=gray'), fc.array(fc.string(), { maxLength: 3 }));
+    const headers = fc.dictionary(fc.constantFrom('x-mse-tag', 'baggage', 'x-opensergo-traffic', 'x-lane', 'other'), value);
+    fc.assert(
+      fc.property(headers, (h) => {
+        const lane = extractLane(h, all);
+        expect(lane === undefined || (isValidLane(lane) && lane !== 'base')).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('carrier options', () => {
+  it.each([[{ mseTag: 'x mse' }], [{ baggage: '' }], [{ headers: ['ok', 'bad header'] }], [{ headers: ['Baggage'] }]])(
+    'rejects %j at construction with GRAYLANE_ERR_CONFIG_INVALID',
+    (options) => {
+      expect(() => new LanePropagator(options as CarrierOptions)).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
+    },
+  );
+
+  it('lists the headers it uses in fields()', () => {
+    expect(new LanePropagator().fields()).toEqual(['x-mse-tag', 'baggage']);
+    expect(new LanePropagator({ mseTag: false, baggage: false, mseBaggage: false, headers: ['X-Lane'] }).fields()).toEqual(['x-lane']);
+  });
+});
