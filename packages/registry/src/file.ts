@@ -1,0 +1,475 @@
+import { mkdirSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import {
+  ErrorCode,
+  GraylaneError,
+  type Instance,
+  type InstanceRegistration,
+  type InstancesListener,
+  type Registry,
+} from '@graylane/core';
+import { byId, closedError, deliver, fingerprint, instanceOf, toInstance } from './instance.js';
+
+/** Options of {@link createFileRegistry}. */
+export interface FileRegistryOptions {
+  /** The directory the registry lives in, shared by every process that uses it. Created on demand. */
+  readonly dir: string;
+  /** How often a registering process touches its files to show it is alive. Default 1000 ms. */
+  readonly heartbeatMs?: number;
+  /**
+   * How long after its last heartbeat an instance counts as gone. Default 5000 ms. On the same
+   * machine a dead process is noticed sooner, by its pid; the heartbeat covers processes that share
+   * the directory from another host or container, and hung ones.
+   */
+  readonly staleMs?: number;
+  /** How often watchers re-read their services, besides reacting to `fs.watch` events. Default 250 ms. */
+  readonly pollMs?: number;
+}
+
+/**
+ * The content of `<dir>/<service>/<host>_<port>.json` (path segments URI-encoded), written
+ * atomically (temporary file + rename) by the registering process. The instance's lane is read from
+ * `metadata` (so a file written by hand may use any key `laneFromMetadata` knows); `lane` repeats it
+ * for people reading the file. The file's mtime is the heartbeat. `healthy` and `enabled` may be
+ * edited by an operator to take an instance out of rotation.
+ */
+export interface FileRecord {
+  readonly version: 1;
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  readonly lane: string | null;
+  readonly weight: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly healthy: boolean;
+  readonly enabled: boolean;
+  /** The registering process; on the same host, an instance whose process has died is gone. */
+  readonly pid: number;
+  readonly hostname: string;
+  /** When the record was written (ISO 8601); heartbeats touch the file's mtime instead. */
+  readonly updatedAt: string;
+}
+
+/** The state of one watched service. */
+interface Watch {
+  readonly service: string;
+  readonly dir: string;
+  readonly listeners: Set<InstancesListener>;
+  watcher: FSWatcher | undefined;
+  /** Parsed files by name, re-read only when their mtime or size changes. */
+  readonly files: Map<string, CachedFile>;
+  /** The last delivered list, and its fingerprint; `undefined` before the first delivery. */
+  last: { readonly instances: readonly Instance[]; readonly fingerprint: string } | undefined;
+  scanning: boolean;
+  rescan: boolean;
+  debounce: NodeJS.Timeout | undefined;
+}
+
+interface CachedFile {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly record: FileRecord | undefined;
+  readonly instance: Instance | undefined;
+}
+
+const HOSTNAME = osHostname();
+/** Registries with registrations, whose files are removed when the process exits normally. */
+const liveRegistries = new Set<() => void>();
+let exitHookInstalled = false;
+
+/**
+ * A registry kept in a directory: no server, shared by every process on the machine that points at
+ * the same `dir` (local development, the demo, tests across real processes).
+ *
+ * Each registering process writes one file per instance and touches it every `heartbeatMs`;
+ * `deregister` deletes it, and so does a normal process exit. Watchers follow `fs.watch` events
+ * and re-read every `pollMs`, and drop an instance whose process is dead (same host, by pid) or
+ * whose heartbeat is older than `staleMs`, so a process killed with SIGKILL leaves rotation within
+ * about `pollMs`. Listeners get the full list on real changes only. Half-written and foreign files
+ * are skipped; watchers never throw. Timers and watchers are `unref`ed.
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for invalid options.
+ */
+export function createFileRegistry(options: FileRegistryOptions): Registry {
+  const { dir } = options;
+  const heartbeatMs = options.heartbeatMs ?? 1000;
+  const staleMs = options.staleMs ?? Math.max(5000, heartbeatMs * 3);
+  const pollMs = options.pollMs ?? 250;
+  validateOptions(dir, heartbeatMs, staleMs, pollMs);
+
+  /** Own registrations: file path → record. */
+  const own = new Map<string, FileRecord>();
+  const watches = new Map<string, Watch>();
+  let heartbeat: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  let closed = false;
+  /** Writes and deletes run one at a time, so a heartbeat can never resurrect a deregistered file. */
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(op: () => Promise<T>): Promise<T> => {
+    const result = queue.then(op);
+    queue = result.catch(() => undefined);
+    return result;
+  };
+
+  const removeOwnFiles = (): void => {
+    for (const path of own.keys()) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
+  function fail(action: string, registration: InstanceRegistration, cause: unknown): GraylaneError {
+    return new GraylaneError(
+      ErrorCode.REGISTRY,
+      `file registry could not ${action} ${registration.service} ${registration.host}:${registration.port} in ${dir}`,
+      { details: { registry: 'file', dir, service: registration.service }, cause },
+    );
+  }
+
+  async function beat(): Promise<void> {
+    const now = new Date();
+    for (const [path, record] of own) {
+      try {
+        await utimes(path, now, now);
+      } catch {
+        // Deleted under our feet (someone cleaned the directory): write it again.
+        if (own.get(path) === record) await writeAtomically(path, record).catch(() => undefined);
+      }
+    }
+  }
+
+  // ---- watching -------------------------------------------------------------------------------
+
+  function startPolling(): void {
+    poll ??= setInterval(() => {
+      for (const w of watches.values()) {
+        if (w.watcher === undefined) startFsWatch(w);
+        void scan(w);
+      }
+    }, pollMs).unref();
+  }
+
+  function startFsWatch(w: Watch): void {
+    try {
+      mkdirSync(w.dir, { recursive: true });
+      const watcher = watch(w.dir, { persistent: false }, () => scheduleScan(w));
+      watcher.on('error', () => {
+        watcher.close();
+        if (w.watcher === watcher) w.watcher = undefined; // the poll retries
+      });
+      w.watcher = watcher;
+    } catch {
+      w.watcher = undefined; // unwritable or unwatchable directory: polling alone still works
+    }
+  }
+
+  function scheduleScan(w: Watch): void {
+    // A registration is a write and a rename: coalesce the burst of events into one read.
+    w.debounce ??= setTimeout(() => {
+      w.debounce = undefined;
+      void scan(w);
+    }, 10).unref();
+  }
+
+  async function scan(w: Watch): Promise<void> {
+    if (w.scanning) {
+      w.rescan = true;
+      return;
+    }
+    w.scanning = true;
+    try {
+      do {
+        w.rescan = false;
+        const instances = await readService(w);
+        if (closed || watches.get(w.service) !== w) return;
+        const print = fingerprint(instances);
+        if (w.last?.fingerprint === print) continue;
+        w.last = { instances, fingerprint: print };
+        for (const listener of [...w.listeners]) if (w.listeners.has(listener)) deliver(listener, instances);
+      } while (w.rescan);
+    } catch {
+      // Never throw from a watcher; the next poll tries again.
+    } finally {
+      w.scanning = false;
+    }
+  }
+
+  async function readService(w: Watch): Promise<readonly Instance[]> {
+    let names: string[];
+    try {
+      names = (await readdir(w.dir)).filter((name) => name.endsWith('.json'));
+    } catch {
+      names = []; // no directory yet: nobody registered
+    }
+    const now = Date.now();
+    const instances = new Map<string, Instance>();
+    const seen = new Set<string>();
+    for (const name of names) {
+      seen.add(name);
+      const file = await readCached(w, name);
+      if (file?.record === undefined || file.instance === undefined) continue;
+      if (now - file.mtimeMs > staleMs) continue;
+      if (file.record.hostname === HOSTNAME && !isAlive(file.record.pid)) continue;
+      instances.set(file.instance.id, file.instance);
+    }
+    for (const name of w.files.keys()) if (!seen.has(name)) w.files.delete(name);
+    return Object.freeze([...instances.values()].sort(byId));
+  }
+
+  async function readCached(w: Watch, name: string): Promise<CachedFile | undefined> {
+    const path = join(w.dir, name);
+    try {
+      const { mtimeMs, size } = await stat(path);
+      const cached = w.files.get(name);
+      if (cached !== undefined && cached.mtimeMs === mtimeMs && cached.size === size) return cached;
+      const record = parseRecord(await readFile(path, 'utf8'), w.service);
+      // A file caught mid-edit keeps its last good content until it parses again.
+      const file: CachedFile =
+        record === undefined && cached?.record !== undefined
+          ? { ...cached, mtimeMs, size }
+          : { mtimeMs, size, record, instance: record && recordInstance(record) };
+      w.files.set(name, file);
+      return file;
+    } catch {
+      w.files.delete(name); // deleted between readdir and read
+      return undefined;
+    }
+  }
+
+  // ---- the Registry ---------------------------------------------------------------------------
+
+  return {
+    kind: 'file',
+
+    register(registration) {
+      if (closed) return Promise.reject(closedError('file'));
+      let instance: Instance;
+      try {
+        instance = instanceOf(registration);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const path = pathOf(dir, instance.service, instance.host, instance.port);
+      const record: FileRecord = {
+        version: 1,
+        service: instance.service,
+        host: instance.host,
+        port: instance.port,
+        lane: instance.lane ?? null,
+        weight: instance.weight,
+        metadata: instance.metadata,
+        healthy: true,
+        enabled: true,
+        pid: process.pid,
+        hostname: HOSTNAME,
+        updatedAt: new Date().toISOString(),
+      };
+      return serially(async () => {
+        try {
+          await mkdir(join(dir, segment(instance.service)), { recursive: true });
+          await writeAtomically(path, record);
+        } catch (cause) {
+          throw fail('register', registration, cause);
+        }
+        own.set(path, record);
+        liveRegistries.add(removeOwnFiles);
+        installExitHook();
+        heartbeat ??= setInterval(() => void serially(beat), heartbeatMs).unref();
+      });
+    },
+
+    deregister(registration) {
+      if (closed) return Promise.reject(closedError('file'));
+      const path = pathOf(dir, registration.service, registration.host, registration.port);
+      return serially(async () => {
+        own.delete(path);
+        if (own.size === 0) {
+          liveRegistries.delete(removeOwnFiles);
+          clearInterval(heartbeat);
+          heartbeat = undefined;
+        }
+        try {
+          await unlink(path);
+        } catch (cause) {
+          if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw fail('deregister', registration, cause);
+        }
+      });
+    },
+
+    subscribe(service, listener) {
+      if (closed) throw closedError('file');
+      let w = watches.get(service);
+      if (w === undefined) {
+        w = {
+          service,
+          dir: join(dir, segment(service)),
+          listeners: new Set(),
+          watcher: undefined,
+          files: new Map(),
+          last: undefined,
+          scanning: false,
+          rescan: false,
+          debounce: undefined,
+        };
+        watches.set(service, w);
+        startFsWatch(w);
+        startPolling();
+        void scan(w);
+      }
+      const watched = w;
+      const own: InstancesListener = (instances) => listener(instances);
+      watched.listeners.add(own);
+      // A late subscriber gets the current list at once; the first scan serves the others.
+      if (watched.last !== undefined) {
+        const { instances } = watched.last;
+        queueMicrotask(() => {
+          if (watched.listeners.has(own)) deliver(own, instances);
+        });
+      }
+      return () => {
+        watched.listeners.delete(own);
+        if (watched.listeners.size > 0 || watches.get(service) !== watched) return;
+        watches.delete(service);
+        stopWatch(watched);
+        if (watches.size === 0) {
+          clearInterval(poll);
+          poll = undefined;
+        }
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      clearInterval(poll);
+      for (const w of watches.values()) stopWatch(w);
+      watches.clear();
+      await queue;
+      // Registrations stay (the Registry contract); with no heartbeat they go stale.
+      liveRegistries.delete(removeOwnFiles);
+    },
+  };
+}
+
+function stopWatch(w: Watch): void {
+  w.listeners.clear();
+  w.watcher?.close();
+  w.watcher = undefined;
+  clearTimeout(w.debounce);
+}
+
+function validateOptions(dir: unknown, heartbeatMs: number, staleMs: number, pollMs: number): void {
+  const issues: string[] = [];
+  if (typeof dir !== 'string' || dir === '') issues.push('dir must be a non-empty path');
+  const positive = (name: string, value: number) => {
+    if (!(Number.isFinite(value) && value > 0)) issues.push(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  };
+  positive('heartbeatMs', heartbeatMs);
+  positive('staleMs', staleMs);
+  positive('pollMs', pollMs);
+  if (staleMs <= heartbeatMs) issues.push(`staleMs (${staleMs}) must exceed heartbeatMs (${heartbeatMs})`);
+  if (issues.length > 0) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `invalid file registry options: ${issues.join('; ')}`, {
+      details: { issues },
+    });
+  }
+}
+
+/** Installs, once per process, the exit hook that removes the files of live registrations. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const remove of liveRegistries) remove();
+  });
+}
+
+/** A name safe as one path segment: URI-encoded, and never `.` or `..`. */
+function segment(name: string): string {
+  return encodeURIComponent(name).replace(/^\.+$/, (dots) => '%2E'.repeat(dots.length));
+}
+
+function pathOf(dir: string, service: string, host: string, port: number): string {
+  return join(dir, segment(service), `${segment(host)}_${port}.json`);
+}
+
+let tmpCounter = 0;
+
+async function writeAtomically(path: string, record: FileRecord): Promise<void> {
+  const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
+  try {
+    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** True unless `pid` certainly names no process (EPERM: alive, but someone else's). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The record in `text`, or `undefined` when it is not a well-formed record of `service`. */
+function parseRecord(text: string, service: string): FileRecord | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const ok =
+    r['version'] === 1 &&
+    r['service'] === service &&
+    typeof r['host'] === 'string' &&
+    r['host'] !== '' &&
+    Number.isInteger(r['port']) &&
+    Number.isInteger(r['pid']) &&
+    (r['pid'] as number) > 0 &&
+    typeof r['hostname'] === 'string';
+  if (!ok) return undefined;
+  const metadata: Record<string, string> = {};
+  if (typeof r['metadata'] === 'object' && r['metadata'] !== null) {
+    for (const [key, v] of Object.entries(r['metadata'])) if (typeof v === 'string') metadata[key] = v;
+  }
+  return {
+    version: 1,
+    service,
+    host: r['host'] as string,
+    port: r['port'] as number,
+    lane: typeof r['lane'] === 'string' ? r['lane'] : null,
+    weight: typeof r['weight'] === 'number' && Number.isFinite(r['weight']) && r['weight'] >= 0 ? r['weight'] : 1,
+    metadata,
+    healthy: r['healthy'] !== false,
+    enabled: r['enabled'] !== false,
+    pid: r['pid'] as number,
+    hostname: r['hostname'] as string,
+    updatedAt: typeof r['updatedAt'] === 'string' ? r['updatedAt'] : '',
+  };
+}
+
+function recordInstance(record: FileRecord): Instance {
+  return toInstance({
+    service: record.service,
+    host: record.host,
+    port: record.port,
+    weight: record.weight,
+    metadata: { ...record.metadata },
+    healthy: record.healthy,
+    enabled: record.enabled,
+  });
+}
