@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // src/proto.ts finds ../proto/*.proto through import.meta.url, which the CommonJS build needs shimmed.
+  shims: true,
 });

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode, isGraylaneError } from '@graylane/core';
+import type { ResolvedOptions } from './options.js';
+import type { Body } from './proto.js';
+import type { NacosConnection, Send } from './transport/connection.js';
+import { list, obj, str } from './wire.js';
+
+/** Receives a config's content, `undefined` when it does not exist (or was removed). */
+export type NacosConfigListener = (content: string | undefined) => void;
+
+/** Options of {@link NacosConfig.publish}. */
+export interface NacosPublishOptions {
+  /** Content type shown in the Nacos console: `text`, `json`, `yaml`, `properties`, ... */
+  readonly type?: string;
+}
+
+/** errorCode of ConfigQueryResponse when the config does not exist. */
+const NOT_FOUND = 300;
+
+interface Watch {
+  readonly dataId: string;
+  readonly group: string;
+  readonly listeners: Set<NacosConfigListener>;
+  /** Content last delivered; meaningful once `known`. */
+  content: string | undefined;
+  known: boolean;
+  /** A refresh is running; `stale` asks it to query once more when it is done. */
+  refreshing: boolean;
+  stale: boolean;
+  sentOn: Send | undefined;
+}
+
+/**
+ * Nacos configuration over gRPC: read, publish, remove, and watch configs. Watches survive
+ * reconnects: the client listens again with the md5 it knows, and the server reports what changed
+ * in between.
+ */
+export class NacosConfig {
+  readonly #connection: NacosConnection;
+  readonly #options: ResolvedOptions;
+  readonly #watches = new Map<string, Watch>();
+  readonly #request: Send = (type, body) => this.#connection.request(type, body);
+
+  /** @internal Use {@link createNacosConfig} or {@link createNacosClient}. */
+  constructor(connection: NacosConnection, options: ResolvedOptions) {
+    this.#connection = connection;
+    this.#options = options;
+    connection.onPush('ConfigChangeNotifyRequest', (body) => {
+      const watch = this.#watches.get(configKey(str(body['dataId']), str(body['group'])));
+      if (watch) this.#refresh(watch);
+    });
+    connection.onConnect((send) => this.#listen(send, [...this.#watches.values()]));
+  }
+
+  /** Closes the config connection; watches stop. */
+  close(): Promise<void> {
+    this.#watches.clear();
+    return this.#connection.close();
+  }
+
+  /** The config's content, or `undefined` when it does not exist. */
+  get(dataId: string, group?: string): Promise<string | undefined> {
+    return this.#query(this.#request, dataId, group || this.#options.group);
+  }
+
+  /** Creates or replaces a config; resolves once Nacos has stored it. */
+  async publish(dataId: string, content: string, group?: string, options: NacosPublishOptions = {}): Promise<void> {
+    await this.#connection.request('ConfigPublishRequest', {
+      dataId,
+      group: group || this.#options.group,
+      tenant: this.#options.namespace,
+      content,
+      casMd5: '',
+      additionMap: options.type ? { type: options.type } : {},
+    });
+  }
+
+  /** Deletes a config; resolves once Nacos has deleted it. Missing configs are a no-op. */
+  async remove(dataId: string, group?: string): Promise<void> {
+    await this.#connection.request('ConfigRemoveRequest', {
+      dataId,
+      group: group || this.#options.group,
+      tenant: this.#options.namespace,
+      tag: '',
+    });
+  }
+
+  /**
+   * Watches a config. The listener gets the current content soon after watching (`undefined` when
+   * the config does not exist), then the new content after every change. Returns a function that
+   * stops this listener.
+   */
+  watch(dataId: string, group: string | undefined, listener: NacosConfigListener): () => void {
+    const key = configKey(dataId, group || this.#options.group);
+    let watch = this.#watches.get(key);
+    if (!watch) {
+      watch = {
+        dataId,
+        group: group || this.#options.group,
+        listeners: new Set(),
+        content: undefined,
+        known: false,
+        refreshing: false,
+        stale: false,
+        sentOn: undefined,
+      };
+      this.#watches.set(key, watch);
+      void this.#start(watch);
+    } else if (watch.known) {
+      const current = watch;
+      queueMicrotask(() => {
+        if (current.listeners.has(listener)) this.#call(listener, current, current.content);
+      });
+    }
+    watch.listeners.add(listener);
+    const active = watch;
+    return () => {
+      if (!active.listeners.delete(listener) || active.listeners.size > 0) return;
+      this.#watches.delete(key);
+      this.#connection.request('ConfigBatchListenRequest', { listen: false, configListenContexts: [this.#context(active)] }).catch(() => {
+        // The server forgets listeners with the connection; nothing to restore.
+      });
+    };
+  }
+
+  async #start(watch: Watch): Promise<void> {
+    try {
+      const send = await this.#connection.ready();
+      if (watch.sentOn !== send && this.#watches.get(configKey(watch.dataId, watch.group)) === watch) await this.#listen(send, [watch]);
+    } catch (error) {
+      if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
+      this.#options.logger.warn(
+        `graylane: watching Nacos config ${watch.group}/${watch.dataId} failed (${(error as Error).message}); retrying on the next connection`,
+      );
+    }
+  }
+
+  /** Reads unknown contents, then listens with each watch's md5; the server answers with what differs. */
+  async #listen(send: Send, watches: readonly Watch[]): Promise<void> {
+    if (watches.length === 0) return;
+    for (const watch of watches) {
+      if (!watch.known) this.#deliver(watch, await this.#query(send, watch.dataId, watch.group));
+    }
+    const response = await send('ConfigBatchListenRequest', {
+      listen: true,
+      configListenContexts: watches.map((watch) => this.#context(watch)),
+    });
+    for (const watch of watches) watch.sentOn = send;
+    for (const changed of list(response['changedConfigs'])) {
+      const watch = this.#watches.get(configKey(str(obj(changed)['dataId']), str(obj(changed)['group'])));
+      if (watch) this.#refresh(watch);
+    }
+  }
+
+  /** Re-reads a watched config after a change notice; runs at most one query per config at a time. */
+  #refresh(watch: Watch): void {
+    if (watch.refreshing) {
+      watch.stale = true;
+      return;
+    }
+    watch.refreshing = true;
+    void (async () => {
+      do {
+        watch.stale = false;
+        try {
+          this.#deliver(watch, await this.#query(this.#request, watch.dataId, watch.group));
+        } catch (error) {
+          this.#options.logger.warn(`graylane: reading changed Nacos config ${watch.group}/${watch.dataId} failed: ${(error as Error).message}`);
+        }
+      } while (watch.stale);
+      watch.refreshing = false;
+    })();
+  }
+
+  async #query(send: Send, dataId: string, group: string): Promise<string | undefined> {
+    try {
+      const response = await send('ConfigQueryRequest', { dataId, group, tenant: this.#options.namespace, tag: '' });
+      return str(response['content']);
+    } catch (error) {
+      if (isGraylaneError(error) && error.code === ErrorCode.NACOS && error.details['errorCode'] === NOT_FOUND) return undefined;
+      throw error;
+    }
+  }
+
+  #deliver(watch: Watch, content: string | undefined): void {
+    if (watch.known && content === watch.content) return;
+    watch.known = true;
+    watch.content = content;
+    for (const listener of [...watch.listeners]) this.#call(listener, watch, content);
+  }
+
+  #call(listener: NacosConfigListener, watch: Watch, content: string | undefined): void {
+    try {
+      listener(content);
+    } catch (error) {
+      this.#options.logger.warn(`graylane: a listener of Nacos config ${watch.group}/${watch.dataId} threw: ${(error as Error).message}`);
+    }
+  }
+
+  #context(watch: Watch): Body {
+    return {
+      dataId: watch.dataId,
+      group: watch.group,
+      tenant: this.#options.namespace,
+      md5: watch.content === undefined ? '' : md5(watch.content),
+      tag: '',
+    };
+  }
+}
+
+function configKey(dataId: string, group: string): string {
+  return `${group}/${dataId}`;
+}
+
+function md5(content: string): string {
+  return createHash('md5').update(content, 'utf8').digest('hex');
+}

@@ -1,0 +1,310 @@
+import { ErrorCode, isGraylaneError } from '@graylane/core';
+import type { ResolvedOptions } from './options.js';
+import type { Body } from './proto.js';
+import type { NacosConnection, Send } from './transport/connection.js';
+import { bool, list, num, obj, str, strMap } from './wire.js';
+
+/** An instance as Nacos reports it in a service's host list. */
+export interface NacosInstance {
+  readonly instanceId: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly weight: number;
+  readonly healthy: boolean;
+  readonly enabled: boolean;
+  readonly ephemeral: boolean;
+  readonly clusterName: string;
+  /** The service name without its group prefix. */
+  readonly serviceName: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+/** What {@link NacosNaming.registerInstance} announces. Registrations are ephemeral: they live with the connection. */
+export interface NacosInstanceRegistration {
+  readonly serviceName: string;
+  /** Default: the client's group (`DEFAULT_GROUP`). */
+  readonly groupName?: string;
+  readonly ip: string;
+  readonly port: number;
+  /** Default 1. */
+  readonly weight?: number;
+  /** Default true. */
+  readonly healthy?: boolean;
+  /** Default true. */
+  readonly enabled?: boolean;
+  /** Default `DEFAULT`. */
+  readonly clusterName?: string;
+  /** String values only: Nacos drops metadata holding anything else. */
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** Identifies a registered instance for {@link NacosNaming.deregisterInstance}. */
+export type NacosInstanceKey = Pick<NacosInstanceRegistration, 'serviceName' | 'groupName' | 'ip' | 'port' | 'clusterName'>;
+
+/** Receives a service's full host list: first the current one, then after every change, empty lists included. */
+export type NacosServiceListener = (hosts: readonly NacosInstance[]) => void;
+
+const DEFAULT_CLUSTER = 'DEFAULT';
+
+interface Registration {
+  readonly request: Body;
+  /** The connection this registration was last sent on. */
+  sentOn: Send | undefined;
+}
+
+interface Subscription {
+  readonly serviceName: string;
+  readonly groupName: string;
+  readonly listeners: Set<NacosServiceListener>;
+  hosts: readonly NacosInstance[] | undefined;
+  signature: string;
+  lastRefTime: number;
+  sentOn: Send | undefined;
+}
+
+/**
+ * Nacos naming over gRPC: ephemeral registrations and push subscriptions. Registrations and
+ * subscriptions are remembered and restored on every new connection; subscribers keep the last
+ * list they received while the connection is down.
+ */
+export class NacosNaming {
+  readonly #connection: NacosConnection;
+  readonly #options: ResolvedOptions;
+  readonly #registrations = new Map<string, Registration>();
+  readonly #subscriptions = new Map<string, Subscription>();
+
+  /** @internal Use {@link createNacosClient}. */
+  constructor(connection: NacosConnection, options: ResolvedOptions) {
+    this.#connection = connection;
+    this.#options = options;
+    connection.onPush('NotifySubscriberRequest', (body) => this.#onNotify(body));
+    connection.onConnect((send) => this.#restore(send));
+  }
+
+  /** Closes the naming connection; watches stop and registrations go with the connection. */
+  close(): Promise<void> {
+    this.#subscriptions.clear();
+    return this.#connection.close();
+  }
+
+  /**
+   * Registers (or re-registers, e.g. with a new lane in its metadata) an ephemeral instance and
+   * resolves once Nacos has accepted it. If Nacos cannot be reached in time the promise rejects but
+   * the registration is kept and sent when the connection comes back; call
+   * {@link deregisterInstance} to withdraw it.
+   */
+  async registerInstance(registration: NacosInstanceRegistration): Promise<void> {
+    const groupName = registration.groupName || this.#options.group;
+    const key = instanceKey(registration, groupName);
+    const entry: Registration = {
+      request: {
+        namespace: this.#options.namespace,
+        serviceName: registration.serviceName,
+        groupName,
+        type: 'registerInstance',
+        instance: {
+          instanceId: '',
+          ip: registration.ip,
+          port: registration.port,
+          weight: registration.weight ?? 1,
+          healthy: registration.healthy ?? true,
+          enabled: registration.enabled ?? true,
+          ephemeral: true,
+          clusterName: registration.clusterName || DEFAULT_CLUSTER,
+          serviceName: registration.serviceName,
+          metadata: { ...registration.metadata },
+        },
+      },
+      sentOn: undefined,
+    };
+    this.#registrations.set(key, entry);
+    const send = await this.#connection.ready();
+    // Sent while we waited, by the restore of a new connection; or superseded by a later call.
+    if (entry.sentOn === send || this.#registrations.get(key) !== entry) return;
+    try {
+      await send('InstanceRequest', entry.request);
+      entry.sentOn = send;
+    } catch (error) {
+      if (isRejection(error) && this.#registrations.get(key) === entry) this.#registrations.delete(key);
+      throw error;
+    }
+  }
+
+  /** Deregisters an instance and resolves once Nacos has accepted it; unknown instances are a no-op. */
+  async deregisterInstance(instance: NacosInstanceKey): Promise<void> {
+    const groupName = instance.groupName || this.#options.group;
+    this.#registrations.delete(instanceKey(instance, groupName));
+    await this.#connection.request('InstanceRequest', {
+      namespace: this.#options.namespace,
+      serviceName: instance.serviceName,
+      groupName,
+      type: 'deregisterInstance',
+      instance: {
+        ip: instance.ip,
+        port: instance.port,
+        weight: 1,
+        healthy: true,
+        enabled: true,
+        ephemeral: true,
+        clusterName: instance.clusterName || DEFAULT_CLUSTER,
+        serviceName: instance.serviceName,
+        metadata: {},
+      },
+    });
+  }
+
+  /**
+   * Watches a service's host list. The listener gets the current list soon after subscribing, then
+   * the full list after every change, including an empty list when the last instance goes.
+   * Returns a function that stops this listener.
+   */
+  subscribe(serviceName: string, listener: NacosServiceListener, options: { groupName?: string } = {}): () => void {
+    const groupName = options.groupName || this.#options.group;
+    const key = serviceKey(groupName, serviceName);
+    let subscription = this.#subscriptions.get(key);
+    if (!subscription) {
+      subscription = { serviceName, groupName, listeners: new Set(), hosts: undefined, signature: '', lastRefTime: 0, sentOn: undefined };
+      this.#subscriptions.set(key, subscription);
+      void this.#subscribe(subscription);
+    } else if (subscription.hosts) {
+      const current = subscription;
+      queueMicrotask(() => {
+        if (current.listeners.has(listener) && current.hosts) this.#call(listener, current, current.hosts);
+      });
+    }
+    subscription.listeners.add(listener);
+    const active = subscription;
+    return () => {
+      if (!active.listeners.delete(listener) || active.listeners.size > 0) return;
+      this.#subscriptions.delete(key);
+      this.#connection
+        .request('SubscribeServiceRequest', { namespace: this.#options.namespace, serviceName, groupName, clusters: '', subscribe: false })
+        .catch(() => {
+          // The server forgets subscriptions with the connection; nothing to restore.
+        });
+    };
+  }
+
+  async #subscribe(subscription: Subscription): Promise<void> {
+    try {
+      const send = await this.#connection.ready();
+      if (subscription.sentOn !== send && this.#isCurrent(subscription)) await this.#subscribeOn(send, subscription);
+    } catch (error) {
+      if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
+      this.#options.logger.warn(
+        `graylane: subscribing to Nacos service ${subscription.groupName}@@${subscription.serviceName} failed (${(error as Error).message}); retrying on the next connection`,
+      );
+    }
+  }
+
+  async #subscribeOn(send: Send, subscription: Subscription): Promise<void> {
+    const response = await send('SubscribeServiceRequest', {
+      namespace: this.#options.namespace,
+      serviceName: subscription.serviceName,
+      groupName: subscription.groupName,
+      clusters: '',
+      subscribe: true,
+    });
+    subscription.sentOn = send;
+    this.#apply(subscription, obj(response['serviceInfo']));
+  }
+
+  /** Runs on every new connection: the server has forgotten this client's registrations and subscriptions. */
+  async #restore(send: Send): Promise<void> {
+    const failures: string[] = [];
+    for (const [key, entry] of this.#registrations) {
+      if (this.#registrations.get(key) !== entry) continue;
+      try {
+        await send('InstanceRequest', entry.request);
+        entry.sentOn = send;
+      } catch (error) {
+        failures.push(`register ${key}: ${(error as Error).message}`);
+      }
+    }
+    for (const subscription of this.#subscriptions.values()) {
+      if (!this.#isCurrent(subscription)) continue;
+      try {
+        await this.#subscribeOn(send, subscription);
+      } catch (error) {
+        failures.push(`subscribe ${subscription.groupName}@@${subscription.serviceName}: ${(error as Error).message}`);
+      }
+    }
+    if (failures.length > 0) throw new Error(failures.join('; '));
+  }
+
+  #onNotify(body: Body): void {
+    const info = obj(body['serviceInfo']);
+    const groupName = str(body['groupName']) || str(info['groupName']) || this.#options.group;
+    const serviceName = withoutGroup(str(body['serviceName']) || str(info['name']));
+    const subscription = this.#subscriptions.get(serviceKey(groupName, serviceName));
+    if (subscription) this.#apply(subscription, info);
+  }
+
+  /** Takes a service info from a subscribe response or a push; notifies listeners when the hosts changed. */
+  #apply(subscription: Subscription, info: Body): void {
+    const lastRefTime = num(info['lastRefTime'], 0);
+    if (lastRefTime < subscription.lastRefTime) return; // an older answer overtaken by a push
+    subscription.lastRefTime = lastRefTime;
+    const hosts = list(info['hosts']).flatMap(toInstance);
+    hosts.sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
+    const signature = JSON.stringify(hosts);
+    if (subscription.hosts && signature === subscription.signature) return;
+    subscription.hosts = hosts;
+    subscription.signature = signature;
+    for (const listener of [...subscription.listeners]) this.#call(listener, subscription, hosts);
+  }
+
+  #call(listener: NacosServiceListener, subscription: Subscription, hosts: readonly NacosInstance[]): void {
+    try {
+      listener(hosts);
+    } catch (error) {
+      this.#options.logger.warn(
+        `graylane: a listener of Nacos service ${subscription.groupName}@@${subscription.serviceName} threw: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #isCurrent(subscription: Subscription): boolean {
+    return this.#subscriptions.get(serviceKey(subscription.groupName, subscription.serviceName)) === subscription;
+  }
+}
+
+function serviceKey(groupName: string, serviceName: string): string {
+  return `${groupName}@@${serviceName}`;
+}
+
+function instanceKey(instance: NacosInstanceKey, groupName: string): string {
+  return `${serviceKey(groupName, instance.serviceName)}#${instance.clusterName || DEFAULT_CLUSTER}#${instance.ip}:${instance.port}`;
+}
+
+/** `DEFAULT_GROUP@@orders` → `orders`: servers disagree on whether names carry the group. */
+function withoutGroup(name: string): string {
+  const at = name.indexOf('@@');
+  return at === -1 ? name : name.slice(at + 2);
+}
+
+/** True when Nacos answered and refused, as opposed to a timeout or an unreachable server. */
+function isRejection(error: unknown): boolean {
+  return isGraylaneError(error) && (error.code === ErrorCode.NACOS_AUTH || typeof error.details['errorCode'] === 'number');
+}
+
+function toInstance(raw: unknown): NacosInstance[] {
+  const host = obj(raw);
+  const ip = str(host['ip']);
+  const port = num(host['port'], 0);
+  if (ip === '' || port <= 0) return [];
+  return [
+    {
+      instanceId: str(host['instanceId']) || `${ip}#${port}`,
+      ip,
+      port,
+      weight: num(host['weight'], 1),
+      healthy: bool(host['healthy'], true),
+      enabled: bool(host['enabled'], true),
+      ephemeral: bool(host['ephemeral'], true),
+      clusterName: str(host['clusterName']) || DEFAULT_CLUSTER,
+      serviceName: withoutGroup(str(host['serviceName'])),
+      metadata: strMap(host['metadata']),
+    },
+  ];
+}

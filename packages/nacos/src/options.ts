@@ -1,0 +1,110 @@
+import { networkInterfaces } from 'node:os';
+import { ErrorCode, GraylaneError } from '@graylane/core';
+
+/** Where graylane's Nacos client reports what it cannot throw: lost connections, failed redo. */
+export interface NacosLogger {
+  warn(message: string): void;
+}
+
+/** Options shared by {@link createNacosClient}, {@link createNacosRegistry} and {@link createNacosConfig}. */
+export interface NacosClientOptions {
+  /**
+   * Nacos servers as `host:port` HTTP addresses, comma-separated (`127.0.0.1:8848,127.0.0.1:8850`);
+   * `http://` / `https://` prefixes are accepted. gRPC is reached on the HTTP port + 1000, as every
+   * Nacos 2.x client does. On a lost connection the client moves on to the next server.
+   */
+  readonly serverAddr: string;
+  /** Namespace id (Nacos' tenant); default `''`, the public namespace. */
+  readonly namespace?: string;
+  /** Group of services and configs when a call names none; default `DEFAULT_GROUP`. */
+  readonly group?: string;
+  /** With `password`, logs in over HTTP (`POST /nacos/v1/auth/login`) and sends the access token. */
+  readonly username?: string;
+  readonly password?: string;
+  /** Deadline of each request, waiting for a connection included; default 3000 ms. */
+  readonly timeoutMs?: number;
+  /** Use TLS for gRPC and the login (system trust store); default false. */
+  readonly tls?: boolean;
+  /** The IP this client reports in request metadata; default the first non-internal IPv4. */
+  readonly clientIp?: string;
+  /** Default: warnings go to `process.emitWarning`. */
+  readonly logger?: NacosLogger;
+}
+
+/** One Nacos server: its HTTP address and the gRPC port next to it. */
+export interface NacosServer {
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+}
+
+/** {@link NacosClientOptions} with defaults applied and `serverAddr` parsed. */
+export interface ResolvedOptions {
+  readonly servers: readonly NacosServer[];
+  readonly namespace: string;
+  readonly group: string;
+  readonly credentials: { readonly username: string; readonly password: string } | undefined;
+  readonly timeoutMs: number;
+  readonly tls: boolean;
+  readonly clientIp: string;
+  readonly logger: NacosLogger;
+}
+
+/** The group Nacos uses when none is given. */
+export const DEFAULT_GROUP = 'DEFAULT_GROUP';
+const GRPC_PORT_OFFSET = 1000;
+const DEFAULT_TIMEOUT_MS = 3000;
+
+function invalid(message: string): GraylaneError {
+  return new GraylaneError(ErrorCode.CONFIG_INVALID, `Nacos options: ${message}`);
+}
+
+/** Parses `host:port[,host:port...]`; throws {@link ErrorCode.CONFIG_INVALID} with the bad entry. */
+export function parseServerAddr(serverAddr: string): NacosServer[] {
+  const servers = serverAddr
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const address = entry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+      const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
+      const port = Number(match?.[2]);
+      if (!match || !(port > 0 && port + GRPC_PORT_OFFSET <= 65535)) {
+        throw invalid(`serverAddr entry "${entry}" is not host:port (gRPC uses port + ${GRPC_PORT_OFFSET})`);
+      }
+      return { host: match[1]!, httpPort: port, grpcPort: port + GRPC_PORT_OFFSET };
+    });
+  if (servers.length === 0) throw invalid('serverAddr is empty; set it to host:port, e.g. 127.0.0.1:8848');
+  return servers;
+}
+
+function defaultClientIp(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  return '127.0.0.1';
+}
+
+const emitWarning: NacosLogger = { warn: (message) => process.emitWarning(message, 'GraylaneNacosWarning') };
+
+/** Validates options and applies defaults; configuration errors fail here, at start-up. */
+export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw invalid(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  if ((options.username === undefined) !== (options.password === undefined)) {
+    throw invalid('username and password go together: set both or neither');
+  }
+  return {
+    servers: parseServerAddr(options.serverAddr),
+    namespace: options.namespace ?? '',
+    group: options.group || DEFAULT_GROUP,
+    credentials:
+      options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
+    timeoutMs,
+    tls: options.tls ?? false,
+    clientIp: options.clientIp ?? defaultClientIp(),
+    logger: options.logger ?? emitWarning,
+  };
+}

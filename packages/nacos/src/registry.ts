@@ -1,0 +1,51 @@
+import { assertLane, laneFromMetadata, laneMetadata } from '@graylane/core';
+import type { Instance, InstanceRegistration, Registry } from '@graylane/core';
+import { createNacosNaming } from './client.js';
+import type { NacosInstance } from './naming.js';
+import type { NacosClientOptions } from './options.js';
+
+/** Options of {@link createNacosRegistry}: the Nacos connection options. */
+export type NacosRegistryOptions = NacosClientOptions;
+
+/**
+ * graylane's {@link Registry} on Nacos 2.x. `register` announces an ephemeral instance whose metadata
+ * carries the lane under every key the fleet reads (core's `laneMetadata`); a lane change is a
+ * re-registration. `subscribe` delivers the full list on every push, empty lists included.
+ */
+export function createNacosRegistry(options: NacosRegistryOptions): Registry {
+  const naming = createNacosNaming(options);
+  return {
+    kind: 'nacos',
+    register: async (registration) =>
+      naming.registerInstance({
+        serviceName: registration.service,
+        ip: registration.host,
+        port: registration.port,
+        weight: registration.weight ?? 1,
+        metadata: { ...registration.metadata, ...laneMetadata(assertLane(registration.lane, `lane of ${describe(registration)}`)) },
+      }),
+    deregister: (registration) =>
+      naming.deregisterInstance({ serviceName: registration.service, ip: registration.host, port: registration.port }),
+    subscribe: (service, listener) => naming.subscribe(service, (hosts) => listener(hosts.map((host) => toInstance(service, host)))),
+    close: () => naming.close(),
+  };
+}
+
+function describe(registration: InstanceRegistration): string {
+  return `${registration.service} at ${registration.host}:${registration.port}`;
+}
+
+/** Maps a Nacos host to graylane's {@link Instance}: id `ip:port`, lane read from the metadata. */
+export function toInstance(service: string, host: NacosInstance): Instance {
+  return {
+    id: `${host.ip}:${host.port}`,
+    service,
+    host: host.ip,
+    port: host.port,
+    lane: laneFromMetadata(host.metadata),
+    weight: host.weight,
+    healthy: host.healthy,
+    enabled: host.enabled,
+    metadata: host.metadata,
+  };
+}
