@@ -11,8 +11,9 @@ export interface AxiosLaneOptions {
   /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
   readonly carriers?: CarrierOptions;
   /**
-   * Host names that are services even before the router watches them. A request to any other host
-   * the router does not watch passes through untouched, and no lane carrier is sent to it.
+   * Host names that are services even before the router knows them (it then waits for their first
+   * instance list). A request to any other host the router does not know passes through untouched,
+   * and no lane carrier is sent to it.
    */
   readonly services?: readonly string[];
   /** Called with every selection, e.g. to log fallbacks. Errors it throws are logged and ignored. */
@@ -52,10 +53,10 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
     const target = targetOf(config);
     if (target === undefined) return config;
     const service = target.hostname;
-    if (!router.watches(service) && !declared.has(service)) return config;
+    if (!router.knows(service) && !declared.has(service)) return config;
 
     const lane = getLane();
-    const selection = router.watches(service) ? router.select(service, lane) : await router.selectAsync(service, lane);
+    const selection = await router.selectAsync(service, lane);
     target.hostname = selection.instance.host;
     target.port = String(selection.instance.port);
     config.url = target.toString();

@@ -1,0 +1,99 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { ensureContextManager, getLane } from '@graylane/context';
+import { graylaneMiddleware } from '../src/index.js';
+
+async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('graylaneMiddleware', () => {
+  let server: { url: string; close(): Promise<void> };
+  const seenByHook: Array<string | undefined> = [];
+
+  beforeAll(async () => {
+    ensureContextManager();
+    const app = express();
+    app.use(graylaneMiddleware({ onLane: (lane) => seenByHook.push(lane) }));
+    app.get('/lane', async (_req, res) => {
+      const first = getLane();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const afterTimer = getLane();
+      await Promise.resolve();
+      res.json({ first: first ?? null, afterTimer: afterTimer ?? null, afterAwait: getLane() ?? null });
+    });
+    app.get('/throws', () => {
+      throw new Error('handler failure');
+    });
+    server = await serve(app);
+  });
+
+  afterAll(() => server.close());
+
+  async function lane(headers: Record<string, string>): Promise<unknown> {
+    const response = await fetch(`${server.url}/lane`, { headers });
+    expect(response.status).toBe(200);
+    return response.json();
+  }
+
+  test('x-mse-tag puts the request in its lane across timers and awaits', async () => {
+    expect(await lane({ 'x-mse-tag': 'gray' })).toEqual({ first: 'gray', afterTimer: 'gray', afterAwait: 'gray' });
+  });
+
+  test('W3C baggage lane=... puts the request in its lane', async () => {
+    expect(await lane({ baggage: 'user=1, lane=blue' })).toEqual({ first: 'blue', afterTimer: 'blue', afterAwait: 'blue' });
+  });
+
+  test('no carrier means base', async () => {
+    expect(await lane({})).toEqual({ first: null, afterTimer: null, afterAwait: null });
+  });
+
+  test.each([
+    ['an invalid lane', { 'x-mse-tag': 'not a lane' }],
+    ['an oversized header', { 'x-mse-tag': 'g'.repeat(10_000) }],
+    ['a malformed baggage', { baggage: '=;;,,=lane' }],
+  ])('%s never fails the request; it runs in base', async (_what, headers) => {
+    expect(await lane(headers)).toEqual({ first: null, afterTimer: null, afterAwait: null });
+  });
+
+  test('the onLane hook sees each request lane', async () => {
+    seenByHook.length = 0;
+    await lane({ 'x-mse-tag': 'gray' });
+    await lane({});
+    expect(seenByHook).toEqual(['gray', undefined]);
+  });
+
+  test('handler errors still reach Express error handling', async () => {
+    const response = await fetch(`${server.url}/throws`, { headers: { 'x-mse-tag': 'gray' } });
+    expect(response.status).toBe(500);
+  });
+
+  test('lanes do not leak between concurrent requests on keep-alive sockets', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    const lanes = ['gray', 'blue', undefined, 'feature-x'];
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const want = lanes[i % lanes.length];
+        return new Promise<[string | undefined, unknown]>((resolve, reject) => {
+          const req = http.get(`${server.url}/lane`, { agent, headers: want ? { 'x-mse-tag': want } : {} }, (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve([want, JSON.parse(body)]));
+          });
+          req.on('error', reject);
+        });
+      }),
+    );
+    agent.destroy();
+    for (const [want, got] of results) {
+      const expected = want ?? null;
+      expect(got).toEqual({ first: expected, afterTimer: expected, afterAwait: expected });
+    }
+  });
+});
