@@ -168,6 +168,11 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
       return unsubscribe !== undefined;
     },
 
+    knows: (service) => {
+      const state = states.get(service);
+      return state !== undefined && (state.unsubscribe !== undefined || state.index !== undefined);
+    },
+
     services: () => [...states].filter(([, s]) => s.index !== undefined).map(([name]) => name),
 
     instances: (service) => states.get(service)?.index?.instances ?? [],

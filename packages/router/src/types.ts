@@ -86,6 +86,11 @@ export interface LaneRouter {
   ready(services: readonly string[], options?: { readonly timeoutMs?: number }): Promise<void>;
   /** True once the router subscribes to the service in its registry. */
   watches(service: string): boolean;
+  /**
+   * True when the router knows the service: it watches it, or was given its list with
+   * {@link LaneRouter.update}. Outbound adapters route only hosts the router knows (or was told of).
+   */
+  knows(service: string): boolean;
   /** The services the router has an instance list for, in no particular order. */
   services(): readonly string[];
   /** The last instance list of `service` (every instance, usable or not); empty when unknown. */
