@@ -211,7 +211,7 @@ export function sendJson(res: http.ServerResponse, body: unknown): void {
 }
 
 function baggageEntries(headers: IncomingHttpHeaders): string[] {
-  return (headers.baggage ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  return [headers['baggage'] ?? []].flat().join(',').split(',').map((entry) => entry.trim()).filter(Boolean);
 }
 
 function count(rawHeaders: string[], name: string): number {
