@@ -109,7 +109,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     await registry.close();
   }
 
-  return {
+  const graylane: Graylane = {
     service: options.service,
     lane,
     registry,
@@ -133,7 +133,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     handleSignals(server) {
       const onSignal = (signal: NodeJS.Signals) => {
         diag.info(`graylane: ${signal}: deregistering ${options.service}[${laneLabel(lane)}] and shutting down`);
-        this.shutdown(server).then(
+        graylane.shutdown(server).then(
           () => process.exit(0),
           (error: unknown) => {
             diag.error('graylane: shutdown failed', error);
@@ -149,6 +149,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
       };
     },
   };
+  return graylane;
 }
 
 function resolveLane(configured: string | undefined): string | undefined {
