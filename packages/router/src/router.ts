@@ -35,13 +35,13 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
   const readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   if (!(Number.isFinite(readyTimeoutMs) && readyTimeoutMs > 0)) {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, `readyTimeoutMs must be a positive number of milliseconds, got ${String(readyTimeoutMs)}`, {
-      details: { option: 'readyTimeoutMs', value: readyTimeoutMs },
+      details: { path: 'readyTimeoutMs', value: readyTimeoutMs },
     });
   }
   const balancer = options.balancer ?? 'round-robin';
   if (!BALANCERS.includes(balancer)) {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, `balancer must be one of ${BALANCERS.join(', ')}, got ${String(balancer)}`, {
-      details: { option: 'balancer', value: balancer },
+      details: { path: 'balancer', value: balancer },
     });
   }
   let policyInput: RoutingPolicyInput = { fallback: options.fallback, strict: options.strict };
