@@ -19,7 +19,8 @@ export interface FileRegistryOptions {
   /** How often a registering process touches its files to show it is alive. Default 1000 ms. */
   readonly heartbeatMs?: number;
   /**
-   * How long after its last heartbeat an instance counts as gone. Default 5000 ms. On the same
+   * How long after its last heartbeat an instance counts as gone. Default the larger of 5000 ms and
+   * three heartbeats. On the same
    * machine a dead process is noticed sooner, by its pid; the heartbeat covers processes that share
    * the directory from another host or container, and hung ones.
    */
