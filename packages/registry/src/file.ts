@@ -20,9 +20,8 @@ export interface FileRegistryOptions {
   readonly heartbeatMs?: number;
   /**
    * How long after its last heartbeat an instance counts as gone. Default the larger of 5000 ms and
-   * three heartbeats. On the same
-   * machine a dead process is noticed sooner, by its pid; the heartbeat covers processes that share
-   * the directory from another host or container, and hung ones.
+   * three heartbeats. On the same machine a dead process is noticed sooner, by its pid; the heartbeat
+   * covers processes that share the directory from another host or container, and hung ones.
    */
   readonly staleMs?: number;
   /** How often watchers re-read their services, besides reacting to `fs.watch` events. Default 250 ms. */
