@@ -1,1 +1,32 @@
-export {};
+export { parseRules, validateRules } from './parse.js';
+export type { ParseRulesOptions, ParsedRules, RuleValidation } from './parse.js';
+export { fallbackPolicy } from './policy.js';
+export type { FallbackPolicy } from './policy.js';
+export { nativeRuleJsonSchema } from './json-schema.js';
+export { rulesInPrecedenceOrder } from './compile/precedence.js';
+export type { RankedRule } from './compile/precedence.js';
+export { MAX_REGEX_LENGTH } from './model/limits.js';
+export type {
+  AllCondition,
+  AnyCondition,
+  CompareOperator,
+  ComparePredicate,
+  Condition,
+  Field,
+  FieldType,
+  Lane,
+  LaneGroup,
+  LaneRuleSet,
+  ListPredicate,
+  MatchRule,
+  ModuloPredicate,
+  Operator,
+  Percentage,
+  Predicate,
+  PresencePredicate,
+  RandomPredicate,
+  RuleIssue,
+  StickyPredicate,
+  TextPredicate,
+  WorkloadLabel,
+} from './model/types.js';

@@ -1,0 +1,60 @@
+import { joinPath } from '../model/issues.js';
+import type { IssueList } from '../model/issues.js';
+import { NATIVE_KIND, nativeDocumentShallowSchema, nativeSpecShallowSchema } from '../model/schema.js';
+import { validate } from '../model/validate.js';
+import { emptyContribution } from '../compile/fragment.js';
+import type { DocumentContribution } from '../compile/fragment.js';
+import { importNative } from './native.js';
+import { importMseLane, isMseLane } from './mse.js';
+import { importTrafficLabelRule, importWorkloadLabelRule } from './opensergo-labels.js';
+import { importTrafficRouter } from './opensergo-router.js';
+
+const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => DocumentContribution> = {
+  [NATIVE_KIND]: (doc, path, issues) => {
+    const native = validate(nativeDocumentShallowSchema, doc, path, issues);
+    return native ? importNative(native.spec, joinPath(path, ['spec']), issues) : emptyContribution();
+  },
+  TrafficLabelRule: importTrafficLabelRule,
+  WorkloadLabelRule: importWorkloadLabelRule,
+  TrafficRouter: importTrafficRouter,
+};
+
+const NATIVE_KEYS = ['lanes', 'groups', 'workloads'];
+
+/**
+ * Imports one document of any supported form, telling the form apart by `kind` (Kubernetes-style
+ * documents), by `lanes` / `groups` / `workloads` (a bare native rule set), or by `Tag` /
+ * `EntryRules` (an MSE lane).
+ */
+export function importDocument(doc: unknown, path: string, issues: IssueList): DocumentContribution {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    issues.error(path, `expected a rule document (an object), got ${describe(doc)}`);
+    return emptyContribution();
+  }
+  const record = doc as Record<string, unknown>;
+  if ('kind' in record) {
+    const importer = typeof record.kind === 'string' && Object.hasOwn(KINDS, record.kind) ? KINDS[record.kind] : undefined;
+    if (importer) return importer(doc, path, issues);
+    issues.error(
+      joinPath(path, ['kind']),
+      `unknown kind ${JSON.stringify(record.kind)}; expected one of ${Object.keys(KINDS).join(', ')} (OpenSergo VirtualWorkloads and RouterRule are not supported: use TrafficRouter)`,
+    );
+    return emptyContribution();
+  }
+  if (NATIVE_KEYS.some((key) => key in record)) {
+    const spec = validate(nativeSpecShallowSchema, doc, path, issues);
+    return spec ? importNative(spec, path, issues) : emptyContribution();
+  }
+  if (isMseLane(record)) return importMseLane(doc, path, issues);
+  issues.error(
+    path,
+    'cannot tell what this document is: give it a kind (LaneRules, TrafficLabelRule, WorkloadLabelRule, TrafficRouter), native lanes/groups/workloads, or MSE Tag and EntryRules',
+  );
+  return emptyContribution();
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return `a ${typeof value}`;
+}

@@ -1,0 +1,189 @@
+import * as z from 'zod';
+import { joinPath } from '../model/issues.js';
+import type { IssueList, PathSegment } from '../model/issues.js';
+import { compareOperatorSchema, percentageSchema, scalarSchema } from '../model/schema.js';
+import type { PredicateDoc } from '../model/schema.js';
+import type { Condition } from '../model/types.js';
+import { strict, validate } from '../model/validate.js';
+import { toPredicate } from '../compile/conditions.js';
+import { emptyContribution } from '../compile/fragment.js';
+import type { DocumentContribution, RuleFragment } from '../compile/fragment.js';
+
+/**
+ * MSE (and EDAS / SAE) lane JSON, as the consoles and OpenAPIs spell it: PascalCase at the top
+ * (`Tag`, `EntryRules`), camelCase inside (`restItems`); either case is accepted everywhere.
+ * `EntryRules` may be a JSON string, as the EDAS API sends it.
+ */
+const restItemSchema = strict({
+  type: z.enum(['header', 'param', 'cookie']),
+  name: z.string().min(1),
+  operator: z.enum(['rawvalue', 'list', 'mod', 'deterministic_proportional_steaming_division']),
+  cond: compareOperatorSchema.optional(),
+  value: scalarSchema.optional(),
+  nameList: z.array(scalarSchema).optional(),
+  divisor: z.int().min(1).optional(),
+  remainder: z.int().optional(),
+  rate: percentageSchema.optional(),
+});
+
+const entryRuleSchema = strict({
+  priority: z.int().optional(),
+  path: z.string().optional(),
+  paths: z.array(z.string()).optional(),
+  condition: z.enum(['AND', 'OR']).optional(),
+  restItems: z.array(restItemSchema).optional(),
+  enable: z.boolean().optional(),
+});
+
+const mseLaneSchema = strict({
+  id: scalarSchema.optional(),
+  name: z.string().optional(),
+  tag: z.string(),
+  groupId: scalarSchema.optional(),
+  enable: z.boolean().optional(),
+  enableRules: z.boolean().optional(),
+  entryRules: z.array(entryRuleSchema),
+});
+
+type RestItem = z.infer<typeof restItemSchema>;
+
+/** True when `doc` looks like an MSE lane (has `Tag`/`tag` or `EntryRules`/`entryRules`). */
+export function isMseLane(doc: Record<string, unknown>): boolean {
+  return Object.keys(doc).some((key) => ['tag', 'entryRules'].includes(lowerFirst(key)));
+}
+
+/**
+ * Imports one MSE lane. Each entry rule is one way into the lane with its own `priority`: its
+ * `restItems` are combined by `condition` (AND by default) and AND'ed with the request path being
+ * one of `paths` (exact match; `path` is a one-path shorthand).
+ */
+export function importMseLane(doc: unknown, path: string, issues: IssueList): DocumentContribution {
+  const out = emptyContribution();
+  const normal = normaliseKeys(doc);
+  if (typeof normal.value === 'object' && normal.value !== null && typeof (normal.value as { entryRules?: unknown }).entryRules === 'string') {
+    const value = normal.value as { entryRules: unknown };
+    try {
+      value.entryRules = normaliseKeys(JSON.parse(value.entryRules as string)).value;
+    } catch (error) {
+      issues.error(joinPath(path, normal.original(['entryRules'])), `is not valid JSON: ${(error as Error).message}`);
+      return out;
+    }
+  }
+  const at = (segments: readonly PathSegment[]) => joinPath(path, normal.original(segments));
+  for (const duplicate of normal.duplicates) issues.error(at(duplicate), 'is given twice, in two letter cases; keep one');
+  const lane = validate(mseLaneSchema, normal.value, path, issues, normal.original);
+  if (!lane || normal.duplicates.length > 0) return out;
+  const rules: RuleFragment[] = [];
+  if (lane.enableRules !== false) {
+    lane.entryRules.forEach((rule, i) => {
+      if (rule.enable === false) return;
+      const condition = entryCondition(rule, ['entryRules', i], at, issues);
+      if (condition) rules.push({ path: at(['entryRules', i]), priority: rule.priority, entries: undefined, condition });
+    });
+  }
+  out.lanes.push({
+    tag: lane.tag,
+    path,
+    declared: true,
+    settings: { enabled: lane.enable },
+    origins: { enabled: at(['enable']) },
+    rules,
+  });
+  return out;
+}
+
+function entryCondition(
+  rule: z.infer<typeof entryRuleSchema>,
+  base: readonly PathSegment[],
+  at: (segments: readonly PathSegment[]) => string,
+  issues: IssueList,
+): Condition | undefined {
+  const items: Condition[] = [];
+  let ok = true;
+  (rule.restItems ?? []).forEach((item, i) => {
+    const itemPath = [...base, 'restItems', i];
+    const doc = restItemPredicate(item, itemPath, at, issues);
+    const predicate = doc && toPredicate(doc, at(itemPath), issues);
+    if (predicate) items.push(predicate);
+    else ok = false;
+  });
+  if (!ok) return undefined;
+  const paths = [...(rule.path === undefined ? [] : [rule.path]), ...(rule.paths ?? [])];
+  const combined: Condition[] = [];
+  if (paths.length > 0) combined.push({ type: 'path', name: '', operator: 'in', values: [...new Set(paths)] });
+  if (items.length === 1 || (items.length > 0 && rule.condition !== 'OR')) combined.push(...items);
+  else if (items.length > 0) combined.push({ any: items });
+  return combined.length === 1 ? combined[0]! : { all: combined };
+}
+
+function restItemPredicate(
+  item: RestItem,
+  path: readonly PathSegment[],
+  at: (segments: readonly PathSegment[]) => string,
+  issues: IssueList,
+): PredicateDoc | undefined {
+  const type = item.type === 'param' ? 'query' : item.type;
+  const field = { type, name: item.name } as const;
+  const cond = item.cond ?? '==';
+  const need = (key: keyof RestItem): boolean => {
+    if (item[key] !== undefined) return true;
+    issues.error(at([...path, key]), `is required for operator "${item.operator}"`);
+    return false;
+  };
+  switch (item.operator) {
+    case 'rawvalue':
+      return need('value') ? { ...field, operator: cond, value: item.value! } : undefined;
+    case 'list':
+      if (cond !== '==' && cond !== '!=') {
+        issues.error(at([...path, 'cond']), `operator "list" takes cond "==" (in) or "!=" (not in), not "${cond}"`);
+        return undefined;
+      }
+      return need('nameList') ? { ...field, operator: cond === '==' ? 'in' : 'not in', values: item.nameList! } : undefined;
+    case 'mod':
+      return need('divisor') && need('remainder')
+        ? { ...field, operator: 'modulo', divisor: item.divisor!, remainder: item.remainder!, compare: cond }
+        : undefined;
+    case 'deterministic_proportional_steaming_division':
+      return need('rate') ? { ...field, operator: 'sticky', percentage: item.rate! } : undefined;
+  }
+}
+
+function lowerFirst(key: string): string {
+  return key.charAt(0).toLowerCase() + key.slice(1);
+}
+
+/**
+ * Copies `value` with every object key's first letter lower-cased. `original` maps a path in the
+ * copy back to the keys as written, so messages quote the input; `duplicates` lists keys given in
+ * two cases.
+ */
+function normaliseKeys(value: unknown): {
+  value: unknown;
+  original: (segments: readonly PathSegment[]) => PathSegment[];
+  duplicates: PathSegment[][];
+} {
+  const duplicates: PathSegment[][] = [];
+  const copy = (node: unknown, path: PathSegment[]): unknown => {
+    if (Array.isArray(node)) return node.map((item, i) => copy(item, [...path, i]));
+    if (typeof node !== 'object' || node === null) return node;
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node)) {
+      const normal = lowerFirst(key);
+      if (Object.hasOwn(out, normal)) duplicates.push([...path, key]);
+      out[normal] = copy(child, [...path, normal]);
+    }
+    return out;
+  };
+  const original = (segments: readonly PathSegment[]): PathSegment[] => {
+    let node: unknown = value;
+    return segments.map((segment) => {
+      let written = segment;
+      if (typeof segment === 'string' && typeof node === 'object' && node !== null && !Array.isArray(node)) {
+        written = Object.keys(node).find((key) => lowerFirst(key) === segment) ?? segment;
+      }
+      node = typeof node === 'object' && node !== null ? (node as Record<PathSegment, unknown>)[written] : undefined;
+      return written;
+    });
+  };
+  return { value: copy(value, []), original, duplicates };
+}
