@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // A runtime dependency still listed under devDependencies (see the package README); never bundle it.
+  external: ['@opentelemetry/context-async-hooks'],
 });

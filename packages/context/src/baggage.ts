@@ -1,36 +1,46 @@
-import { ROOT_CONTEXT, propagation } from '@opentelemetry/api';
-import type { Baggage, TextMapGetter } from '@opentelemetry/api';
+import { ROOT_CONTEXT, defaultTextMapGetter, diag, propagation } from '@opentelemetry/api';
+import type { Baggage } from '@opentelemetry/api';
 import { W3CBaggagePropagator } from '@opentelemetry/core';
 
 /** W3C limit on a whole `baggage` header (https://www.w3.org/TR/baggage/#limits). */
 export const MAX_BAGGAGE_LENGTH = 8192;
 
-/** OpenTelemetry's W3C baggage codec; graylane never parses or writes baggage by hand. */
+/** OpenTelemetry's W3C baggage codec: graylane decodes and encodes baggage only through it. */
 export const w3cBaggage = new W3CBaggagePropagator();
 
 const stringSetter = { set: (carrier: { baggage?: string }, _key: string, value: string) => (carrier.baggage = value) };
 
-/**
- * The `baggage` header of `carrier` decoded with OpenTelemetry's codec, or `undefined` when it is
- * absent, empty, or longer than {@link MAX_BAGGAGE_LENGTH} (then `onOversized` is called).
- */
-export function readBaggage<C>(
-  carrier: C,
-  getter: TextMapGetter<C>,
-  onOversized: (length: number) => void,
-): Baggage | undefined {
-  const raw = getter.get(carrier, 'baggage');
-  if (raw === undefined) return undefined;
-  const length = typeof raw === 'string' ? raw.length : raw.reduce((sum, part) => sum + part.length + 1, -1);
-  if (length > MAX_BAGGAGE_LENGTH) {
-    onOversized(length);
-    return undefined;
-  }
-  return propagation.getBaggage(w3cBaggage.extract(ROOT_CONTEXT, carrier, getter));
+/** A `baggage` header value as one string; repeated headers are joined, as W3C allows. */
+export function baggageText(raw: string | string[] | undefined): string | undefined {
+  return typeof raw === 'string' || raw === undefined ? raw : raw.join(',');
 }
 
-/** `baggage` serialised by OpenTelemetry's codec; `undefined` when it has no entries. */
-export function writeBaggage(baggage: Baggage): string | undefined {
+/**
+ * False when `text` cannot hold an entry for any of `keys`: none appears literally and nothing is
+ * percent-encoded. Lets the common cases skip decoding the header.
+ */
+export function mayHoldKeys(text: string, keys: readonly string[]): boolean {
+  if (text.includes('%')) return true;
+  for (const key of keys) if (text.includes(key)) return true;
+  return false;
+}
+
+/**
+ * The baggage of a `baggage` header, decoded only when it may hold one of `keys`; `undefined` when
+ * it is absent, holds none of them, or exceeds {@link MAX_BAGGAGE_LENGTH} (reported, then ignored).
+ */
+export function decodeBaggage(raw: string | string[] | undefined, keys: readonly string[]): Baggage | undefined {
+  const text = baggageText(raw);
+  if (text === undefined || !mayHoldKeys(text, keys)) return undefined;
+  if (text.length > MAX_BAGGAGE_LENGTH) {
+    diag.debug(`graylane: ignoring the baggage header: ${text.length} characters exceeds the W3C limit`);
+    return undefined;
+  }
+  return propagation.getBaggage(w3cBaggage.extract(ROOT_CONTEXT, { baggage: text }, defaultTextMapGetter));
+}
+
+/** `baggage` encoded by OpenTelemetry's codec; `undefined` when it has no entries. */
+export function encodeBaggage(baggage: Baggage): string | undefined {
   const out: { baggage?: string } = {};
   w3cBaggage.inject(propagation.setBaggage(ROOT_CONTEXT, baggage), out, stringSetter);
   return out.baggage;

@@ -34,6 +34,12 @@ export interface CarrierOptions {
   readonly mseBaggage?: CarrierSwitch;
   /** Further lane headers, read after every other carrier and written like them. Default none. */
   readonly headers?: readonly string[];
+  /**
+   * Read every enabled carrier and report (through `diag.debug`) those that disagree with the
+   * winner. Off by default: extraction stops at the first valid carrier, so that a request carrying
+   * `x-mse-tag` never pays for decoding its `baggage` header.
+   */
+  readonly checkConflicts?: boolean;
 }
 
 /** One enabled carrier, resolved. */
@@ -49,6 +55,12 @@ export interface CarrierPlan {
   readonly writeHeaders: readonly string[];
   /** Baggage keys written with the lane (and removed for the base lane). */
   readonly writeBaggage: readonly string[];
+  /** Baggage keys read, in precedence order. */
+  readonly readBaggage: readonly string[];
+  /** `writeBaggage` keys percent-encoded as OpenTelemetry's codec writes them, each followed by `=`. */
+  readonly baggagePrefixes: readonly string[];
+  /** Whether extraction reads past the winner to report conflicts. */
+  readonly checkConflicts: boolean;
   /** Every header name the plan reads or writes, for `TextMapPropagator.fields()`. */
   readonly fields: readonly string[];
 }
@@ -114,7 +126,9 @@ function resolvePlan(options: CarrierOptions): CarrierPlan {
     throw invalid('headers', BAGGAGE_HEADER, 'the baggage header is W3C baggage; use the baggage carriers');
   }
   const fields = read.some((c) => c.kind === 'baggage') ? [...writeHeaders, BAGGAGE_HEADER] : writeHeaders;
-  return { read, writeHeaders, writeBaggage, fields };
+  const baggagePrefixes = writeBaggage.map((key) => `${encodeURIComponent(key)}=`);
+  const readBaggage = read.flatMap((c) => (c.kind === 'baggage' ? [c.key] : []));
+  return { read, writeHeaders, writeBaggage, readBaggage, baggagePrefixes, fields, checkConflicts: options.checkConflicts === true };
 }
 
 function nameOf(value: CarrierSwitch | undefined, byDefault: boolean, name: string, option: string): string | undefined {

@@ -1,8 +1,8 @@
 import { defaultTextMapGetter, diag } from '@opentelemetry/api';
 import type { Baggage, TextMapGetter } from '@opentelemetry/api';
 import { laneLabel, parseLane } from '@graylane/core';
-import { readBaggage } from './baggage.js';
-import { safePlan } from './carriers.js';
+import { decodeBaggage } from './baggage.js';
+import { BAGGAGE_HEADER, safePlan } from './carriers.js';
 import type { Carrier, CarrierOptions, CarrierPlan } from './carriers.js';
 
 /** Longest lane header value looked at; a lane is at most 63 characters. */
@@ -28,18 +28,19 @@ export function extractLane(headers: InboundHeaders, options?: CarrierOptions): 
 
 /**
  * Reads `plan`'s carriers from `carrier` in precedence order. Returns the lane of the first valid
- * carrier (`undefined` when it says base) or `null` when no carrier holds a valid value. Carriers
- * after the winner are still read so that a conflict is reported.
+ * carrier (`undefined` when it says base) or `null` when no carrier holds a valid value. With
+ * `checkConflicts`, carriers after the winner are read too, and those that disagree are reported.
  */
 export function readLane<C>(carrier: C, getter: TextMapGetter<C>, plan: CarrierPlan): string | undefined | null {
   let result: string | undefined | null = null;
   let baggage: Baggage | undefined | null = null;
   for (const source of plan.read) {
+    if (result !== null && !plan.checkConflicts) break;
     let raw: string | undefined;
     if (source.kind === 'header') {
       raw = single(getter.get(carrier, source.name), source);
     } else {
-      if (baggage === null) baggage = readBaggage(carrier, getter, oversizedBaggage);
+      if (baggage === null) baggage = decodeBaggage(getter.get(carrier, BAGGAGE_HEADER), plan.readBaggage);
       raw = baggage?.getEntry(source.key)?.value;
       if (raw !== undefined && source.json) raw = fromJson(raw, source);
     }
@@ -66,10 +67,6 @@ function single(value: string | string[] | undefined, source: Carrier): string |
   if (value.length === 1) return single(value[0], source);
   if (value.length > 1) diag.debug(`graylane: ignoring ${describe(source)}: sent ${value.length} times`);
   return undefined;
-}
-
-function oversizedBaggage(length: number): void {
-  diag.debug(`graylane: ignoring the baggage header: ${length} characters exceeds the W3C limit`);
 }
 
 /** MSE's agent writes a JSON value: a string, or an object whose `tag` is the lane. A bare lane is accepted too. */

@@ -1,7 +1,7 @@
-import { defaultTextMapGetter, diag } from '@opentelemetry/api';
-import { MAX_BAGGAGE_LENGTH, readBaggage, withLaneEntries, writeBaggage } from './baggage.js';
+import { diag } from '@opentelemetry/api';
+import { MAX_BAGGAGE_LENGTH, baggageText, decodeBaggage, encodeBaggage, mayHoldKeys, withLaneEntries } from './baggage.js';
 import { BAGGAGE_HEADER, safePlan } from './carriers.js';
-import type { CarrierOptions } from './carriers.js';
+import type { CarrierOptions, CarrierPlan } from './carriers.js';
 import { laneOrBase } from './lane.js';
 
 /**
@@ -20,26 +20,43 @@ export function injectLane(headers: Record<string, unknown>, lane: string | unde
       if (key !== undefined && (value === undefined || key !== name)) delete headers[key];
       if (value !== undefined) headers[name] = value;
     }
-    if (plan.writeBaggage.length > 0) mergeBaggage(headers, value, plan.writeBaggage);
+    if (plan.writeBaggage.length > 0) mergeBaggage(headers, value, plan);
   } catch (error) {
     diag.warn('graylane: could not write the lane into outbound headers', error);
   }
 }
 
-function mergeBaggage(headers: Record<string, unknown>, lane: string | undefined, keys: readonly string[]): void {
+/**
+ * Brings the `baggage` header in line with `lane`. Entries are appended as OpenTelemetry's codec
+ * writes them (`encodeURIComponent(key)=lane`; lane names need no encoding) when the header cannot
+ * already hold a lane entry; otherwise the header is decoded, updated and encoded by the codec.
+ */
+function mergeBaggage(headers: Record<string, unknown>, lane: string | undefined, plan: CarrierPlan): void {
   const key = findKey(headers, BAGGAGE_HEADER) ?? BAGGAGE_HEADER;
-  const existing = { baggage: headerValue(headers[key]) };
-  let oversized = false;
-  const current = readBaggage(existing, defaultTextMapGetter, () => (oversized = true));
-  if (oversized) {
-    diag.debug(`graylane: outbound baggage exceeds ${MAX_BAGGAGE_LENGTH} characters; lane entries not written`);
+  const raw = headerValue(headers[key]);
+  const text = baggageText(raw)?.trim();
+  if (!text || !mayHoldKeys(text, plan.writeBaggage)) {
+    if (lane === undefined) return;
+    const merged = text ? `${text},${laneEntries(plan, lane)}` : laneEntries(plan, lane);
+    if (merged.length <= MAX_BAGGAGE_LENGTH) headers[key] = merged;
+    else diag.debug(`graylane: outbound baggage would exceed ${MAX_BAGGAGE_LENGTH} characters; lane entries not written`);
     return;
   }
-  const next = withLaneEntries(current, lane, keys);
-  if (next === current && typeof existing.baggage === 'string') return;
-  const serialised = next && writeBaggage(next);
-  if (serialised === undefined) delete headers[key];
-  else headers[key] = serialised;
+  if (text.length > MAX_BAGGAGE_LENGTH) {
+    diag.debug(`graylane: outbound baggage exceeds ${MAX_BAGGAGE_LENGTH} characters; left as it is`);
+    return;
+  }
+  const current = decodeBaggage(text, plan.writeBaggage);
+  const next = withLaneEntries(current, lane, plan.writeBaggage);
+  if (next === current && raw === text) return;
+  const encoded = next && encodeBaggage(next);
+  if (encoded === undefined) delete headers[key];
+  else headers[key] = encoded;
+}
+
+function laneEntries(plan: CarrierPlan, lane: string): string {
+  const prefixes = plan.baggagePrefixes;
+  return prefixes.length === 1 ? `${prefixes[0]}${lane}` : prefixes.map((prefix) => prefix + lane).join(',');
 }
 
 /** A header value as text: strings and string arrays as they are, `Buffer`s (Kafka headers) decoded as UTF-8. */

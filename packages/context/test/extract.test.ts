@@ -39,14 +39,21 @@ describe('extractLane', () => {
     }
   });
 
-  it('reports conflicting carriers and keeps the winner', () => {
-    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'lane=blue' })).toBe('gray');
+  it('keeps the winner of conflicting carriers, and reports the conflict when asked to', () => {
+    const headers = { 'x-mse-tag': 'gray', baggage: 'lane=blue', 'x-lane': 'gray' };
+    expect(extractLane(headers)).toBe('gray');
+    expect(diagLog.messages).toEqual([]);
+    expect(extractLane(headers, { ...all, checkConflicts: true })).toBe('gray');
     expect(diagLog.messages).toEqual([expect.stringMatching(/baggage entry lane \(blue\).*conflicts with gray/)]);
   });
 
   it('does not report agreeing carriers', () => {
-    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'tenant=a,lane=gray' })).toBe('gray');
+    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'tenant=a,lane=gray' }, { checkConflicts: true })).toBe('gray');
     expect(diagLog.messages).toEqual([]);
+  });
+
+  it('finds a percent-encoded baggage key', () => {
+    expect(extractLane({ baggage: 'l%61ne=gray' })).toBe('gray');
   });
 
   it('maps empty, whitespace and base to the base lane; an explicit base wins', () => {

@@ -28,6 +28,18 @@ describe('injectLane', () => {
     expect(headers['baggage']).toBe('tenant=acme,lane=gray,user=a%20b');
   });
 
+  it('appends to a baggage header without lane entries, leaving its text as it is', () => {
+    const headers: Record<string, unknown> = { baggage: 'tenant=acme;p=1, user=42' };
+    injectLane(headers, 'gray');
+    expect(headers['baggage']).toBe('tenant=acme;p=1, user=42,lane=gray');
+  });
+
+  it('replaces a percent-encoded lane entry rather than adding a second one', () => {
+    const headers: Record<string, unknown> = { baggage: 'l%61ne=old,tenant=acme' };
+    injectLane(headers, 'gray');
+    expect(headers['baggage']).toBe('lane=gray,tenant=acme');
+  });
+
   it('leaves a baggage header that already agrees untouched', () => {
     const baggage = 'lane=gray;ttl=1, tenant=acme';
     const headers: Record<string, unknown> = { baggage };
