@@ -17,6 +17,7 @@ export type CarrierSwitch = boolean | string;
  * Where the lane travels on the wire. Inbound, enabled carriers are read in this order and the
  * first valid one wins: `mseTag`, `baggage`, `opensergoHeader`, `opensergoBaggage`, `mseBaggage`,
  * then `headers` in the given order. Outbound, every enabled carrier except `mseBaggage` is written.
+ * Resolved options are cached per object: pass the same object on every call.
  */
 export interface CarrierOptions {
   /** MSE's lane header, `x-mse-tag`. Default on. */
@@ -88,12 +89,17 @@ export function carrierPlan(options: CarrierOptions | undefined): CarrierPlan {
   return plan;
 }
 
-/** Like {@link carrierPlan}, for the request path: invalid options are reported and the defaults used. */
+/**
+ * Like {@link carrierPlan}, for the request path: invalid options are reported once and the
+ * defaults used in their place.
+ */
 export function safePlan(options: CarrierOptions | undefined): CarrierPlan {
+  if (options === undefined) return DEFAULT_PLAN;
   try {
     return carrierPlan(options);
   } catch (error) {
     diag.error('graylane: invalid carrier options; using the default carriers', error);
+    plans.set(options, DEFAULT_PLAN);
     return DEFAULT_PLAN;
   }
 }

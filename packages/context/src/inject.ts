@@ -7,8 +7,8 @@ import { laneOrBase } from './lane.js';
 /**
  * Writes `lane` into outbound `headers` (a plain object: Node `OutgoingHttpHeaders`, message
  * headers) under every enabled writable carrier. The lane entries are merged into an existing
- * `baggage` header with OpenTelemetry's codec: a previous lane entry is replaced, other entries are
- * kept. For the base lane (`undefined`, `'base'` or an invalid lane) graylane's carriers are removed
+ * `baggage` header: a previous lane entry is replaced, other entries are kept, repeated headers
+ * become one. For the base lane (`undefined`, `'base'` or an invalid lane) graylane's carriers are removed
  * and nothing is written. Header names are matched case-insensitively. Never throws.
  */
 export function injectLane(headers: Record<string, unknown>, lane: string | undefined, options?: CarrierOptions): void {
