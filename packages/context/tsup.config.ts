@@ -7,6 +7,7 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // A runtime dependency still listed under devDependencies (see the package README); never bundle it.
+  // Imported at run time by ensureContextManager but still listed under devDependencies until the
+  // manifest and lockfile move it to dependencies: keep it an import, never bundle it.
   external: ['@opentelemetry/context-async-hooks'],
 });
