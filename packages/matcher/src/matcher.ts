@@ -1,13 +1,15 @@
 import { BASE_LANE, ErrorCode, GraylaneError } from '@graylane/core';
 import { rulesInPrecedenceOrder } from '@graylane/rules';
-import type { Condition, LaneRuleSet, Percentage, RuleIssue } from '@graylane/rules';
+import type { Condition, LaneRuleSet, Percentage } from '@graylane/rules';
 import type { RequestView } from './request-view.js';
 import { stickyBucket } from './hash.js';
 import { compileCondition } from './compile/condition.js';
+import type { CompileContext } from './compile/condition.js';
 import type { Test } from './compile/predicate.js';
 import { fieldReader } from './compile/field.js';
 import type { Attribute } from './compile/field.js';
-import { randomBucket } from './compile/state.js';
+import { Memo } from './compile/memo.js';
+import { nextRequest, randomBucket } from './compile/state.js';
 import type { MatchState } from './compile/state.js';
 
 /** Options of {@link compileMatcher}. */
@@ -60,25 +62,29 @@ export interface LaneMatcher {
  * @throws GraylaneError `GRAYLANE_ERR_RULE_INVALID` when a regex is refused or an attribute is not supplied.
  */
 export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOptions = {}): LaneMatcher {
-  const attributes = options.attributes ?? {};
-  const state: MatchState = { draw: -1, random: options.random ?? Math.random };
-  const issues: RuleIssue[] = [];
+  const state: MatchState = { epoch: 0, draw: -1, random: options.random ?? Math.random };
+  const context: CompileContext = { attributes: options.attributes ?? {}, state, memo: new Memo(state), issues: [] };
   const ranked = rulesInPrecedenceOrder(rules).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
+  for (const { lane, rule } of ranked) {
+    context.memo.count(rule.condition);
+    if (lane.percentage?.key) context.memo.countField(lane.percentage.key);
+  }
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
   const explained: ExplainedRule[] = [];
   for (const { lane, rule, laneIndex, ruleIndex } of ranked) {
     const path = `lanes[${laneIndex}]`;
-    const condition = compileCondition(rule.condition, `${path}.match[${ruleIndex}]`, attributes, state, issues);
-    const admit = lane.percentage && compilePercentage(lane.percentage, `${path}.percentage`, attributes, state, issues);
+    const condition = compileCondition(rule.condition, `${path}.match[${ruleIndex}]`, context);
+    const admit = lane.percentage && compilePercentage(lane.percentage, `${path}.percentage`, context);
     conditions.push(condition);
     tests.push(admit ? (req) => condition(req) && admit(req) : condition);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
     explained.push({ tag: lane.tag, laneIndex, ruleIndex, priority: rule.priority, condition: rule.condition });
   }
+  const { issues } = context;
   if (issues.length > 0) {
     const summary = issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
     throw new GraylaneError(ErrorCode.RULE_INVALID, `lane rules cannot be compiled:\n${summary}`, { details: { issues } });
@@ -87,12 +93,12 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
 
   return {
     match(req) {
-      state.draw = -1;
+      nextRequest(state);
       for (let i = 0; i < count; i++) if (tests[i]!(req)) return lanes[i];
       return undefined;
     },
     explain(req) {
-      state.draw = -1;
+      nextRequest(state);
       const notAdmitted: ExplainedRule[] = [];
       for (let i = 0; i < count; i++) {
         if (tests[i]!(req)) return { lane: lanes[i], rule: explained[i], notAdmitted };
@@ -103,20 +109,16 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
   };
 }
 
-function compilePercentage(
-  percentage: Percentage,
-  path: string,
-  attributes: Readonly<Record<string, Attribute>>,
-  state: MatchState,
-  issues: RuleIssue[],
-): Test {
+function compilePercentage(percentage: Percentage, path: string, context: CompileContext): Test {
   const { value, key } = percentage;
+  const state = context.state;
   if (key === undefined) return () => randomBucket(state) < value;
-  const read = fieldReader(key, attributes);
-  if (typeof read === 'string') {
-    issues.push({ path: `${path}.key.name`, message: read, severity: 'error' });
+  const raw = fieldReader(key, context.attributes);
+  if (typeof raw === 'string') {
+    context.issues.push({ path: `${path}.key.name`, message: raw, severity: 'error' });
     return () => false;
   }
+  const read = context.memo.field(key, raw);
   return (req) => {
     const k = read(req);
     return k !== undefined && stickyBucket(k) < value;

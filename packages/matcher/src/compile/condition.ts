@@ -1,35 +1,49 @@
 import type { Condition, RuleIssue } from '@graylane/rules';
-import type { Attribute } from './field.js';
+import { fieldReader } from './field.js';
+import type { Attribute, FieldReader } from './field.js';
+import type { Memo } from './memo.js';
 import { compilePredicate } from './predicate.js';
 import type { Test } from './predicate.js';
 import type { MatchState } from './state.js';
 
+/** What compiling a rule set needs besides the rules. */
+export interface CompileContext {
+  readonly attributes: Readonly<Record<string, Attribute>>;
+  readonly state: MatchState;
+  readonly memo: Memo;
+  readonly issues: RuleIssue[];
+}
+
 const always: Test = () => true;
 
-/** Compiles a condition tree into one test; problems are pushed to `issues` under `path`. */
-export function compileCondition(
-  condition: Condition,
-  path: string,
-  attributes: Readonly<Record<string, Attribute>>,
-  state: MatchState,
-  issues: RuleIssue[],
-): Test {
+const never: Test = () => false;
+const absent: FieldReader = () => undefined;
+
+/** Compiles a condition tree into one test; problems are pushed to `context.issues` under `path`. */
+export function compileCondition(condition: Condition, path: string, context: CompileContext): Test {
   if ('all' in condition || 'any' in condition) {
     const key = 'all' in condition ? 'all' : 'any';
     const children = ('all' in condition ? condition.all : condition.any).map((child, i) =>
-      compileCondition(child, `${path}.${key}[${i}]`, attributes, state, issues),
+      compileCondition(child, `${path}.${key}[${i}]`, context),
     );
-    if (children.length === 0) return key === 'all' ? always : () => false;
+    if (children.length === 0) return key === 'all' ? always : never;
     if (children.length === 1) return children[0]!;
     return key === 'all' ? every(children) : some(children);
   }
-  const test = compilePredicate(condition, attributes, state);
-  if (typeof test === 'string') {
-    const field = condition.operator === 'regex' ? 'value' : 'name';
-    issues.push({ path: `${path}.${field}`, message: test, severity: 'error' });
-    return () => false;
+  let read = absent;
+  if (condition.operator !== 'random') {
+    const raw = fieldReader(condition, context.attributes);
+    if (typeof raw === 'string') return refuse(`${path}.name`, raw, context);
+    read = context.memo.field(condition, raw);
   }
-  return test;
+  const test = compilePredicate(condition, read, context.state);
+  if (typeof test === 'string') return refuse(`${path}.value`, test, context);
+  return context.memo.predicate(condition, test);
+}
+
+function refuse(path: string, message: string, context: CompileContext): Test {
+  context.issues.push({ path, message, severity: 'error' });
+  return never;
 }
 
 function every(tests: readonly Test[]): Test {

@@ -1,8 +1,7 @@
 import type { CompareOperator, Predicate } from '@graylane/rules';
 import type { RequestView } from '../request-view.js';
 import { stickyBucket } from '../hash.js';
-import { fieldReader } from './field.js';
-import type { Attribute } from './field.js';
+import type { FieldReader } from './field.js';
 import { MAX_REGEX_INPUT, compileRegex } from './regex.js';
 import { randomBucket } from './state.js';
 import type { MatchState } from './state.js';
@@ -15,20 +14,14 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INTEGER = /^[+-]?\d+$/;
 
 /**
- * Compiles one predicate into a test, or returns a message (unknown attribute, refused regex).
+ * Compiles one predicate over its field's reader into a test, or returns why a regex is refused.
  * Every operator but `not exists` is false when the field is absent.
  */
-export function compilePredicate(
-  predicate: Predicate,
-  attributes: Readonly<Record<string, Attribute>>,
-  state: MatchState,
-): Test | string {
+export function compilePredicate(predicate: Predicate, read: FieldReader, state: MatchState): Test | string {
   if (predicate.operator === 'random') {
     const percentage = predicate.percentage;
     return () => randomBucket(state) < percentage;
   }
-  const read = fieldReader(predicate, attributes);
-  if (typeof read === 'string') return read;
   switch (predicate.operator) {
     case 'exists':
       return (req) => read(req) !== undefined;
@@ -81,7 +74,9 @@ export function compilePredicate(
       };
     }
     default: {
-      const holds = valueComparison(predicate.operator, predicate.value);
+      const expected = predicate.value;
+      if (predicate.operator === '==' && !DECIMAL.test(expected)) return (req) => read(req) === expected;
+      const holds = valueComparison(predicate.operator, expected);
       return (req) => {
         const value = read(req);
         return value !== undefined && holds(value);
