@@ -46,7 +46,7 @@ function covers(a: RankedRule, aForm: Set<string>[] | undefined, b: RankedRule, 
 
 /** A admits every request B admits: A has no limit, or both draw the same bucket and A's share is larger. */
 function percentageCovers(a: Percentage | undefined, b: Percentage | undefined): boolean {
-  if (a === undefined) return true;
+  if (a === undefined || (a.key === undefined && a.value === 100)) return true;
   return b !== undefined && JSON.stringify(a.key) === JSON.stringify(b.key) && a.value >= b.value;
 }
 

@@ -140,7 +140,7 @@ function restItemPredicate(
       }
       return need('nameList') ? { ...field, operator: cond === '==' ? 'in' : 'not in', values: item.nameList! } : undefined;
     case 'mod':
-      return need('divisor') && need('remainder')
+      return [need('divisor'), need('remainder')].every(Boolean)
         ? { ...field, operator: 'modulo', divisor: item.divisor!, remainder: item.remainder!, compare: cond }
         : undefined;
     case 'deterministic_proportional_steaming_division':

@@ -54,7 +54,7 @@ function report(
 ): void {
   const path = [...base, ...(issue.path as PathSegment[])];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const branch = closestBranch(issue.errors);
+    const branch = closestBranch(issue.errors, valueAt(root, path));
     if (branch) {
       for (const inner of branch) report(inner, root, path, at, issues);
       return;
@@ -74,7 +74,7 @@ function report(
  * The union branch the input was most likely meant for: the one with the fewest missing and unknown
  * fields. Returns undefined when every branch failed on the value's type alone (`string | number`).
  */
-function closestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] | undefined {
+function closestBranch(branches: readonly (readonly Issue[])[], value: unknown): readonly Issue[] | undefined {
   const typeOnly = branches.every((b) => b.length === 1 && b[0]?.code === 'invalid_type' && b[0].path.length === 0);
   if (typeOnly) return undefined;
   let best = branches[0];
@@ -84,6 +84,7 @@ function closestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[
     for (const issue of branch) {
       if (issue.code === 'unrecognized_keys' && issue.path.length === 0) score += 2 * issue.keys.length;
       else if (issue.code === 'invalid_type' && issue.path.length === 0) score += 10;
+      else if (issue.code === 'invalid_union' && valueAt(value, issue.path as PathSegment[]) === undefined) score += 10;
       else score += 1;
     }
     if (score < bestScore) {
