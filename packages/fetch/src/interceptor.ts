@@ -1,0 +1,127 @@
+import type { Dispatcher } from 'undici';
+import { diag } from '@opentelemetry/api';
+import { getLane, injectLane } from '@graylane/context';
+import type { CarrierOptions } from '@graylane/context';
+import type { LaneRouter, Selection } from '@graylane/router';
+
+/** Options of {@link laneInterceptor}. */
+export interface LaneInterceptorOptions {
+  /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
+  readonly router: LaneRouter;
+  /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
+  readonly carriers?: CarrierOptions;
+  /**
+   * Host names that are services even before the router knows them (it then waits for their first
+   * instance list). A request to any other host the router does not know passes through untouched,
+   * and no lane carrier is sent to it.
+   */
+  readonly services?: readonly string[];
+  /** Called with every selection, e.g. to log fallbacks. Errors it throws are logged and ignored. */
+  readonly onSelect?: (selection: Selection) => void;
+}
+
+type DispatchHeaders = Dispatcher.DispatchOptions['headers'];
+
+/**
+ * An undici interceptor that makes a dispatcher lane-aware. A request whose origin host is a service
+ * name (`http://b/hello`) is sent to an instance of that service in the caller's lane, or along the
+ * lane's fallback chain to base, with the lane carriers (`x-mse-tag`, baggage, ...) written so the
+ * callee keeps the lane. The `Host` header names the instance, as with any request to it. Requests
+ * to other hosts pass through untouched, without lane carriers.
+ *
+ * The lane is read when the request is dispatched, which for `fetch` and `undici.request` is still
+ * in the caller's async context. When no instance qualifies, the request fails with graylane's typed
+ * error (`GRAYLANE_ERR_NO_INSTANCE` or `GRAYLANE_ERR_STRICT_LANE`): `undici.request` rejects with it,
+ * `fetch` rejects with its usual `TypeError('fetch failed')` whose `cause` is it.
+ *
+ * Compose it onto an `Agent` (or the global dispatcher), which routes each request by its origin;
+ * a `Client` or `Pool` is bound to one origin and cannot follow the selection.
+ *
+ * @example
+ * ```ts
+ * import { Agent, fetch } from 'undici';
+ * const dispatcher = new Agent().compose(laneInterceptor({ router: graylane.router }));
+ * await fetch('http://b/hello', { dispatcher });
+ * ```
+ */
+export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
+  const { router, carriers, onSelect } = options;
+  const declared = new Set(options.services ?? []);
+
+  return (dispatch) =>
+    function laneDispatch(opts, handler) {
+      const service = hostOf(opts.origin);
+      if (service === undefined || !(router.knows(service) || declared.has(service))) return dispatch(opts, handler);
+
+      // Read now: this is the caller's context; the selection below may settle in another one.
+      const lane = getLane();
+      router
+        .selectAsync(service, lane)
+        .then((selection) => {
+          report(selection, onSelect);
+          dispatch(routed(opts, selection, lane, carriers), handler);
+        })
+        .catch((error: Error) => handler.onError?.(error));
+      return true;
+    };
+}
+
+/** The host name of a dispatch origin, or `undefined` when there is none or it does not parse. */
+function hostOf(origin: string | URL | undefined): string | undefined {
+  if (origin === undefined) return undefined;
+  if (typeof origin !== 'string') return origin.hostname;
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `opts` aimed at the selected instance, with the lane carriers written into a copy of its headers. */
+function routed(
+  opts: Dispatcher.DispatchOptions,
+  selection: Selection,
+  lane: string | undefined,
+  carriers: CarrierOptions | undefined,
+): Dispatcher.DispatchOptions {
+  const { host, port } = selection.instance;
+  const origin = new URL(String(opts.origin));
+  const headers = headerRecord(opts.headers);
+  injectLane(headers, lane, carriers);
+  return {
+    ...opts,
+    origin: `${origin.protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`,
+    headers: headers as Record<string, string | string[]>,
+  };
+}
+
+/**
+ * undici's request headers (a record, a flat `[name, value, ...]` array, or an iterable of pairs) as
+ * a new record that `injectLane` can edit; repeated names become arrays, as undici accepts them.
+ */
+function headerRecord(headers: DispatchHeaders): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  if (headers == null) return record;
+  const add = (name: string, value: string | string[] | undefined): void => {
+    if (value === undefined) return;
+    const previous = record[name];
+    record[name] = previous === undefined ? value : [previous, value].flat();
+  };
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i]!, headers[i + 1]);
+  } else if (Symbol.iterator in headers) {
+    for (const [name, value] of headers as Iterable<[string, string | string[] | undefined]>) add(name, value);
+  } else {
+    for (const [name, value] of Object.entries(headers)) add(name, value);
+  }
+  return record;
+}
+
+function report(selection: Selection, onSelect: ((selection: Selection) => void) | undefined): void {
+  if (!onSelect) return;
+  try {
+    onSelect(selection);
+  } catch (error) {
+    diag.warn('graylane: onSelect threw; ignored', error);
+  }
+}
