@@ -7,7 +7,4 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // Imported at run time by ensureContextManager but still listed under devDependencies until the
-  // manifest and lockfile move it to dependencies: keep it an import, never bundle it.
-  external: ['@opentelemetry/context-async-hooks'],
 });

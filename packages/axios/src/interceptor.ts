@@ -1,6 +1,6 @@
 import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import { diag } from '@opentelemetry/api';
-import { getLane, injectLane } from '@graylane/context';
+import { LanePropagator, getLane, injectLane } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
 
@@ -47,6 +47,7 @@ declare module 'axios' {
 export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOptions): () => void {
   const { router, carriers, onSelect } = options;
   const declared = new Set(options.services ?? []);
+  const carrierFields = new LanePropagator(carriers).fields();
   const carrierScratch: Record<string, unknown> = {};
 
   async function route(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
@@ -63,7 +64,7 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
     config.baseURL = undefined;
     config.graylane = selection;
 
-    writeCarriers(config, lane, carriers, carrierScratch);
+    writeCarriers(config, lane, carriers, carrierFields, carrierScratch);
     if (onSelect) {
       try {
         onSelect(selection);
@@ -97,20 +98,25 @@ function targetOf(config: InternalAxiosRequestConfig): URL | undefined {
 
 /**
  * Writes the lane carriers into axios's headers. graylane's injector works on a plain record, so the
- * existing `baggage` header is copied in first to be merged, and the result copied back.
+ * carrier headers already set on the request are copied in (to merge `baggage`, and so a stale lane
+ * header is removed in the base lane) and the result copied back.
  */
 function writeCarriers(
   config: InternalAxiosRequestConfig,
   lane: string | undefined,
   carriers: CarrierOptions | undefined,
+  fields: readonly string[],
   scratch: Record<string, unknown>,
 ): void {
   for (const key in scratch) delete scratch[key];
-  const baggage = config.headers.get('baggage');
-  if (typeof baggage === 'string') scratch['baggage'] = baggage;
+  for (const field of fields) {
+    const value = config.headers.get(field);
+    if (typeof value === 'string') scratch[field] = value;
+  }
   injectLane(scratch, lane, carriers);
-  for (const key in scratch) {
-    const value = scratch[key];
-    if (typeof value === 'string') config.headers.set(key, value);
+  for (const field of fields) {
+    const value = scratch[field];
+    if (typeof value === 'string') config.headers.set(field, value);
+    else config.headers.delete(field);
   }
 }

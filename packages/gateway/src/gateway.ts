@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
-import { extractLane, injectLane, setLane } from '@graylane/context';
+import { LanePropagator, extractLane, injectLane, setLane } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
@@ -189,11 +189,7 @@ function constant(service: string): () => string {
 
 /** Header names of the lane carriers, which the gateway replaces with the lane it decided. */
 function carrierHeaderNames(carriers: CarrierOptions | undefined): ReadonlySet<string> {
-  const names = new Set<string>();
-  const probe: Record<string, unknown> = {};
-  injectLane(probe, 'probe', carriers);
-  for (const name in probe) names.add(name.toLowerCase());
-  return names;
+  return new Set(new LanePropagator(carriers).fields().map((name) => name.toLowerCase()));
 }
 
 function respondToRoutingError(res: ServerResponse, error: unknown, service: string | undefined, lane: string | undefined): void {
