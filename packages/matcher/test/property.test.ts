@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { BASE_LANE } from '@graylane/core';
 import { validateRules } from '@graylane/rules';
-import type { Condition, LaneRuleSet, Predicate } from '@graylane/rules';
+import type { ComparePredicate, Condition, LaneRuleSet, Predicate } from '@graylane/rules';
 import { compileMatcher, fnv1a32, requestView, stickyBucket } from '../src/index.js';
 import type { RequestParts } from '../src/index.js';
 
@@ -55,7 +55,7 @@ function holds(c: Condition, req: PlainRequest): boolean {
     case 'regex': return new RegExp(p.value).test(v);
     case 'modulo': return /^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) && compare(p.compare, String(Number(v) % p.divisor), String(p.remainder));
     case 'sticky': return fnv1a32(v) % 100 < p.percentage;
-    default: return compare(p.operator, v, p.value);
+    default: return compare(p.operator, v, (p as ComparePredicate).value);
   }
 }
 
