@@ -1,0 +1,180 @@
+import http from 'node:http';
+import type https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, isGraylaneError } from '@graylane/core';
+import { ensureContextManager, getLane, withLane } from '@graylane/context';
+import { createRouter } from '@graylane/router';
+import type { LaneRouter, Selection } from '@graylane/router';
+import { LaneAgent, LaneHttpsAgent } from '../src/index.js';
+import { echoServers, get, instance } from './support.js';
+
+// A self-signed certificate for the host name `b`, valid until 2126; for these tests only.
+const tls = { cert: readFileSync(join(__dirname, 'fixtures', 'b.crt')), key: readFileSync(join(__dirname, 'fixtures', 'b.key')) };
+
+describe('LaneAgent', () => {
+  const servers = echoServers();
+  const selections: Selection[] = [];
+  let router: LaneRouter;
+  let ports: { base: number; gray: number; outside: number };
+  let agent: LaneAgent;
+
+  beforeAll(async () => {
+    ensureContextManager();
+    ports = { base: await servers.start('b-base'), gray: await servers.start('b-gray'), outside: await servers.start('outside') };
+    router = createRouter(undefined, { strict: ['secure'], readyTimeoutMs: 1000 });
+    router.update('b', [instance('b', ports.base, undefined), instance('b', ports.gray, 'gray')]);
+    agent = new LaneAgent({ router, keepAlive: true, onSelect: (selection) => selections.push(selection) });
+  });
+
+  beforeEach(() => (selections.length = 0));
+
+  afterAll(async () => {
+    agent.destroy();
+    router.close();
+    await servers.close();
+  });
+
+  test('a request in the gray lane reaches B-gray, keeps Host: b, carries the lane, and reports the selection', async () => {
+    const { body } = await withLane('gray', () => get('http://b/hello?x=1', { agent }));
+    expect(body).toMatchObject({ server: 'b-gray', path: '/hello?x=1' });
+    expect(body.headers).toMatchObject({ host: 'b', 'x-mse-tag': 'gray', baggage: 'lane=gray' });
+    expect(selections).toEqual([expect.objectContaining({ service: 'b', requestedLane: 'gray', servedLane: 'gray', fallback: [] })]);
+  });
+
+  test('a request without a lane reaches base only and sends no lane carrier', async () => {
+    for (let i = 0; i < 10; i++) {
+      const { body } = await get('http://b/hello', { agent });
+      expect(body.server).toBe('b-base');
+      expect(body.headers['x-mse-tag']).toBeUndefined();
+      expect(body.headers.baggage).toBeUndefined();
+    }
+  });
+
+  test('a lane the callee lacks falls back to base, keeps the lane on the wire, and records the fallback', async () => {
+    const { body } = await withLane('blue', () => get('http://b/hello', { agent }));
+    expect(body.server).toBe('b-base');
+    expect(body.headers['x-mse-tag']).toBe('blue');
+    expect(selections[0]).toMatchObject({ servedLane: undefined, fallback: [{ lane: 'blue', reason: 'no-instance' }] });
+  });
+
+  test('other baggage entries survive whatever the header case, and the lane entry is written once', async () => {
+    const { body } = await withLane('gray', () => get('http://b/x', { agent, headers: { Baggage: 'user=42,lane=old', 'X-User': 'u1' } }));
+    expect(String(body.headers.baggage).split(',').sort()).toEqual(['lane=gray', 'user=42']);
+    expect(body.headers['x-user']).toBe('u1');
+  });
+
+  test('stale carriers are removed in the base lane', async () => {
+    const { body } = await get('http://b/x', { agent, headers: { 'x-mse-tag': 'stale', baggage: 'lane=stale,user=42' } });
+    expect(body.headers['x-mse-tag']).toBeUndefined();
+    expect(body.headers.baggage).toBe('user=42');
+  });
+
+  test('hosts that are not services pass through untouched and get no lane carrier', async () => {
+    const { body } = await withLane('gray', () => get(`http://127.0.0.1:${ports.outside}/x`, { agent, headers: { baggage: 'user=42' } }));
+    expect(body.server).toBe('outside');
+    expect(body.headers['x-mse-tag']).toBeUndefined();
+    expect(body.headers.baggage).toBe('user=42');
+    expect(selections).toEqual([]);
+  });
+
+  test('no instance at all emits error with the typed error naming service and lane', async () => {
+    router.update('c', []);
+    const error = await withLane('gray', () => get('http://c/x', { agent })).catch((e: unknown) => e);
+    expect(isGraylaneError(error)).toBe(true);
+    expect(error).toMatchObject({ code: ErrorCode.NO_INSTANCE, details: expect.objectContaining({ service: 'c', lane: 'gray' }) });
+  });
+
+  test('a strict lane without an instance emits the strict-lane error instead of falling back', async () => {
+    await expect(withLane('secure', () => get('http://b/x', { agent }))).rejects.toMatchObject({ code: ErrorCode.STRICT_LANE });
+  });
+
+  test('a declared service waits for its first instance list', async () => {
+    const declared = new LaneAgent({ router, services: ['late'] });
+    setTimeout(() => router.update('late', [instance('late', ports.gray, 'gray')]), 50);
+    const { body } = await withLane('gray', () => get('http://late/x', { agent: declared }));
+    expect(body.server).toBe('b-gray');
+    declared.destroy();
+  });
+
+  test('headers given as an array are already serialised: the request is still routed, without carriers', async () => {
+    const { body } = await withLane('gray', () => get('http://b/x', { agent, headers: ['host', 'b', 'x-user', 'u1'] as unknown as http.OutgoingHttpHeaders }));
+    expect(body).toMatchObject({ server: 'b-gray', headers: expect.objectContaining({ 'x-user': 'u1' }) });
+    expect(body.headers['x-mse-tag']).toBeUndefined();
+  });
+
+  test('an onSelect that throws does not fail the request', async () => {
+    const noisy = new LaneAgent({
+      router,
+      onSelect: () => {
+        throw new Error('hook failure');
+      },
+    });
+    expect((await get('http://b/x', { agent: noisy })).status).toBe(200);
+    noisy.destroy();
+  });
+
+  test('a request destroyed while its instance is being selected closes like any destroyed request', async () => {
+    const agent = new LaneAgent({ router, services: ['later'] });
+    const req = http.get('http://later/x', { agent });
+    const events: string[] = [];
+    const closed = new Promise((resolve) => req.on('close', resolve));
+    req.on('error', (error) => events.push(error.message));
+    req.on('response', () => events.push('response'));
+    req.destroy();
+    router.update('later', [instance('later', ports.base, undefined)]);
+    await closed;
+    expect(events).toEqual(['socket hang up']);
+    agent.destroy();
+  });
+
+  test('200 concurrent requests on a keep-alive pool of 2 sockets per instance each reach their own lane', async () => {
+    const pool = new LaneAgent({ router, keepAlive: true, maxSockets: 2 });
+    const lanes = ['gray', undefined, 'blue', 'gray'];
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        withLane(lanes[i % lanes.length], async () => {
+          await new Promise((resolve) => setTimeout(resolve, i % 3));
+          const { body } = await get('http://b/x', { agent: pool });
+          return { lane: lanes[i % lanes.length], body, after: getLane() };
+        }),
+      ),
+    );
+    expect(Object.keys(pool.freeSockets).sort()).toEqual([`127.0.0.1:${ports.base}:`, `127.0.0.1:${ports.gray}:`].sort());
+    pool.destroy();
+    for (const { lane, body, after } of results) {
+      expect(body.server).toBe(lane === 'gray' ? 'b-gray' : 'b-base');
+      expect(body.headers['x-mse-tag']).toBe(lane);
+      expect(after).toBe(lane);
+    }
+  });
+});
+
+describe('LaneHttpsAgent', () => {
+  const servers = echoServers();
+  let router: LaneRouter;
+
+  beforeAll(async () => {
+    ensureContextManager();
+    router = createRouter(undefined);
+    router.update('b', [instance('b', await servers.startTls('b-base', tls), undefined), instance('b', await servers.startTls('b-gray', tls), 'gray')]);
+  });
+
+  afterAll(async () => {
+    router.close();
+    await servers.close();
+  });
+
+  test('connects to the instance in the lane and checks TLS against the service name', async () => {
+    const agent = new LaneHttpsAgent({ router, ca: tls.cert, keepAlive: true });
+    const { body } = await withLane('gray', () => get('https://b/secure', { agent }));
+    expect(body).toMatchObject({ server: 'b-gray', servername: 'b', headers: expect.objectContaining({ host: 'b', 'x-mse-tag': 'gray' }) });
+    agent.destroy();
+  });
+
+  test('a certificate not valid for the service name is refused', async () => {
+    const agent = new LaneHttpsAgent({ router, ca: tls.cert });
+    await expect(get('https://b/secure', { agent, servername: 'not-b' } as https.RequestOptions)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    agent.destroy();
+  });
+});
