@@ -19,10 +19,13 @@ const demo = await launchDemo({ distDir, rulesPath, port, log: verbose ? (line) 
   process.exit(1);
 });
 
-const registry = process.env['NACOS_SERVER_ADDR'] ? `Nacos at ${process.env['NACOS_SERVER_ADDR']}` : `the built-in file registry (${demo.registryDir})`;
+const registry = process.env['NACOS_SERVER_ADDR'] ? `Nacos at ${process.env['NACOS_SERVER_ADDR']}` : `the built-in file registry, ${demo.registryDir}`;
 console.log(`
 Instances (registered in ${registry}):
-${[...demo.processes.values()].map((p) => `  ${p.name.padEnd(8)} ${p.address}`).join('\n')}
+${[...demo.processes.values()]
+  .sort((x, y) => x.name.localeCompare(y.name))
+  .map((p) => `  ${p.name.padEnd(8)} ${p.address}`)
+  .join('\n')}
 
 Try:
   curl ${demo.url}/a                              # A[base] -> B[base] -> C[base]
@@ -30,7 +33,7 @@ Try:
   curl '${demo.url}/a?env=gray'                   # A[gray] -> B[base] -> C[gray]   (APISIX seed rule)
   curl -H 'x-mse-tag: gray' ${demo.url}/a         # A[gray] -> B[base] -> C[gray]   (MSE header)
   curl -H 'baggage: lane=gray' ${demo.url}/a      # A[gray] -> B[base] -> C[gray]   (W3C baggage)
-  curl -H 'accept: application/json' ${demo.url}/a?group=gray
+  curl -H 'accept: application/json' '${demo.url}/a?group=gray'
 
 Rules: ${rulesPath}
 Press Ctrl-C to stop.`);

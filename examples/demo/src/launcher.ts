@@ -140,7 +140,7 @@ export async function launchDemo(options: DemoOptions): Promise<Demo> {
 
   try {
     await Promise.all(TOPOLOGY.map((spec) => startService(spec.name)));
-    const gatewayEnv = { ...baseEnv, PORT: String(options.port ?? 8080), RULES: options.rulesPath };
+    const gatewayEnv = { ...baseEnv, GATEWAY_PORT: String(options.port ?? 8080), RULES: options.rulesPath };
     const gateway = await spawn('gateway', 'gateway.js', gatewayEnv, 'gateway', 'base');
     return {
       url: `http://${gateway.address}`,

@@ -1,7 +1,7 @@
 /**
  * One service of the seed scenario (A, B or C), run as its own process by the launcher.
  *
- *   SERVICE=a NEXT=b GRAYLANE_LANE=gray node dist/service.js
+ *   SERVICE=a NEXT=b GRAYLANE_LANE=gray [SERVICE_PORT=0] node dist/service.js
  *
  * `GET /<service>` answers one hop per service in call order, as text
  * (`A[gray]@127.0.0.1:50301 -> B[base]@... -> C[gray]@...`) or, with `Accept: application/json`,
@@ -42,7 +42,7 @@ app.get(`/${service}`, async (req, res) => {
   }
 });
 
-const server = app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
+const server = app.listen(Number(process.env['SERVICE_PORT'] ?? 0), '127.0.0.1');
 await new Promise<void>((resolve) => server.once('listening', resolve));
 const { port } = server.address() as { port: number };
 await graylane.register({ server });
