@@ -60,10 +60,10 @@ export function isMseLane(doc: Record<string, unknown>): boolean {
 export function importMseLane(doc: unknown, path: string, issues: IssueList): DocumentContribution {
   const out = emptyContribution();
   const normal = normaliseKeys(doc);
-  if (typeof normal.value === 'object' && normal.value !== null && typeof (normal.value as { entryRules?: unknown }).entryRules === 'string') {
-    const value = normal.value as { entryRules: unknown };
+  const record = normal.value as Record<string, unknown>; // importDocument passes objects only
+  if (typeof record.entryRules === 'string') {
     try {
-      value.entryRules = normaliseKeys(JSON.parse(value.entryRules as string)).value;
+      record.entryRules = normaliseKeys(JSON.parse(record.entryRules)).value;
     } catch (error) {
       issues.error(joinPath(path, normal.original(['entryRules'])), `is not valid JSON: ${(error as Error).message}`);
       return out;
@@ -71,7 +71,7 @@ export function importMseLane(doc: unknown, path: string, issues: IssueList): Do
   }
   const at = (segments: readonly PathSegment[]) => joinPath(path, normal.original(segments));
   for (const duplicate of normal.duplicates) issues.error(at(duplicate), 'is given twice, in two letter cases; keep one');
-  const lane = validate(mseLaneSchema, normal.value, path, issues, normal.original);
+  const lane = validate(mseLaneSchema, record, path, issues, normal.original);
   if (!lane || normal.duplicates.length > 0) return out;
   const rules: RuleFragment[] = [];
   if (lane.enableRules !== false) {

@@ -89,7 +89,7 @@ export type Predicate =
   | StickyPredicate
   | RandomPredicate;
 
-/** Every condition holds (AND). */
+/** Every condition holds (AND); an empty list holds for every request. */
 export interface AllCondition {
   readonly all: readonly Condition[];
 }
