@@ -5,6 +5,7 @@ export default defineConfig({
   entry: [
     'src/run.ts',
     'src/procs/plain-service.ts',
+    'src/procs/plain-entry.ts',
     'src/procs/graylane-service.ts',
     'src/procs/graylane-gateway.ts',
     'src/procs/memory-child.ts',

@@ -3,6 +3,8 @@
  * variants kept running side by side and loaded in interleaved rounds (the order rotates per round):
  *
  * - `plain`: A, B, C call each other directly with axios at fixed addresses; no graylane.
+ * - `plain_entry` (diagnostic): `plain` behind a minimal Node reverse proxy, the extra process and
+ *   hop that graylane's entry gateway also adds; splits the graylane − plain gap in two.
  * - `graylane`: entry gateway → A (base, gray) → B (base) → C (base, gray); Express middleware,
  *   axios interceptor, selection on the embedded file registry. The gateway decides the lane by
  *   rule (`?group=gray`).
@@ -20,7 +22,7 @@ import autocannon, { type Result } from 'autocannon';
 import { delay, startNode, startServer, stopAll } from './children.js';
 import { ensureNginx, nginxSite, nginxVersion } from './nginx.js';
 
-export const VARIANTS = ['plain', 'graylane', 'proxy'] as const;
+export const VARIANTS = ['plain', 'plain_entry', 'graylane', 'proxy'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 export interface ChainOptions {
@@ -57,10 +59,13 @@ export interface ChainResult {
   readonly hops: number;
   readonly nginx: string;
   readonly plain: VariantFigures;
+  readonly plain_entry: VariantFigures;
   readonly graylane: VariantFigures;
   readonly proxy: VariantFigures;
   readonly ratios: {
     readonly graylane_vs_plain_rps: number;
+    readonly graylane_vs_plain_entry_rps: number;
+    readonly plain_entry_vs_plain_rps: number;
     readonly graylane_vs_proxy_rps: number;
     readonly graylane_added_p50_us_per_hop: number;
     readonly graylane_added_p50_c1_us_per_hop?: number;
@@ -95,9 +100,13 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
     const graylane = await startGraylaneChain(script, { ...env, GRAYLANE_REGISTRY_DIR: join(tmp, 'registry') });
     log(`starting proxy: nginx (${nginxVersion(nginx)}) in front of each of a(base,gray), b, c(base,gray)`);
     const proxy = await startProxy(script('plain-service'), env, nginx, join(tmp, 'nginx'));
-    const deployments: Record<Variant, Deployment> = { plain, graylane, proxy };
+    log('starting plain_entry: a minimal Node reverse proxy in front of plain a');
+    const entryProxy = await startNode('plain entry', script('plain-entry'), { ...env, TARGET: `127.0.0.1:${plain.entry}` });
+    const plainEntry: Deployment = { entry: entryProxy.port, pids: [entryProxy.child.pid!, ...plain.pids], groupPids: [] };
+    const deployments: Record<Variant, Deployment> = { plain, plain_entry: plainEntry, graylane, proxy };
 
     await verify('plain', plain.entry, ['A[base] B[base] C[base]', 'A[base] B[base] C[base]']);
+    await verify('plain_entry', plainEntry.entry, ['A[base] B[base] C[base]', 'A[base] B[base] C[base]']);
     await verify('graylane', graylane.entry, ['A[gray] B[base] C[gray]', 'A[base] B[base] C[base]']);
     await verify('proxy', proxy.entry, ['A[gray] B[base] C[gray]', 'A[base] B[base] C[base]']);
 
@@ -108,6 +117,7 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
 
     const acc: Record<Variant, { latencies: number[]; c1: number[]; ok: number; seconds: number; errors: number; cpuMs: number; rounds: number[] }> = {
       plain: fresh(),
+      plain_entry: fresh(),
       graylane: fresh(),
       proxy: fresh(),
     };
@@ -124,7 +134,7 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
         a.errors += run.errors;
         a.cpuMs += cpu;
         a.rounds.push(run.ok / run.seconds);
-        log(`round ${round + 1}/${options.rounds} ${variant.padEnd(8)} ${(run.ok / run.seconds).toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  errors ${run.errors}  cpu ${((cpu * 1000) / Math.max(run.ok, 1)).toFixed(0)} µs/req`);
+        log(`round ${round + 1}/${options.rounds} ${variant.padEnd(11)} ${(run.ok / run.seconds).toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  errors ${run.errors}  cpu ${((cpu * 1000) / Math.max(run.ok, 1)).toFixed(0)} µs/req`);
         if (options.sequentialS > 0) await load(d.entry, 1, options.sequentialS, a.c1);
       }
     }
@@ -159,10 +169,13 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
       hops: HOPS,
       nginx: nginxVersion(nginx),
       plain: p,
+      plain_entry: figures.plain_entry,
       graylane: g,
       proxy: figures.proxy,
       ratios: {
         graylane_vs_plain_rps: g.rps / p.rps,
+        graylane_vs_plain_entry_rps: g.rps / figures.plain_entry.rps,
+        plain_entry_vs_plain_rps: figures.plain_entry.rps / p.rps,
         graylane_vs_proxy_rps: g.rps / figures.proxy.rps,
         graylane_added_p50_us_per_hop: perHopUs(g.p50_ms, p.p50_ms),
         ...(g.p50_c1_ms !== undefined && p.p50_c1_ms !== undefined ? { graylane_added_p50_c1_us_per_hop: perHopUs(g.p50_c1_ms, p.p50_c1_ms) } : {}),

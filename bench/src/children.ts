@@ -57,7 +57,10 @@ function track(name: string, child: ChildProcess, group: boolean): Tracked {
 
 /** Forks a Node script that reports `{ ready: true, port }` over IPC; resolves with the port. */
 export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, args: string[] = [], timeoutMs = 30_000): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(script, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+  // GRAYLANE_BENCH_CPU_PROF=<dir>: every server process writes a V8 CPU profile there on exit.
+  const profDir = process.env['GRAYLANE_BENCH_CPU_PROF'];
+  const execArgv = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name.replace(/\W+/g, '-')}.cpuprofile`] : [];
+  const child = fork(script, args, { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv });
   const t = track(name, child, false);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => fail(new Error(`${name} was not ready within ${timeoutMs} ms`)), timeoutMs);

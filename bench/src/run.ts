@@ -8,7 +8,7 @@
  * per variant per round), --connections=N.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -55,7 +55,12 @@ const meta = {
   v8: process.versions.v8,
   platform: `${process.platform} ${process.arch}`,
   machine: { cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10 },
+  /** 1-minute load average at the start and the end: other work on the machine skews every figure. */
+  loadavg_start: Math.round(loadavg()[0]! * 100) / 100,
 };
+if (meta.loadavg_start > cpu.length / 2) {
+  console.warn(`warning: load average ${meta.loadavg_start} on ${cpu.length} cores: other work is running, figures will be noisy`);
+}
 console.log(`graylane benchmarks (${meta.mode}) on ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memory_gb} GB, Node ${meta.node}`);
 
 let results: Record<string, unknown> = { meta };
@@ -77,12 +82,13 @@ for (const suite of SUITES) {
   }
 }
 (results['meta'] as Record<string, unknown>)['seconds'] = Math.round((Date.now() - started.getTime()) / 1000);
+(results['meta'] as Record<string, unknown>)['loadavg_end'] = Math.round(loadavg()[0]! * 100) / 100;
 
 mkdirSync(dirname(resultsFile), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 
 console.log(`\n## graylane benchmarks: ${meta.mode} run, ${meta.date.slice(0, 10)}\n`);
-console.log(`Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memory_gb} GB RAM; Node ${meta.node} (${meta.platform}); \`${meta.command}\`, ${(results['meta'] as { seconds: number }).seconds} s\n`);
+console.log(`Machine: ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memory_gb} GB RAM; Node ${meta.node} (${meta.platform}); \`${meta.command}\`, ${(results['meta'] as { seconds: number }).seconds} s; load average ${meta.loadavg_start} at the start, ${(results['meta'] as { loadavg_end: number }).loadavg_end} at the end\n`);
 console.log('| figure | value | target | |');
 console.log('| --- | ---: | --- | --- |');
 for (const row of rows) {

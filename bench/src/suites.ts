@@ -114,7 +114,7 @@ const chain: Suite = {
       rounds_rps: v.rounds_rps.map((x) => round(x, 0)),
     });
     const ratios = Object.fromEntries(Object.entries(r.ratios).map(([k, v]) => [k, round(v, k.endsWith('_rps') ? 3 : 0)]));
-    const result = { chain: { ...r, plain: fig(r.plain), graylane: fig(r.graylane), proxy: fig(r.proxy), ratios } };
+    const result = { chain: { ...r, plain: fig(r.plain), plain_entry: fig(r.plain_entry), graylane: fig(r.graylane), proxy: fig(r.proxy), ratios } };
     const c = result.chain;
     const line = (name: string, v: ReturnType<typeof fig>) => ({
       name: `chain ${name}: req/s, p50, p99 at ${r.connections} connections${v.p50_c1_ms !== undefined ? '; p50 at 1 connection' : ''}; server CPU per request`,
@@ -122,9 +122,12 @@ const chain: Suite = {
     });
     const rows: Row[] = [
       line('plain', c.plain),
+      line('plain_entry (diagnostic: plain behind a bare Node proxy)', c.plain_entry),
       line('graylane', c.graylane),
       line('proxy', c.proxy),
       { name: 'graylane / plain throughput', value: `${c.ratios['graylane_vs_plain_rps']}`, target: '≥ 0.90', met: (c.ratios['graylane_vs_plain_rps'] ?? 0) >= 0.9 },
+      { name: 'plain_entry / plain throughput (what an entry proxy hop alone costs)', value: `${c.ratios['plain_entry_vs_plain_rps']}` },
+      { name: 'graylane / plain_entry throughput (graylane with the entry hop factored out)', value: `${c.ratios['graylane_vs_plain_entry_rps']}` },
       { name: 'graylane / proxy throughput', value: `${c.ratios['graylane_vs_proxy_rps']}`, target: '≥ 1.5', met: (c.ratios['graylane_vs_proxy_rps'] ?? 0) >= 1.5 },
       {
         name: `added p50 per hop, graylane − plain, at ${r.connections} connections (÷ ${r.hops} hops)`,

@@ -36,3 +36,8 @@ const server = app.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
 });
 // Behind a proxy that keeps idle upstream connections longer than Node's 5 s default.
 server.keepAliveTimeout = 65_000;
+// Exit through process.exit so that --cpu-prof profiles are written.
+process.once('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});
