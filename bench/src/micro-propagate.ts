@@ -94,7 +94,7 @@ export async function benchPropagate(): Promise<PropagateResult> {
     for (const task of bench.tasks) {
       const result = task.result;
       if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-      (rounds[task.name] ??= []).push((result.latency.mean * 1e6) / BATCH);
+      (rounds[task.name] ??= []).push((result.latency.p50 * 1e6) / BATCH);
     }
   }
   if (sink === 0) throw new Error('benchmark work was optimised away');

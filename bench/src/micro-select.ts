@@ -51,7 +51,7 @@ async function measure(cases: Record<string, () => void>): Promise<Record<string
   for (const task of bench.tasks) {
     const result = task.result;
     if (result.state !== 'completed') throw new Error(`benchmark ${task.name} ${result.state}`);
-    out[task.name] = (result.latency.mean * 1e6) / BATCH;
+    out[task.name] = (result.latency.p50 * 1e6) / BATCH;
   }
   return out;
 }
