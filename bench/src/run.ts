@@ -4,10 +4,11 @@
  * deep-merged into `bench/results/latest.json` and printed as a markdown table with the machine,
  * the Node version and the date.
  *
- * Options: --quick, --only=micro,chain,memory (suite names), --rounds=N, --duration=S (chain seconds
+ * Options: --quick, --only=micro,chain,memory (suite names; the other figures of latest.json are
+ * kept), --rounds=N, --duration=S (chain seconds
  * per variant per round), --connections=N.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +64,8 @@ if (meta.loadavg_start > cpu.length / 2) {
 }
 console.log(`graylane benchmarks (${meta.mode}) on ${meta.machine.cpu}, ${meta.machine.cores} cores, ${meta.machine.memory_gb} GB, Node ${meta.node}`);
 
-let results: Record<string, unknown> = { meta };
+// A partial run (--only) updates the figures of its suites in the last results and keeps the others.
+let results: Record<string, unknown> = only && existsSync(resultsFile) ? { ...readPrevious(), meta } : { meta };
 const rows: Row[] = [];
 let failed = false;
 for (const suite of SUITES) {
@@ -97,6 +99,16 @@ for (const row of rows) {
 }
 console.log(`\nwritten to ${resultsFile}`);
 process.exit(failed ? 1 : 0);
+
+function readPrevious(): Record<string, unknown> {
+  try {
+    const previous = JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>;
+    for (const suite of only ?? []) delete (previous['failures'] as Record<string, unknown> | undefined)?.[suite];
+    return previous;
+  } catch {
+    return {};
+  }
+}
 
 function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
