@@ -28,6 +28,8 @@ module.exports = function preset(dir, overrides = {}) {
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },
     reporters: ['default', path.join(root, 'scripts/jest-summary-reporter.cjs')],
+    // A leaked handle must never hang CI: jest exits when the suites are done (and says so).
+    forceExit: true,
     ...overrides,
   };
 };
