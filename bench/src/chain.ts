@@ -46,6 +46,8 @@ export interface VariantFigures {
   readonly p99_c1_ms?: number;
   /** CPU time of the variant's server processes per request (excludes the load generator). */
   readonly cpu_us_per_req: number;
+  /** The same, per process: where the variant spends its CPU. */
+  readonly cpu_us_per_req_by_process: Record<string, number>;
   readonly rounds_rps: number[];
   readonly requests: number;
   readonly errors: number;
@@ -78,6 +80,8 @@ interface Deployment {
   /** Server processes whose CPU time counts for this variant (nginx masters: their workers too). */
   readonly pids: number[];
   readonly groupPids: number[];
+  /** Process names, by pid (nginx masters stand for their workers too). */
+  readonly names: Map<number, string>;
 }
 
 const REQUESTS = [
@@ -102,7 +106,12 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
     const proxy = await startProxy(script('plain-service'), env, nginx, join(tmp, 'nginx'));
     log('starting plain_entry: a minimal Node reverse proxy in front of plain a');
     const entryProxy = await startNode('plain entry', script('plain-entry'), { ...env, TARGET: `127.0.0.1:${plain.entry}` });
-    const plainEntry: Deployment = { entry: entryProxy.port, pids: [entryProxy.child.pid!, ...plain.pids], groupPids: [] };
+    const plainEntry: Deployment = {
+      entry: entryProxy.port,
+      pids: [entryProxy.child.pid!, ...plain.pids],
+      groupPids: [],
+      names: new Map([...plain.names, [entryProxy.child.pid!, 'entry']]),
+    };
     const deployments: Record<Variant, Deployment> = { plain, plain_entry: plainEntry, graylane, proxy };
 
     await verify('plain', plain.entry, ['A[base] B[base] C[base]', 'A[base] B[base] C[base]']);
@@ -115,7 +124,7 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
       await load(deployments[variant].entry, options.connections, options.warmupS);
     }
 
-    const acc: Record<Variant, { latencies: number[]; c1: number[]; ok: number; seconds: number; errors: number; cpuMs: number; rounds: number[] }> = {
+    const acc: Record<Variant, ReturnType<typeof fresh>> = {
       plain: fresh(),
       plain_entry: fresh(),
       graylane: fresh(),
@@ -127,12 +136,14 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
         const d = deployments[variant];
         const cpuBefore = cpuMs(d);
         const run = await load(d.entry, options.connections, options.durationS, acc[variant].latencies);
-        const cpu = cpuMs(d) - cpuBefore;
+        const cpuBy = diff(cpuMs(d), cpuBefore);
+        const cpu = sum(cpuBy);
         const a = acc[variant];
         a.ok += run.ok;
         a.seconds += run.seconds;
         a.errors += run.errors;
         a.cpuMs += cpu;
+        for (const [name, ms] of cpuBy) a.cpuBy.set(name, (a.cpuBy.get(name) ?? 0) + ms);
         a.rounds.push(run.ok / run.seconds);
         log(`round ${round + 1}/${options.rounds} ${variant.padEnd(11)} ${(run.ok / run.seconds).toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  errors ${run.errors}  cpu ${((cpu * 1000) / Math.max(run.ok, 1)).toFixed(0)} µs/req`);
         if (options.sequentialS > 0) await load(d.entry, 1, options.sequentialS, a.c1);
@@ -153,6 +164,7 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
         p99_ms: percentile(sorted, 0.99),
         ...(c1.length > 0 ? { p50_c1_ms: percentile(c1, 0.5), p99_c1_ms: percentile(c1, 0.99) } : {}),
         cpu_us_per_req: (a.cpuMs * 1000) / a.ok,
+        cpu_us_per_req_by_process: Object.fromEntries([...a.cpuBy].map(([name, ms]) => [name, Math.round((ms * 1000) / a.ok)])),
         rounds_rps: a.rounds,
         requests: a.ok,
         errors: a.errors,
@@ -190,7 +202,7 @@ export async function benchChain(options: ChainOptions): Promise<ChainResult> {
 }
 
 function fresh() {
-  return { latencies: [] as number[], c1: [] as number[], ok: 0, seconds: 0, errors: 0, cpuMs: 0, rounds: [] as number[] };
+  return { latencies: [] as number[], c1: [] as number[], ok: 0, seconds: 0, errors: 0, cpuMs: 0, cpuBy: new Map<string, number>(), rounds: [] as number[] };
 }
 
 /** The environment of the children, without a lane meant for someone else. */
@@ -207,7 +219,7 @@ async function startPlain(script: string, env: NodeJS.ProcessEnv): Promise<Deplo
   const c = await startNode('plain c', script, { ...env, SERVICE: 'c' });
   const b = await startNode('plain b', script, { ...env, SERVICE: 'b', NEXT_URL: `http://127.0.0.1:${c.port}/c` });
   const a = await startNode('plain a', script, { ...env, SERVICE: 'a', NEXT_URL: `http://127.0.0.1:${b.port}/b` });
-  return { entry: a.port, pids: [a, b, c].map((p) => p.child.pid!), groupPids: [] };
+  return { entry: a.port, pids: [a, b, c].map((p) => p.child.pid!), groupPids: [], names: names({ a, b, c }) };
 }
 
 async function startGraylaneChain(script: (name: string) => string, env: NodeJS.ProcessEnv): Promise<Deployment> {
@@ -218,7 +230,12 @@ async function startGraylaneChain(script: (name: string) => string, env: NodeJS.
   const b = await start('b-base', 'b', 'c', '');
   const as = await Promise.all([start('a-base', 'a', 'b', ''), start('a-gray', 'a', 'b', 'gray')]);
   const gateway = await startNode('graylane gateway', script('graylane-gateway'), env);
-  return { entry: gateway.port, pids: [gateway, ...as, b, ...cs].map((p) => p.child.pid!), groupPids: [] };
+  return {
+    entry: gateway.port,
+    pids: [gateway, ...as, b, ...cs].map((p) => p.child.pid!),
+    groupPids: [],
+    names: names({ gateway, 'a-base': as[0], 'a-gray': as[1], b, 'c-base': cs[0], 'c-gray': cs[1] }),
+  };
 }
 
 async function startProxy(script: string, env: NodeJS.ProcessEnv, nginx: string, dir: string): Promise<Deployment> {
@@ -235,7 +252,19 @@ async function startProxy(script: string, env: NodeJS.ProcessEnv, nginx: string,
   ];
   const masters = [];
   for (const site of sites) masters.push(await startServer(`nginx ${site.name}`, nginx, nginxSite(dir, site), site.listen));
-  return { entry: na, pids: [aBase, aGray, b, cBase, cGray].map((p) => p.child.pid!), groupPids: masters.map((m) => m.pid!) };
+  return {
+    entry: na,
+    pids: [aBase, aGray, b, cBase, cGray].map((p) => p.child.pid!),
+    groupPids: masters.map((m) => m.pid!),
+    names: new Map([
+      ...names({ 'a-base': aBase, 'a-gray': aGray, b, 'c-base': cBase, 'c-gray': cGray }),
+      ...masters.map((m, i): [number, string] => [m.pid!, `nginx-${sites[i]!.name}`]),
+    ]),
+  };
+}
+
+function names(procs: Record<string, { child: { pid?: number | undefined } } | undefined>): Map<number, string> {
+  return new Map(Object.entries(procs).map(([name, p]): [number, string] => [p!.child.pid!, name]));
 }
 
 function freePort(): Promise<number> {
@@ -320,22 +349,35 @@ function percentile(sorted: ArrayLike<number>, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
-/** CPU milliseconds (user + system) used so far by the deployment's processes (Linux /proc). */
-function cpuMs(d: Deployment): number {
+/**
+ * CPU milliseconds (user + system) used so far by each of the deployment's processes, by name
+ * (Linux /proc; nginx workers count for their master).
+ */
+function cpuMs(d: Deployment): Map<string, number> {
   const ticks = 100; // USER_HZ on Linux
-  let total = 0;
-  const pids = [...d.pids, ...d.groupPids];
+  const out = new Map<string, number>();
+  const owners: Array<[pid: number, name: string]> = [...d.pids, ...d.groupPids].map((pid) => [pid, d.names.get(pid) ?? String(pid)]);
   if (d.groupPids.length > 0) {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       const stat = statOf(Number(entry));
-      if (stat && d.groupPids.includes(stat.ppid)) pids.push(Number(entry));
+      if (stat && d.groupPids.includes(stat.ppid)) owners.push([Number(entry), d.names.get(stat.ppid) ?? String(stat.ppid)]);
     }
   }
-  for (const pid of pids) {
+  for (const [pid, name] of owners) {
     const stat = statOf(pid);
-    if (stat) total += ((stat.utime + stat.stime) * 1000) / ticks;
+    if (stat) out.set(name, (out.get(name) ?? 0) + ((stat.utime + stat.stime) * 1000) / ticks);
   }
+  return out;
+}
+
+function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  return new Map([...after].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)]));
+}
+
+function sum(values: Map<string, number>): number {
+  let total = 0;
+  for (const v of values.values()) total += v;
   return total;
 }
 

@@ -139,6 +139,10 @@ const chain: Suite = {
     if (c.ratios['graylane_added_p50_c1_us_per_hop'] !== undefined) {
       rows.push({ name: 'added p50 per hop, graylane − plain, at 1 connection (no queueing)', value: `${c.ratios['graylane_added_p50_c1_us_per_hop']} µs`, target: '(≤ 50 µs)' });
     }
+    for (const variant of ['plain', 'plain_entry', 'graylane', 'proxy'] as const) {
+      const by = Object.entries(c[variant].cpu_us_per_req_by_process).map(([name, us]) => `${name} ${us}`).join(', ');
+      rows.push({ name: `server CPU µs per chain request by process, ${variant}`, value: by });
+    }
     rows.push({ name: 'added p50 per hop, proxy − plain, at 32 connections', value: `${c.ratios['proxy_added_p50_us_per_hop']} µs` });
     return { result, rows };
   },
