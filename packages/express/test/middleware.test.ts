@@ -28,6 +28,11 @@ describe('graylaneMiddleware', () => {
       await Promise.resolve();
       res.json({ first: first ?? null, afterTimer: afterTimer ?? null, afterAwait: getLane() ?? null });
     });
+    // Registered after graylane's middleware: the body parser calls `next` from stream listeners.
+    app.post('/body', express.json({ limit: '1mb' }), async (req, res) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      res.json({ lane: getLane() ?? null, body: req.body });
+    });
     app.get('/throws', () => {
       throw new Error('handler failure');
     });
@@ -60,6 +65,17 @@ describe('graylaneMiddleware', () => {
     ['a malformed baggage', { baggage: '=;;,,=lane' }],
   ])('%s never fails the request; it runs in base', async (_what, headers) => {
     expect(await lane(headers)).toEqual({ first: null, afterTimer: null, afterAwait: null });
+  });
+
+  test('a body parser registered after the middleware keeps the lane (it calls next from stream listeners)', async () => {
+    const response = await fetch(`${server.url}/body`, {
+      method: 'POST',
+      headers: { 'x-mse-tag': 'gray', 'content-type': 'application/json' },
+      body: JSON.stringify({ big: 'x'.repeat(200_000) }),
+    });
+    const json = (await response.json()) as { lane: string | null; body: { big: string } };
+    expect(json.lane).toBe('gray');
+    expect(json.body.big).toHaveLength(200_000);
   });
 
   test('the onLane hook sees each request lane', async () => {
