@@ -20,6 +20,7 @@ const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_LINES = 30;
+const START_ATTEMPTS = 3;
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const running = new Set();
@@ -173,14 +174,35 @@ async function freePortPair() {
   throw new Error('no free loopback port pair (p, p+1000) found for r-nacos');
 }
 
-async function isHealthy(httpPort) {
+/** Status and, when the body is JSON, the parsed body; status 0 when the server did not answer. */
+async function getJson(url, init) {
   try {
-    const response = await fetch(`http://${HOST}:${httpPort}/health`, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return response.ok;
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      return { status: response.status, body: undefined };
+    }
   } catch {
-    return false;
+    return { status: 0, body: undefined };
   }
+}
+
+/**
+ * Ready means ready for what a test does first: `/health` answers, raft has a leader (so writes
+ * succeed), and with open-API auth on, the initial admin (created shortly after start) can log in.
+ */
+async function isReady(httpPort, env) {
+  const base = `http://${HOST}:${httpPort}`;
+  if ((await getJson(`${base}/health`)).status !== 200) return false;
+  const { RNACOS_ENABLE_OPEN_API_AUTH: auth, RNACOS_INIT_ADMIN_USERNAME: username, RNACOS_INIT_ADMIN_PASSWORD: password } = env;
+  if (auth === 'true' && username && password) {
+    const body = new URLSearchParams({ username, password });
+    return (await getJson(`${base}/nacos/v1/auth/login`, { method: 'POST', body })).status === 200;
+  }
+  const metrics = await getJson(`${base}/nacos/v1/raft/metrics`);
+  return metrics.status === 403 || (metrics.body?.current_leader ?? null) !== null;
 }
 
 function canConnect(port) {
@@ -251,20 +273,37 @@ class RnacosNode {
     this._exit = exit;
 
     const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (exited) break;
-      if ((await isHealthy(this.httpPort)) && (await canConnect(this.grpcPort))) return;
+    const panicked = () => this._stderr.some((line) => line.includes('panicked at'));
+    while (Date.now() < deadline && !exited && !panicked()) {
+      if ((await isReady(this.httpPort, this._env)) && (await canConnect(this.grpcPort))) return;
       await Promise.race([sleep(100), exit]);
     }
-    const reason = exited
-      ? exited.error
-        ? `could not spawn ${this._bin}: ${exited.error.message}`
-        : `r-nacos exited (code ${exited.code}, signal ${exited.signal}) during start-up`
-      : `r-nacos did not answer GET /health on ${this.serverAddr} within ${START_TIMEOUT_MS} ms`;
+    const reason = exited?.error
+      ? `could not spawn ${this._bin}: ${exited.error.message}`
+      : panicked()
+        ? 'r-nacos panicked during start-up'
+        : exited
+          ? `r-nacos exited (code ${exited.code}, signal ${exited.signal}) during start-up`
+          : `r-nacos on ${this.serverAddr} was not ready (health, raft leader, gRPC port) within ${START_TIMEOUT_MS} ms`;
     await this.kill('SIGKILL');
     const error = new Error(`${reason}\n--- r-nacos stderr (tail) ---\n${this._stderr.join('\n')}`);
-    error.addressInUse = this._stderr.some((line) => /address (already )?in use/i.test(line));
+    // r-nacos 0.8.8 sometimes panics in raft start-up under load (seen with auth and an initial
+    // admin); another attempt usually succeeds.
+    error.retryable = panicked();
     throw error;
+  }
+
+  /** Starts the process, retrying start-up failures that are worth retrying; `fresh` wipes the data first. */
+  async _startWithRetries({ fresh }) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this._start();
+        return;
+      } catch (error) {
+        if (!error.retryable || attempt >= START_ATTEMPTS) throw error;
+        if (fresh) await fsp.rm(this.dataDir, { recursive: true, force: true });
+      }
+    }
   }
 
   /** Sends `signal` to the process and resolves when it has exited. */
@@ -280,7 +319,7 @@ class RnacosNode {
   /** Stops the process (keeping ports and data) and starts it again; resolves when it is healthy. */
   async restart() {
     await this.kill('SIGTERM');
-    await this._start();
+    await this._startWithRetries({ fresh: false });
   }
 
   /** Stops the process and deletes its working and data directories. */
@@ -301,19 +340,15 @@ class RnacosNode {
  */
 async function startRnacos({ httpPort, env = {}, log = defaultLog } = {}) {
   const bin = await ensureRnacos({ log });
-  for (let attempt = 1; ; attempt++) {
-    const port = httpPort ?? (await freePortPair());
-    const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'graylane-rnacos-'));
-    const node = new RnacosNode({ bin, httpPort: port, env, workDir, dataDir: path.join(workDir, 'data') });
-    try {
-      await node._start();
-      return node;
-    } catch (error) {
-      await fsp.rm(workDir, { recursive: true, force: true });
-      // Someone took a port between the check and the bind: try another pair.
-      if (httpPort === undefined && error.addressInUse && attempt < 5) continue;
-      throw error;
-    }
+  const port = httpPort ?? (await freePortPair());
+  const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'graylane-rnacos-'));
+  const node = new RnacosNode({ bin, httpPort: port, env, workDir, dataDir: path.join(workDir, 'data') });
+  try {
+    await node._startWithRetries({ fresh: true });
+    return node;
+  } catch (error) {
+    await fsp.rm(workDir, { recursive: true, force: true });
+    throw error;
   }
 }
 
@@ -335,7 +370,7 @@ async function startRnacosCluster(size = 3, { env = {}, log = defaultLog } = {})
           : { RNACOS_RAFT_NODE_ID: String(id), RNACOS_RAFT_AUTO_INIT: 'false', RNACOS_RAFT_JOIN_ADDR: seed };
       const node = new RnacosNode({ bin, httpPort: port, env: { ...raftEnv, ...env }, workDir, dataDir: path.join(workDir, 'data') });
       nodes.push(node);
-      await node._start();
+      await node._startWithRetries({ fresh: true });
       seed ??= `${HOST}:${node.grpcPort}`;
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-import { ErrorCode, isGraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
 import type { ResolvedOptions } from './options.js';
 import type { Body } from './proto.js';
 import type { NacosConnection, Send } from './transport/connection.js';
@@ -94,6 +94,7 @@ export class NacosNaming {
    * {@link deregisterInstance} to withdraw it.
    */
   async registerInstance(registration: NacosInstanceRegistration): Promise<void> {
+    assertRegistration(registration);
     const groupName = registration.groupName || this.#options.group;
     const key = instanceKey(registration, groupName);
     const entry: Registration = {
@@ -117,13 +118,13 @@ export class NacosNaming {
       },
       sentOn: undefined,
     };
+    const previous = this.#registrations.get(key);
     this.#registrations.set(key, entry);
     const send = await this.#connection.ready();
     // Sent while we waited, by the restore of a new connection; or superseded by a later call.
     if (entry.sentOn === send || this.#registrations.get(key) !== entry) return;
     try {
-      await send('InstanceRequest', entry.request);
-      entry.sentOn = send;
+      await this.#register(send, entry, previous?.sentOn !== send);
     } catch (error) {
       if (isRejection(error) && this.#registrations.get(key) === entry) this.#registrations.delete(key);
       throw error;
@@ -209,14 +210,29 @@ export class NacosNaming {
     this.#apply(subscription, obj(response['serviceInfo']));
   }
 
+  /**
+   * r-nacos (with its default `RNACOS_NAMING_INSTANCE_METADATA_PERSISTENCE_ENABLE`) pins the
+   * metadata an ip:port is first registered with and ignores the metadata of later registrations,
+   * which would freeze an instance's lane. So an instance new to the server is first registered
+   * with empty metadata (never pinned) and `healthy: false` (never selected), then for real; pushes
+   * are merged, so subscribers normally see only the second. Other servers see one extra update.
+   */
+  async #register(send: Send, entry: Registration, newToServer: boolean): Promise<void> {
+    if (newToServer) {
+      const instance = obj(entry.request['instance']);
+      await send('InstanceRequest', { ...entry.request, instance: { ...instance, metadata: {}, healthy: false } });
+    }
+    await send('InstanceRequest', entry.request);
+    entry.sentOn = send;
+  }
+
   /** Runs on every new connection: the server has forgotten this client's registrations and subscriptions. */
   async #restore(send: Send): Promise<void> {
     const failures: string[] = [];
     for (const [key, entry] of this.#registrations) {
       if (this.#registrations.get(key) !== entry) continue;
       try {
-        await send('InstanceRequest', entry.request);
-        entry.sentOn = send;
+        await this.#register(send, entry, true);
       } catch (error) {
         failures.push(`register ${key}: ${(error as Error).message}`);
       }
@@ -266,6 +282,25 @@ export class NacosNaming {
 
   #isCurrent(subscription: Subscription): boolean {
     return this.#subscriptions.get(serviceKey(subscription.groupName, subscription.serviceName)) === subscription;
+  }
+}
+
+/** Rejects registrations Nacos would drop silently or choke on, with {@link ErrorCode.REGISTRY}. */
+function assertRegistration(registration: NacosInstanceRegistration): void {
+  const { serviceName, ip, port, weight, metadata = {} } = registration;
+  const problems = [
+    serviceName ? undefined : 'serviceName is empty',
+    ip ? undefined : 'ip is empty',
+    Number.isInteger(port) && port > 0 && port <= 65535 ? undefined : `port ${port} is not a TCP port`,
+    weight === undefined || (Number.isFinite(weight) && weight >= 0) ? undefined : `weight ${weight} is not a non-negative number`,
+    ...Object.entries(metadata).map(([key, value]) =>
+      typeof value === 'string' ? undefined : `metadata "${key}" is a ${typeof value}; Nacos drops metadata with non-string values`,
+    ),
+  ].filter((problem) => problem !== undefined);
+  if (problems.length > 0) {
+    throw new GraylaneError(ErrorCode.REGISTRY, `cannot register ${serviceName || '(no service)'} at ${ip}:${port}: ${problems.join('; ')}`, {
+      details: { serviceName, ip, port, problems },
+    });
   }
 }
 

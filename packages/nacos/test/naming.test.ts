@@ -85,7 +85,7 @@ describe('NacosNaming against r-nacos', () => {
     expect(ports(base)).toEqual([port]);
   });
 
-  it('honours weight, enabled and groups', async () => {
+  it('honours weight and groups', async () => {
     const service = uniqueService('group');
     const port = freshPort();
     const inGroup = new Inbox<readonly NacosInstance[]>();
@@ -93,10 +93,35 @@ describe('NacosNaming against r-nacos', () => {
     const watcher = client().naming;
     watcher.subscribe(service, inGroup.push, { groupName: 'LANES' });
     watcher.subscribe(service, inDefault.push);
-    await client().naming.registerInstance({ serviceName: service, groupName: 'LANES', ip: '127.0.0.1', port, weight: 0.5, enabled: false });
+    await client().naming.registerInstance({ serviceName: service, groupName: 'LANES', ip: '127.0.0.1', port, weight: 0.5 });
     const [host] = await inGroup.until((hosts) => hosts.length === 1, 3000, 'the instance in group LANES');
-    expect(host).toMatchObject({ weight: 0.5, enabled: false });
+    expect(host).toMatchObject({ weight: 0.5, healthy: true, enabled: true });
     expect(inDefault.items.every((hosts) => hosts.length === 0)).toBe(true);
+  });
+
+  it('sends enabled: false (r-nacos then leaves the instance out of the lists)', async () => {
+    const service = uniqueService('disabled');
+    const registrant = client().naming;
+    const inbox = new Inbox<readonly NacosInstance[]>();
+    client().naming.subscribe(service, inbox.push);
+    await registrant.registerInstance({ serviceName: service, ip: '127.0.0.1', port: freshPort(), enabled: false });
+    const enabledPort = freshPort();
+    await registrant.registerInstance({ serviceName: service, ip: '127.0.0.1', port: enabledPort });
+    const hosts = await inbox.until((list) => list.length > 0, 3000, 'the enabled instance');
+    expect(ports(hosts)).toEqual([enabledPort]);
+  });
+
+  it('moves an instance between lanes many times on the same ip:port (r-nacos pins first-registration metadata)', async () => {
+    const service = uniqueService('pinning');
+    const port = freshPort();
+    const registrant = client().naming;
+    const inbox = new Inbox<readonly NacosInstance[]>();
+    client().naming.subscribe(service, inbox.push);
+    for (const lane of ['gray', 'rc', 'gray', 'base']) {
+      await registrant.registerInstance({ serviceName: service, ip: '127.0.0.1', port, metadata: { [WireNames.GRAYLANE_METADATA]: lane } });
+      await inbox.until((hosts) => hosts[0]?.metadata[WireNames.GRAYLANE_METADATA] === lane, 3000, `lane ${lane}`);
+    }
+    expect(inbox.items.flat().every((host) => host.healthy)).toBe(true);
   });
 
   it('delivers the cached list to a second listener of the same service, and stops a listener on unsubscribe', async () => {

@@ -1,6 +1,6 @@
 import { Client, credentials, status } from '@grpc/grpc-js';
 import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, GraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
 import type { NacosServer, ResolvedOptions } from '../options.js';
 import { decodePayload, encodePayload, nacosMethods } from '../proto.js';
 import type { Body, Payload } from '../proto.js';
@@ -279,12 +279,14 @@ export class NacosConnection {
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
         const servers = this.#options.servers.map(address).join(',');
+        const lastError = this.#lastError;
         reject(
-          this.#lastError
-            ? new GraylaneError(ErrorCode.NACOS, `cannot reach Nacos (${this.#module}) at ${servers}: ${this.#lastError.message}`, {
-                cause: this.#lastError,
-                details: { servers },
-              })
+          lastError
+            ? new GraylaneError(
+                isGraylaneError(lastError) ? lastError.code : ErrorCode.NACOS,
+                `cannot reach Nacos (${this.#module}) at ${servers}: ${lastError.message}`,
+                { cause: lastError, details: { servers } },
+              )
             : new GraylaneError(ErrorCode.NACOS_TIMEOUT, `no connection to Nacos (${this.#module}) at ${servers} within ${this.#options.timeoutMs} ms`, {
                 details: { servers, timeoutMs: this.#options.timeoutMs },
               }),
@@ -398,14 +400,15 @@ function responseError(server: NacosServer, type: string, body: Body): GraylaneE
 }
 
 function transportError(server: NacosServer, type: string, error: ServiceError | null, timeoutMs: number): GraylaneError {
+  const target = `${server.host}:${server.grpcPort} (gRPC)`;
   const details = { server: address(server), type, grpcCode: error?.code };
   if (error?.code === status.DEADLINE_EXCEEDED) {
-    return new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} to ${address(server)} timed out after ${timeoutMs} ms`, {
+    return new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} to ${target} timed out after ${timeoutMs} ms`, {
       cause: error,
       details,
     });
   }
-  return new GraylaneError(ErrorCode.NACOS, `Nacos ${type} to ${address(server)} failed: ${error?.details || error?.message || 'empty response'}`, {
+  return new GraylaneError(ErrorCode.NACOS, `Nacos ${type} to ${target} failed: ${error?.details || error?.message || 'empty response'}`, {
     cause: error,
     details,
   });
