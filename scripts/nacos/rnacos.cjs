@@ -247,6 +247,10 @@ class RnacosNode {
       RNACOS_DATA_DIR: this.dataDir,
       RNACOS_RAFT_NODE_ADDR: `${HOST}:${this.grpcPort}`,
       RUST_LOG: 'warn',
+      // With metadata persistence on (r-nacos' default), the metadata an ip:port first registers with
+      // is pinned and later gRPC registrations cannot change it, so lanes could not change by
+      // re-registration. docs/guides/nacos.md tells r-nacos operators the same.
+      RNACOS_NAMING_INSTANCE_METADATA_PERSISTENCE_ENABLE: 'false',
       ...this._env,
     };
     const child = spawn(this._bin, ['-e', envFile], { cwd: this.workDir, env, stdio: ['ignore', 'ignore', 'pipe'] });

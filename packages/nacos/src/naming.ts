@@ -118,13 +118,12 @@ export class NacosNaming {
       },
       sentOn: undefined,
     };
-    const previous = this.#registrations.get(key);
     this.#registrations.set(key, entry);
     const send = await this.#connection.ready();
     // Sent while we waited, by the restore of a new connection; or superseded by a later call.
     if (entry.sentOn === send || this.#registrations.get(key) !== entry) return;
     try {
-      await this.#register(send, entry, previous?.sentOn !== send);
+      await this.#register(send, entry);
     } catch (error) {
       if (isRejection(error) && this.#registrations.get(key) === entry) this.#registrations.delete(key);
       throw error;
@@ -210,18 +209,8 @@ export class NacosNaming {
     this.#apply(subscription, obj(response['serviceInfo']));
   }
 
-  /**
-   * r-nacos (with its default `RNACOS_NAMING_INSTANCE_METADATA_PERSISTENCE_ENABLE`) pins the
-   * metadata an ip:port is first registered with and ignores the metadata of later registrations,
-   * which would freeze an instance's lane. So an instance new to the server is first registered
-   * with empty metadata (never pinned) and `healthy: false` (never selected), then for real; pushes
-   * are merged, so subscribers normally see only the second. Other servers see one extra update.
-   */
-  async #register(send: Send, entry: Registration, newToServer: boolean): Promise<void> {
-    if (newToServer) {
-      const instance = obj(entry.request['instance']);
-      await send('InstanceRequest', { ...entry.request, instance: { ...instance, metadata: {}, healthy: false } });
-    }
+  /** Sends a registration and records the connection it went out on. */
+  async #register(send: Send, entry: Registration): Promise<void> {
     await send('InstanceRequest', entry.request);
     entry.sentOn = send;
   }
@@ -232,7 +221,7 @@ export class NacosNaming {
     for (const [key, entry] of this.#registrations) {
       if (this.#registrations.get(key) !== entry) continue;
       try {
-        await this.#register(send, entry, true);
+        await this.#register(send, entry);
       } catch (error) {
         failures.push(`register ${key}: ${(error as Error).message}`);
       }

@@ -111,7 +111,7 @@ describe('NacosNaming against r-nacos', () => {
     expect(ports(hosts)).toEqual([enabledPort]);
   });
 
-  it('moves an instance between lanes many times on the same ip:port (r-nacos pins first-registration metadata)', async () => {
+  it('moves an instance between lanes many times on the same ip:port', async () => {
     const service = uniqueService('pinning');
     const port = freshPort();
     const registrant = client().naming;
