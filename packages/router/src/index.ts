@@ -11,6 +11,8 @@ export type { LaneIndexOptions } from './lane-index.js';
 export { selectFromIndex } from './select.js';
 export { compilePolicy } from './policy.js';
 export type { RoutingPolicy } from './policy.js';
+export { IDEMPOTENT_METHODS, compileRetry, isConnectFailure, isConnectionReset } from './retry.js';
+export type { RetryAttempts, RetryOptions, RetryPolicy } from './retry.js';
 export type {
   BalancerKind,
   FallbackReason,
@@ -18,6 +20,7 @@ export type {
   LaneRouter,
   RouterOptions,
   RoutingPolicyInput,
+  SelectOptions,
   Selection,
   StrictLanes,
 } from './types.js';

@@ -1,8 +1,8 @@
 import { ErrorCode, GraylaneError, type Instance, type Registry } from '@graylane/core';
 import { LaneIndex } from './lane-index.js';
 import { compilePolicy, type RoutingPolicy } from './policy.js';
-import { selectFromIndex } from './select.js';
-import type { BalancerKind, LaneRouter, RouterOptions, RoutingPolicyInput, Selection } from './types.js';
+import { selectFromIndex, selectReachable } from './select.js';
+import type { BalancerKind, LaneRouter, RouterOptions, RoutingPolicyInput, SelectOptions, Selection } from './types.js';
 
 const DEFAULT_READY_TIMEOUT_MS = 3000;
 const BALANCERS: readonly BalancerKind[] = ['round-robin', 'random'];
@@ -121,14 +121,17 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
     });
   }
 
-  function select(service: string, lane: string | undefined): Selection {
+  function select(service: string, lane: string | undefined, options?: SelectOptions): Selection {
     let index = states.get(service)?.index;
     if (index === undefined) {
       const cause = watch(service);
       index = states.get(service)?.index; // a registry with a cache may list synchronously
       if (index === undefined) throw notReady([service], cause);
     }
-    return selectFromIndex(index, lane, policy);
+    const unreachable = options?.unreachable;
+    return unreachable === undefined || unreachable.size === 0
+      ? selectFromIndex(index, lane, policy)
+      : selectReachable(index, lane, unreachable, policy);
   }
 
   function update(service: string, instances: readonly Instance[]): void {

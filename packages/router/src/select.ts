@@ -10,6 +10,9 @@ const MAX_CACHED_ROUTES = 1024;
 const NO_FALLBACK: readonly FallbackStep[] = Object.freeze([]);
 const DEFAULT_POLICY = compilePolicy();
 
+/** Why a walk over a request's lanes found no instance: the code of the error to throw. */
+type RouteFailure = typeof ErrorCode.NO_INSTANCE | typeof ErrorCode.STRICT_LANE;
+
 /** Where requests of one lane go in one index under one policy: a served pool, or a failure. */
 interface Route {
   readonly requestedLane: string | undefined;
@@ -18,7 +21,7 @@ interface Route {
   /** The selection of each usable instance of `pool`, made on first use and then shared. */
   readonly selections: (Selection | undefined)[];
   /** Set when no pool can serve: the code to throw. */
-  readonly failure: typeof ErrorCode.NO_INSTANCE | typeof ErrorCode.STRICT_LANE | undefined;
+  readonly failure: RouteFailure | undefined;
 }
 
 /**
@@ -46,38 +49,93 @@ export function selectFromIndex(
     if (index.routes.size < MAX_CACHED_ROUTES) index.routes.set(key, route);
   }
   const pool = route.pool;
-  if (pool === undefined) throw routeError(index, route);
+  if (pool === undefined) throw routeError(index.service, route.requestedLane, route.fallback, route.failure!);
   const i = pool.pick();
   return route.selections[i] ?? (route.selections[i] = makeSelection(index, route, pool, i));
 }
 
+/**
+ * Like {@link selectFromIndex}, but never chooses an instance whose id is in `unreachable`; a lane
+ * whose usable instances are all unreachable is passed over with reason `connect-failed`. Walks the
+ * same lanes in the same order, from the requested lane again, so a fresh instance list is honoured.
+ * Allocates (it serves retries, not the steady state) and caches nothing.
+ *
+ * @throws GraylaneError as {@link selectFromIndex} does, once every candidate is unreachable.
+ */
+export function selectReachable(
+  index: LaneIndex,
+  lane: string | undefined,
+  unreachable: ReadonlySet<string>,
+  policy: RoutingPolicy = DEFAULT_POLICY,
+): Selection {
+  if (lane === BASE_LANE || lane === '') lane = undefined;
+  const steps: FallbackStep[] = [];
+  const served = walkLanes(lane, policy, (candidate) => {
+    const pool = index.pool(candidate);
+    if (pool === undefined || pool.usable.length === 0) {
+      steps.push(step(candidate, pool?.unavailable ?? 'no-instance'));
+      return undefined;
+    }
+    const usable = pool.usable;
+    // Start where the balancer points, so that retries of many calls spread over what is left.
+    const start = pool.pick();
+    for (let k = 0; k < usable.length; k++) {
+      const instance = usable[(start + k) % usable.length]!;
+      if (!unreachable.has(instance.id)) return { instance, servedLane: pool.lane };
+    }
+    steps.push(step(candidate, 'connect-failed'));
+    return undefined;
+  });
+  const fallback = steps.length === 0 ? NO_FALLBACK : Object.freeze(steps);
+  if (served === undefined) throw routeError(index.service, lane, fallback, failureOf(lane, policy));
+  return Object.freeze({ ...served, service: index.service, requestedLane: lane, fallback });
+}
+
 function resolveRoute(index: LaneIndex, lane: string | undefined, policy: RoutingPolicy): Route {
   const steps: FallbackStep[] = [];
-  const route = (pool: LanePool | undefined, failure?: Route['failure']): Route => ({
+  const pool = walkLanes(lane, policy, (candidate) => {
+    const pool = index.pool(candidate);
+    if (pool !== undefined && pool.usable.length > 0) return pool;
+    steps.push(step(candidate, pool?.unavailable ?? 'no-instance'));
+    return undefined;
+  });
+  return {
     requestedLane: lane,
     pool,
     fallback: steps.length === 0 ? NO_FALLBACK : Object.freeze(steps),
     selections: [],
-    failure,
-  });
-  const attempt = (candidate: string | undefined): LanePool | undefined => {
-    const pool = index.pool(candidate);
-    if (pool !== undefined && pool.usable.length > 0) return pool;
-    steps.push(Object.freeze({ lane: laneLabel(candidate), reason: pool?.unavailable ?? 'no-instance' }));
-    return undefined;
+    failure: pool === undefined ? failureOf(lane, policy) : undefined,
   };
+}
 
+/**
+ * Visits the lanes a request in `lane` may be served by, in order, until `visit` returns a value:
+ * the lane itself, then (unless it is strict) each lane of its fallback chain, then base. Never
+ * another lane.
+ */
+function walkLanes<T>(
+  lane: string | undefined,
+  policy: RoutingPolicy,
+  visit: (candidate: string | undefined) => T | undefined,
+): T | undefined {
   if (lane !== undefined) {
-    const own = attempt(lane);
-    if (own !== undefined) return route(own);
-    if (policy.isStrict(lane)) return route(undefined, ErrorCode.STRICT_LANE);
+    const own = visit(lane);
+    if (own !== undefined || policy.isStrict(lane)) return own;
     for (const next of policy.chain(lane)) {
-      const pool = attempt(next);
-      if (pool !== undefined) return route(pool);
+      const found = visit(next);
+      if (found !== undefined) return found;
     }
   }
-  const base = attempt(undefined);
-  return base !== undefined ? route(base) : route(undefined, ErrorCode.NO_INSTANCE);
+  return visit(undefined);
+}
+
+function step(lane: string | undefined, reason: FallbackReason): FallbackStep {
+  return Object.freeze({ lane: laneLabel(lane), reason });
+}
+
+/** The error code of a walk that found nothing. */
+function failureOf(lane: string | undefined, policy: RoutingPolicy): RouteFailure {
+  return lane !== undefined && policy.isStrict(lane) ? ErrorCode.STRICT_LANE : ErrorCode.NO_INSTANCE;
 }
 
 function makeSelection(index: LaneIndex, route: Route, pool: LanePool, i: number): Selection {
@@ -90,20 +148,24 @@ function makeSelection(index: LaneIndex, route: Route, pool: LanePool, i: number
   });
 }
 
-function routeError(index: LaneIndex, route: Route): GraylaneError {
-  const service = index.service;
-  const lane = laneLabel(route.requestedLane);
-  const tried = route.fallback.map((s) => s.lane);
-  const reason: FallbackReason = route.fallback[route.fallback.length - 1]?.reason ?? 'no-instance';
-  const details = { service, lane, tried, reason, steps: route.fallback };
-  if (route.failure === ErrorCode.STRICT_LANE) {
+function routeError(
+  service: string,
+  requestedLane: string | undefined,
+  steps: readonly FallbackStep[],
+  failure: RouteFailure,
+): GraylaneError {
+  const lane = laneLabel(requestedLane);
+  const tried = steps.map((s) => s.lane);
+  const reason: FallbackReason = steps[steps.length - 1]?.reason ?? 'no-instance';
+  const details = { service, lane, tried, reason, steps };
+  if (failure === ErrorCode.STRICT_LANE) {
     return new GraylaneError(
       ErrorCode.STRICT_LANE,
       `lane "${lane}" is strict and service "${service}" has no usable instance in it (${reason}); strict lanes never fall back`,
       { details },
     );
   }
-  const path = route.fallback.map((s) => `${s.lane} (${s.reason})`).join(' → ');
+  const path = steps.map((s) => `${s.lane} (${s.reason})`).join(' → ');
   return new GraylaneError(
     ErrorCode.NO_INSTANCE,
     `no usable instance of service "${service}" for lane "${lane}": tried ${path}`,

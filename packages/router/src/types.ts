@@ -1,14 +1,15 @@
 import type { Instance } from '@graylane/core';
 
 /** Why a lane could not serve a request, recorded for every lane the router tried and passed over. */
-export type FallbackReason = 'no-instance' | 'all-unhealthy' | 'all-disabled';
+export type FallbackReason = 'no-instance' | 'all-unhealthy' | 'all-disabled' | 'connect-failed';
 
 /** One lane the router tried before the one that served the request, and why it could not serve. */
 export interface FallbackStep {
   /** The lane tried; `base` for the base lane. */
   readonly lane: string;
   /** `no-instance`: no instance carries the lane; `all-unhealthy`: every one is unhealthy;
-   * `all-disabled`: the healthy ones are all disabled by an operator. */
+   * `all-disabled`: the healthy ones are all disabled by an operator; `connect-failed`: the request
+   * could not reach any of its usable instances (see {@link SelectOptions.unreachable}). */
   readonly reason: FallbackReason;
 }
 
@@ -27,6 +28,17 @@ export interface Selection {
   readonly servedLane: string | undefined;
   /** The lanes tried and passed over, in order; empty when served in the requested lane. */
   readonly fallback: readonly FallbackStep[];
+}
+
+/** Options of {@link LaneRouter.select} for choosing again after a failed attempt. */
+export interface SelectOptions {
+  /**
+   * Ids of instances the request could not reach (connection refused, reset before any response
+   * byte): they are never chosen. A lane whose usable instances are all in the set is passed over
+   * with reason `connect-failed`, so the request moves along its fallback chain to base, or, in a
+   * strict lane, fails. A non-empty set takes a slower path that allocates; meant for retries.
+   */
+  readonly unreachable?: ReadonlySet<string>;
 }
 
 /** How a lane router spreads requests across the instances of the lane it chose. */
@@ -65,13 +77,15 @@ export interface RouterOptions extends RoutingPolicyInput {
 export interface LaneRouter {
   /**
    * Picks an instance of `service` for `lane`: an instance of the lane, else of each lane of its
-   * fallback chain, else a base instance. Synchronous, no I/O.
+   * fallback chain, else a base instance. Synchronous, no I/O. To retry a call whose instance could
+   * not be reached, select again with {@link SelectOptions.unreachable}: the same walk, skipping
+   * those instances.
    *
    * @throws GraylaneError `GRAYLANE_ERR_NOT_READY` when the service has never been listed (the router
    *   starts watching it, so a later call succeeds); `GRAYLANE_ERR_STRICT_LANE` when a strict lane
    *   has no usable instance; `GRAYLANE_ERR_NO_INSTANCE` when neither the lane, its chain nor base has one.
    */
-  select(service: string, lane: string | undefined): Selection;
+  select(service: string, lane: string | undefined, options?: SelectOptions): Selection;
   /**
    * Like {@link LaneRouter.select}, but first waits (at most `readyTimeoutMs`) for the first instance
    * list of a service not listed yet. Rejects with the same errors `select` throws.
