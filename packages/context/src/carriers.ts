@@ -69,7 +69,8 @@ export interface CarrierPlan {
 /** The `baggage` header. */
 export const BAGGAGE_HEADER = 'baggage';
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP token (RFC 9110 §5.6.2): what a header name may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const plans = new WeakMap<CarrierOptions, CarrierPlan>();
 
 /** The plan of graylane's default carriers. */
@@ -141,7 +142,7 @@ function nameOf(value: CarrierSwitch | undefined, byDefault: boolean, name: stri
   const on = value ?? byDefault;
   if (on === false) return undefined;
   if (on === true) return name;
-  if (typeof on !== 'string' || !TOKEN.test(on)) throw invalid(option, on, 'expected true, false or a header/baggage name (an HTTP token)');
+  if (typeof on !== 'string' || !HTTP_TOKEN.test(on)) throw invalid(option, on, 'expected true, false or a header/baggage name (an HTTP token)');
   return on;
 }
 

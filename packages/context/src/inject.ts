@@ -68,7 +68,7 @@ export function headerValue(value: unknown): string | string[] | undefined {
 }
 
 /** The key of `headers` equal to `lowerName` ignoring case; exact lower-case keys are found without a scan. */
-function findKey(headers: Record<string, unknown>, lowerName: string): string | undefined {
+export function findKey(headers: Record<string, unknown>, lowerName: string): string | undefined {
   if (headers[lowerName] !== undefined) return lowerName;
   for (const key in headers) {
     if (key.length === lowerName.length && key.toLowerCase() === lowerName && headers[key] !== undefined) return key;
