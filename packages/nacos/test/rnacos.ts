@@ -57,8 +57,10 @@ export class Inbox<T> {
 
   /** The latest item if it satisfies `predicate`, else the next one that does (or a timeout error). */
   until(predicate: (item: T) => boolean, timeoutMs = 3000, what = 'a matching item'): Promise<T> {
-    const latest = this.items[this.items.length - 1];
-    if (latest !== undefined && predicate(latest)) return Promise.resolve(latest);
+    if (this.items.length > 0) {
+      const latest = this.items[this.items.length - 1] as T; // T may itself include undefined
+      if (predicate(latest)) return Promise.resolve(latest);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((waiter) => waiter.resolve !== done);
