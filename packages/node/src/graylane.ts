@@ -9,6 +9,18 @@ import type { CarrierOptions } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, RouterOptions } from '@graylane/router';
 import { registryFromEnv } from './registry-from-env.js';
+import { RulesEnv, rulesFromEnv } from './rules/from-env.js';
+import { createRulesManager } from './rules/manager.js';
+import type { RulesManager, RulesManagerOptions } from './rules/manager.js';
+import type { RuleSource } from './rules/source.js';
+
+/**
+ * Where {@link startGraylane} takes lane rules from, with how it loads them. `source: 'env'` reads
+ * the environment ({@link rulesFromEnv}).
+ */
+export interface GraylaneRulesOptions extends RulesManagerOptions {
+  readonly source: RuleSource | 'env';
+}
 
 /** Options of {@link startGraylane}. */
 export interface GraylaneOptions {
@@ -23,8 +35,19 @@ export interface GraylaneOptions {
   readonly registry?: Registry;
   /** Services this application calls. They are watched at start, and start waits for their lists. */
   readonly dependencies?: readonly string[];
-  /** Fallback chains, strict lanes and balancing; see `@graylane/router`. */
+  /**
+   * Fallback chains, strict lanes and balancing; see `@graylane/router`. With `rules`, the fallback
+   * chains and strict lanes come from the rules: `fallback` and `strict` may not be set here.
+   */
   readonly routing?: RouterOptions;
+  /**
+   * Lane rules, hot-reloaded: a {@link RuleSource}, `'env'` for {@link rulesFromEnv}, or a source
+   * with loading options. `startGraylane` resolves only once the first rules are applied (see
+   * {@link RulesManagerOptions.onMissing} for a source that has none or is slow), and keeps the
+   * router's fallback chains and strict lanes those of the rules in force. The manager is
+   * {@link Graylane.rules}: give its matcher to the entry gateway or middleware.
+   */
+  readonly rules?: RuleSource | 'env' | GraylaneRulesOptions;
   /** Lane carriers to read and write; shared by the adapters given `graylane.carriers`. */
   readonly carriers?: CarrierOptions;
   /**
@@ -43,6 +66,8 @@ export interface Graylane {
   readonly registry: Registry;
   readonly router: LaneRouter;
   readonly carriers: CarrierOptions | undefined;
+  /** The lane rules when {@link GraylaneOptions.rules} was given: `matcher()`, `status()`, `onChange()`. */
+  readonly rules: RulesManager | undefined;
   /**
    * Announces this process at `host:port` under its service and lane. Pass the listening server to
    * take its port. Call it once the server accepts connections.
@@ -50,7 +75,7 @@ export interface Graylane {
   register(address: { server: Server; host?: string } | { host?: string; port: number }): Promise<InstanceRegistration>;
   /**
    * Deregisters, waits `drainMs` so callers stop routing here, closes `server` if given, then
-   * releases the registry. Idempotent.
+   * releases the registry and the rule source. Idempotent.
    */
   shutdown(server?: Server): Promise<void>;
   /**
@@ -64,7 +89,8 @@ export interface Graylane {
  * Starts graylane in an application: installs an AsyncLocalStorage context manager if none is
  * registered (an application that runs `@opentelemetry/sdk-node` keeps its own), resolves this
  * process's lane, connects the registry, and builds the lane router. Resolves once the instance
- * lists of every dependency have arrived, so the first request is routed on real data.
+ * lists of every dependency have arrived and the rules (if any) are applied, so the first request
+ * is routed on real data.
  *
  * @example
  * ```ts
@@ -73,6 +99,8 @@ export interface Graylane {
  * graylane.handleSignals(server);
  * ```
  */
+export async function startGraylane(options: GraylaneOptions & { readonly rules: NonNullable<GraylaneOptions['rules']> }): Promise<Graylane & { readonly rules: RulesManager }>;
+export async function startGraylane(options: GraylaneOptions): Promise<Graylane>;
 export async function startGraylane(options: GraylaneOptions): Promise<Graylane> {
   if (!options.service || typeof options.service !== 'string') {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'startGraylane: `service` must be a non-empty string', {
@@ -84,10 +112,14 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
   const registry = options.registry ?? registryFromEnv();
   const router = createRouter(registry, options.routing);
   const dependencies = options.dependencies ?? [];
+  let rules: RulesManager | undefined;
   try {
-    if (dependencies.length > 0) await router.ready(dependencies);
+    rules = options.rules === undefined ? undefined : startRules(options.rules, options.routing);
+    await Promise.all([dependencies.length > 0 ? router.ready(dependencies) : undefined, rules?.ready()]);
+    if (rules) followPolicy(router, rules);
   } catch (error) {
     router.close();
+    await rules?.close();
     await registry.close();
     throw error;
   }
@@ -106,7 +138,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
       });
     }
     router.close();
-    await registry.close();
+    await Promise.all([registry.close(), rules?.close()]);
   }
 
   const graylane: Graylane = {
@@ -115,6 +147,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     registry,
     router,
     carriers: options.carriers,
+    rules,
     async register(address) {
       const registration: InstanceRegistration = {
         service: options.service,
@@ -150,6 +183,30 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     },
   };
   return graylane;
+}
+
+function startRules(rules: RuleSource | 'env' | GraylaneRulesOptions, routing: RouterOptions | undefined): RulesManager {
+  if (routing?.fallback !== undefined || routing?.strict !== undefined) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'startGraylane: with `rules`, fallback chains and strict lanes come from the rules; remove `routing.fallback` and `routing.strict`', {
+      details: { path: 'routing' },
+    });
+  }
+  const { source, ...loading } = rules === 'env' || !('source' in rules) ? { source: rules } : rules;
+  if (source !== 'env') return createRulesManager(source, loading);
+  const fromEnv = rulesFromEnv();
+  if (!fromEnv) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `startGraylane: \`rules: 'env'\`, but neither ${RulesEnv.GRAYLANE_RULES_FILE} nor ${RulesEnv.GRAYLANE_RULES_DATA_ID} is set`, {
+      details: { path: 'rules', variables: [RulesEnv.GRAYLANE_RULES_FILE, RulesEnv.GRAYLANE_RULES_DATA_ID] },
+    });
+  }
+  return createRulesManager(fromEnv, loading);
+}
+
+/** Keeps the router's fallback chains and strict lanes those of the rules in force. */
+function followPolicy(router: LaneRouter, rules: RulesManager): void {
+  const current = rules.current();
+  if (current) router.setPolicy(current.policy);
+  rules.onChange(({ policy }) => router.setPolicy(policy));
 }
 
 function resolveLane(configured: string | undefined): string | undefined {

@@ -1,3 +1,11 @@
 export { startGraylane } from './graylane.js';
-export type { Graylane, GraylaneOptions } from './graylane.js';
+export type { Graylane, GraylaneOptions, GraylaneRulesOptions } from './graylane.js';
 export { RegistryEnv, registryFromEnv } from './registry-from-env.js';
+export type { RuleSource, RuleSourceListener } from './rules/source.js';
+export { fileRuleSource } from './rules/file-source.js';
+export type { FileRuleSourceOptions } from './rules/file-source.js';
+export { nacosRuleSource } from './rules/nacos-source.js';
+export type { NacosRuleConfig, NacosRuleSourceOptions } from './rules/nacos-source.js';
+export { RulesEnv, rulesFromEnv } from './rules/from-env.js';
+export { createRulesManager } from './rules/manager.js';
+export type { AppliedRules, RulesError, RulesManager, RulesManagerOptions, RulesState, RulesStatus } from './rules/manager.js';

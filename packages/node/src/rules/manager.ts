@@ -1,0 +1,341 @@
+import { createHash } from 'node:crypto';
+import { diag, metrics } from '@opentelemetry/api';
+import type { ObservableResult } from '@opentelemetry/api';
+import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
+import { compileMatcher } from '@graylane/matcher';
+import type { CompileMatcherOptions, LaneMatcher } from '@graylane/matcher';
+import { fallbackPolicy, parseRules } from '@graylane/rules';
+import type { FallbackPolicy, LaneRuleSet, RuleIssue } from '@graylane/rules';
+import type { RuleSource } from './source.js';
+
+/** Options of {@link createRulesManager}. */
+export interface RulesManagerOptions {
+  /**
+   * The app or gateway the matcher runs in: rules scoped to other entries do not apply (see
+   * `compileMatcher` in `@graylane/matcher`). Default: every rule applies.
+   */
+  readonly entry?: string;
+  /** Functions behind `type: attribute` conditions, by name (see `compileMatcher`). */
+  readonly attributes?: CompileMatcherOptions['attributes'];
+  /** How long {@link RulesManager.ready} waits for the first rules. Default 5000 ms. */
+  readonly loadTimeoutMs?: number;
+  /**
+   * What {@link RulesManager.ready} does when there are no rules at start: the source has none, or
+   * could not be read within `loadTimeoutMs`.
+   * - `fail` (default): reject with `GRAYLANE_ERR_NOT_READY`, so the service never reports ready
+   *   while it would route every request to base.
+   * - `base`: resolve without rules; requests that carry no lane go to base until rules arrive.
+   *
+   * Invalid rules at start always reject, with `GRAYLANE_ERR_RULE_INVALID`.
+   */
+  readonly onMissing?: 'fail' | 'base';
+}
+
+/**
+ * - `loading`: no rules read yet.
+ * - `ok`: the rules in force are the source's current content.
+ * - `degraded`: the source's current content was rejected; the last good rules (if any) stay in force.
+ * - `missing`: the source has no rules (never had, or they were deleted); the last good rules (if any) stay in force.
+ */
+export type RulesState = 'loading' | 'ok' | 'degraded' | 'missing';
+
+/** Why the latest content of a source was rejected, or could not be read. JSON-serialisable. */
+export interface RulesError {
+  /** A graylane error code (`GRAYLANE_ERR_RULE_INVALID`, `GRAYLANE_ERR_NACOS_TIMEOUT`, ...) or a system one (`EACCES`). */
+  readonly code: string;
+  readonly message: string;
+  /** Every problem found in the rules, with its path; empty when the source could not be read. */
+  readonly issues: readonly RuleIssue[];
+  /** When it happened (ISO 8601). */
+  readonly at: string;
+}
+
+/** What {@link RulesManager.status} reports: JSON-serialisable, for a health or admin endpoint. */
+export interface RulesStatus {
+  readonly state: RulesState;
+  readonly source: { readonly kind: string; readonly location: string };
+  /** Revision of the rules in force: 1 for the first applied, +1 for each update; 0 for none. */
+  readonly revision: number;
+  /** When the rules in force were applied (ISO 8601); absent while none are. */
+  readonly loadedAt?: string;
+  /** MD5 of the text of the rules in force, as the Nacos console shows it; absent while none are. */
+  readonly md5?: string;
+  /** The latest error, kept after a recovery for diagnosis (compare its `at` with `loadedAt`). */
+  readonly lastError?: RulesError;
+}
+
+/** One applied rule set: what {@link RulesManager.onChange} listeners receive. */
+export interface AppliedRules {
+  readonly revision: number;
+  readonly rules: LaneRuleSet;
+  /** The compiled matcher; give it to the gateway or entry middleware (`gateway.setMatcher`). */
+  readonly matcher: LaneMatcher;
+  /** The fallback chains and strict lanes, for `router.setPolicy`. */
+  readonly policy: FallbackPolicy;
+  /** Problems that did not stop the rules (a shadowed rule, ...). */
+  readonly warnings: readonly RuleIssue[];
+  readonly md5: string;
+  /** When they were applied (ISO 8601). */
+  readonly loadedAt: string;
+}
+
+/** Lane rules from a {@link RuleSource}, kept current; see {@link createRulesManager}. */
+export interface RulesManager {
+  readonly source: RuleSource;
+  /**
+   * Resolves once the first rules are applied, or, with `onMissing: 'base'`, once the source is
+   * known to have none or `loadTimeoutMs` has passed. Rejects with `GRAYLANE_ERR_RULE_INVALID` when
+   * the first rules are invalid, `GRAYLANE_ERR_NOT_READY` when there are none (with `onMissing:
+   * 'fail'`), `GRAYLANE_ERR_CLOSED` when closed first.
+   */
+  ready(): Promise<void>;
+  /** The rules in force, or `undefined` when none have been applied. */
+  current(): AppliedRules | undefined;
+  /** The matcher of the rules in force; `undefined` (every request without a lane is base) when none. */
+  matcher(): LaneMatcher | undefined;
+  status(): RulesStatus;
+  /** Calls `listener` after every applied update (not for the rules already in force). Returns a function that removes it. */
+  onChange(listener: (applied: AppliedRules) => void): () => void;
+  /** Stops following the source and closes it. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What {@link RulesManager} counts in `graylane.rules.updates`. */
+type Outcome = 'applied' | 'rejected' | 'missing';
+
+const DEFAULT_LOAD_TIMEOUT_MS = 5000;
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 2000;
+
+/**
+ * Loads lane rules from `source`, compiles them (`parseRules`, `compileMatcher`,
+ * `fallbackPolicy`) and follows the source: every change is parsed and compiled first, then
+ * swapped in whole, and listeners are told. An invalid change is rejected and the last good rules
+ * stay in force; so do they when the source's rules are deleted (publish an empty rule set to turn
+ * every lane off). Rejections and deletions are logged through `diag`, shown by
+ * {@link RulesManager.status}, and counted in the `graylane.rules.updates` metric (attribute
+ * `outcome`: `applied`, `rejected`, `missing`); the `graylane.rules.revision` gauge reports the
+ * revision in force. Metrics go to the global MeterProvider of `@opentelemetry/api`, if any.
+ *
+ * @example
+ * ```ts
+ * const rules = createRulesManager(fileRuleSource('rules.yaml'));
+ * await rules.ready();
+ * const gateway = createGateway({ router, upstream: 'a', matcher: rules.matcher() });
+ * rules.onChange(({ matcher }) => gateway.setMatcher(matcher));
+ * ```
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for invalid options.
+ */
+export function createRulesManager(source: RuleSource, options: RulesManagerOptions = {}): RulesManager {
+  const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+  if (!(Number.isFinite(loadTimeoutMs) && loadTimeoutMs > 0)) {
+    throw invalidOption('loadTimeoutMs', loadTimeoutMs, 'a positive number of milliseconds');
+  }
+  const onMissing = options.onMissing ?? 'fail';
+  if (onMissing !== 'fail' && onMissing !== 'base') throw invalidOption('onMissing', onMissing, "'fail' or 'base'");
+  const compileOptions: CompileMatcherOptions = { entry: options.entry, attributes: options.attributes };
+  const where = `${source.kind} ${source.location}`;
+
+  let applied: AppliedRules | undefined;
+  let state: RulesState = 'loading';
+  let lastError: RulesError | undefined;
+  /** The last content handled, applied or not; repeats of it are ignored. */
+  let latest: { readonly text: string | undefined } | undefined;
+  let loadFailure: unknown;
+  let closing: Promise<void> | undefined;
+  const listeners = new Set<(applied: AppliedRules) => void>();
+  const telemetry = rulesTelemetry(source.kind, () => applied?.revision ?? 0);
+
+  const timer = setTimeout(onTimeout, loadTimeoutMs);
+  /** Settles `ready` once; `undefined` afterwards. */
+  let settleReady: ((error?: unknown) => void) | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    settleReady = (error) => {
+      settleReady = undefined;
+      clearTimeout(timer);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+  });
+  // Nobody may await ready(); its rejection must not become an unhandled one.
+  ready.catch(() => undefined);
+
+  function update(text: string | undefined): void {
+    if (closing || (latest && latest.text === text)) return;
+    latest = { text };
+    if (text === undefined) return noRules();
+    const md5 = digest(text);
+    if (applied?.md5 === md5) return restore(applied);
+    let next: AppliedRules;
+    try {
+      next = compile(text, md5, (applied?.revision ?? 0) + 1);
+    } catch (error) {
+      return reject(error);
+    }
+    apply(next);
+  }
+
+  function compile(text: string, md5: string, revision: number): AppliedRules {
+    const { rules, warnings } = parseRules(text, { source: where });
+    const matcher = compileMatcher(rules, compileOptions);
+    return { revision, rules, matcher, policy: fallbackPolicy(rules), warnings, md5, loadedAt: new Date().toISOString() };
+  }
+
+  function apply(next: AppliedRules): void {
+    applied = next;
+    state = 'ok';
+    telemetry.count('applied');
+    diag.info(`graylane: applied rules revision ${next.revision} from ${where} (${next.rules.lanes.length} lanes)`);
+    for (const warning of next.warnings) diag.warn(`graylane: rules from ${where}: ${warning.path || '(document)'}: ${warning.message}`);
+    settleReady?.();
+    for (const listener of [...listeners]) {
+      try {
+        listener(next);
+      } catch (error) {
+        diag.error(`graylane: a listener of the rules from ${where} threw`, error);
+      }
+    }
+  }
+
+  /** The source is back to the content in force (after a rejection or a deletion): nothing to swap. */
+  function restore(current: AppliedRules): void {
+    state = 'ok';
+    telemetry.count('applied');
+    diag.info(`graylane: the rules at ${where} are back to revision ${current.revision}`);
+  }
+
+  function reject(error: unknown): void {
+    lastError = toRulesError(error);
+    state = 'degraded';
+    telemetry.count('rejected');
+    const kept = applied ? `revision ${applied.revision} stays in force` : 'no rules are in force';
+    const problems = lastError.issues.filter((issue) => issue.severity === 'error');
+    const detail = problems.length > 0 ? problems.map((issue) => `\n  ${issue.path || '(document)'}: ${issue.message}`).join('') : ` ${lastError.message}`;
+    diag.error(`graylane: rejected the rules from ${where}; ${kept}:${detail}`);
+    settleReady?.(error);
+  }
+
+  function noRules(): void {
+    state = 'missing';
+    telemetry.count('missing');
+    if (applied) {
+      diag.warn(`graylane: the rules at ${where} are gone; revision ${applied.revision} stays in force (publish an empty rule set to turn every lane off)`);
+    } else if (onMissing === 'base') {
+      diag.warn(`graylane: there are no rules at ${where}; requests without a lane go to base until rules are published`);
+    }
+    if (onMissing === 'base') settleReady?.();
+    else settleReady?.(notReady(`there are no rules at ${where}`));
+  }
+
+  function onTimeout(): void {
+    const why = `no rules from ${where} within ${loadTimeoutMs} ms${lastError ? ` (last error: ${lastError.message})` : ''}`;
+    if (onMissing === 'base') {
+      diag.warn(`graylane: ${why}; requests without a lane go to base until rules arrive`);
+      settleReady?.();
+    } else {
+      settleReady?.(notReady(why, loadFailure));
+    }
+  }
+
+  function notReady(message: string, cause?: unknown): GraylaneError {
+    return new GraylaneError(ErrorCode.NOT_READY, message, {
+      details: { source: { kind: source.kind, location: source.location }, timeoutMs: loadTimeoutMs },
+      cause,
+    });
+  }
+
+  /** Reads the source until a first content is handled; later contents come from the watch. */
+  async function loadFirst(): Promise<void> {
+    for (let attempt = 0; settleReady && !closing; attempt++) {
+      let text: string | undefined;
+      try {
+        text = await source.load();
+      } catch (error) {
+        loadFailure = error;
+        lastError = toRulesError(error);
+        diag.warn(`graylane: reading the rules from ${where} failed (${lastError.message}); retrying`);
+        await sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS));
+        continue;
+      }
+      update(text);
+      return;
+    }
+  }
+
+  const unwatch = source.watch(update);
+  void loadFirst();
+
+  return {
+    source,
+    ready: () => ready,
+    current: () => applied,
+    matcher: () => applied?.matcher,
+    status() {
+      return {
+        state,
+        source: { kind: source.kind, location: source.location },
+        revision: applied?.revision ?? 0,
+        ...(applied ? { loadedAt: applied.loadedAt, md5: applied.md5 } : {}),
+        ...(lastError ? { lastError } : {}),
+      };
+    },
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      closing ??= (async () => {
+        clearTimeout(timer);
+        unwatch();
+        telemetry.close();
+        listeners.clear();
+        settleReady?.(new GraylaneError(ErrorCode.CLOSED, `the rules manager of ${where} was closed before rules loaded`));
+        await source.close?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The `graylane.rules.updates` counter and `graylane.rules.revision` gauge of one manager. */
+function rulesTelemetry(kind: string, revision: () => number): { count(outcome: Outcome): void; close(): void } {
+  const meter = metrics.getMeter('graylane');
+  const updates = meter.createCounter('graylane.rules.updates', {
+    description: 'Rule contents read from a rule source, by outcome: applied, rejected (the last good rules stay), missing (the source has no rules)',
+  });
+  const gauge = meter.createObservableGauge('graylane.rules.revision', {
+    description: 'Revision of the lane rules in force; 0 while none are',
+  });
+  const observe = (result: ObservableResult) => result.observe(revision(), { source: kind });
+  gauge.addCallback(observe);
+  return {
+    count: (outcome) => updates.add(1, { outcome, source: kind }),
+    close: () => gauge.removeCallback(observe),
+  };
+}
+
+function toRulesError(error: unknown): RulesError {
+  const details = isGraylaneError(error) ? error.details : {};
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return {
+    code: typeof code === 'string' ? code : 'UNKNOWN',
+    message: error instanceof Error ? error.message : String(error),
+    issues: Array.isArray(details['issues']) ? (details['issues'] as RuleIssue[]) : [],
+    at: new Date().toISOString(),
+  };
+}
+
+function digest(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function invalidOption(path: string, value: unknown, expected: string): GraylaneError {
+  return new GraylaneError(ErrorCode.CONFIG_INVALID, `createRulesManager: \`${path}\` must be ${expected}, got ${String(value)}`, {
+    details: { path, value },
+  });
+}

@@ -1,0 +1,132 @@
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '@graylane/core';
+import { requestView } from '@graylane/matcher';
+import { createRulesManager, fileRuleSource, rulesFromEnv } from '../src/index.js';
+import type { RuleSource, RulesManager } from '../src/index.js';
+import { captureDiag, eventually, laneRules, nextApplied } from './support/rules.js';
+
+let dir: string;
+let logs: ReturnType<typeof captureDiag>;
+const managers: RulesManager[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'graylane-rules-'));
+  logs = captureDiag();
+});
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((manager) => manager.close()));
+  logs.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function follow(source: RuleSource, options: Parameters<typeof createRulesManager>[1] = {}): Promise<RulesManager> {
+  const manager = createRulesManager(source, options);
+  managers.push(manager);
+  await manager.ready();
+  return manager;
+}
+
+const laneOf = (manager: RulesManager, user: string) => manager.matcher()?.match(requestView({ headers: { 'x-user': user } }));
+
+describe('fileRuleSource', () => {
+  test('hot-reloads edits in place and saves that rename a new file over the old one', async () => {
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, laneRules('gray', 'alice'));
+    // No poll within the test: file-system events alone must carry every change.
+    const rules = await follow(fileRuleSource(file, { pollIntervalMs: 60_000 }));
+    expect(laneOf(rules, 'alice')).toBe('gray');
+
+    let applied = nextApplied(rules);
+    writeFileSync(file, laneRules('gray', 'bob'));
+    expect(await applied).toMatchObject({ revision: 2 });
+    expect(laneOf(rules, 'bob')).toBe('gray');
+
+    applied = nextApplied(rules);
+    writeFileSync(join(dir, '.rules.yaml.tmp'), laneRules('blue', 'carol'));
+    renameSync(join(dir, '.rules.yaml.tmp'), file);
+    expect(await applied).toMatchObject({ revision: 3 });
+    expect(laneOf(rules, 'carol')).toBe('blue');
+    expect(rules.status()).toMatchObject({ state: 'ok', source: { kind: 'file', location: file } });
+  });
+
+  test('an invalid edit keeps the last good rules until the file is fixed', async () => {
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, laneRules('gray', 'alice'));
+    const rules = await follow(fileRuleSource(file));
+
+    writeFileSync(file, 'lanes:\n  - tag: -gray-\n');
+    await eventually(() => rules.status().state === 'degraded', 'the rejection');
+    expect(laneOf(rules, 'alice')).toBe('gray');
+    expect(rules.status().lastError?.issues[0]?.path).toBe('documents[0].lanes[0].tag');
+
+    const applied = nextApplied(rules);
+    writeFileSync(file, laneRules('gray', 'bob'));
+    await applied;
+    expect(rules.status()).toMatchObject({ state: 'ok', revision: 2 });
+  });
+
+  test('a deleted file keeps the last good rules; a recreated one applies', async () => {
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, laneRules('gray', 'alice'));
+    const rules = await follow(fileRuleSource(file));
+
+    unlinkSync(file);
+    await eventually(() => rules.status().state === 'missing', 'the deletion');
+    expect(laneOf(rules, 'alice')).toBe('gray');
+
+    const applied = nextApplied(rules);
+    writeFileSync(file, laneRules('gray', 'bob'));
+    await applied;
+    expect(laneOf(rules, 'bob')).toBe('gray');
+  });
+
+  test('polls when the folder cannot be watched (here: it does not exist yet)', async () => {
+    const file = join(dir, 'later', 'rules.yaml');
+    const rules = await follow(fileRuleSource(file, { pollIntervalMs: 50 }), { onMissing: 'base' });
+    expect(rules.status().state).toBe('missing');
+
+    const applied = nextApplied(rules);
+    mkdirSync(join(dir, 'later'));
+    writeFileSync(file, laneRules('gray', 'alice'));
+    await applied;
+    expect(laneOf(rules, 'alice')).toBe('gray');
+  });
+
+  test('a missing file reads as no rules; other read errors reject', async () => {
+    await expect(fileRuleSource(join(dir, 'none.yaml')).load()).resolves.toBeUndefined();
+    await expect(fileRuleSource(dir).load()).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  test('invalid options fail at creation', () => {
+    expect(() => fileRuleSource('')).toThrow(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
+    expect(() => fileRuleSource('rules.yaml', { pollIntervalMs: -1 })).toThrow(/pollIntervalMs/);
+    expect(() => fileRuleSource('rules.yaml', { debounceMs: Number.NaN })).toThrow(/debounceMs/);
+  });
+});
+
+describe('rulesFromEnv', () => {
+  test('GRAYLANE_RULES_FILE is a file source', () => {
+    const source = rulesFromEnv({ GRAYLANE_RULES_FILE: join(dir, 'rules.yaml') });
+    expect(source).toMatchObject({ kind: 'file', location: join(dir, 'rules.yaml') });
+  });
+
+  test('GRAYLANE_RULES_DATA_ID is a Nacos source in GRAYLANE_RULES_GROUP, default DEFAULT_GROUP (not NACOS_GROUP)', async () => {
+    const inDefault = rulesFromEnv({ GRAYLANE_RULES_DATA_ID: 'rules.yaml', NACOS_SERVER_ADDR: '127.0.0.1:8848', NACOS_GROUP: 'services' });
+    const inGroup = rulesFromEnv({ GRAYLANE_RULES_DATA_ID: 'rules.yaml', GRAYLANE_RULES_GROUP: 'LANES', NACOS_SERVER_ADDR: '127.0.0.1:8848' });
+    expect(inDefault).toMatchObject({ kind: 'nacos', location: 'DEFAULT_GROUP/rules.yaml' });
+    expect(inGroup).toMatchObject({ kind: 'nacos', location: 'LANES/rules.yaml' });
+    await Promise.all([inDefault?.close?.(), inGroup?.close?.()]);
+  });
+
+  test('nothing set is no source; ambiguous or incomplete settings are configuration errors', () => {
+    expect(rulesFromEnv({})).toBeUndefined();
+    expect(() => rulesFromEnv({ GRAYLANE_RULES_FILE: 'a.yaml', GRAYLANE_RULES_DATA_ID: 'a.yaml' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID, message: 'set GRAYLANE_RULES_FILE or GRAYLANE_RULES_DATA_ID, not both' }),
+    );
+    expect(() => rulesFromEnv({ GRAYLANE_RULES_DATA_ID: 'a.yaml' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID, details: { variables: ['GRAYLANE_RULES_DATA_ID', 'NACOS_SERVER_ADDR'] } }),
+    );
+  });
+});
