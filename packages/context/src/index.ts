@@ -24,19 +24,6 @@ export {
   recordSelection,
 } from './span.js';
 export type { RecordedSelection } from './span.js';
-export {
-  ATTR_GRAYLANE_FALLBACK,
-  ATTR_GRAYLANE_FALLBACK_REASON,
-  ATTR_GRAYLANE_INSTANCE,
-  ATTR_GRAYLANE_LANE,
-  ATTR_GRAYLANE_LANE_REQUESTED,
-  ATTR_GRAYLANE_LANE_SERVED,
-  ATTR_GRAYLANE_RETRIES,
-  ATTR_GRAYLANE_SERVICE,
-  recordInboundLane,
-  recordSelection,
-} from './span.js';
-export type { RecordedSelection } from './span.js';
 export { stripLaneCarriers } from './strip.js';
 export { MAX_LANE_TOKEN_LENGTH, MIN_SECRET_BYTES, parseLaneTokenKeys, signLaneToken } from './token.js';
 export type { LaneTokenKey, SignLaneTokenOptions } from './token.js';
