@@ -15,24 +15,32 @@ import { findKey, headerValue } from './inject.js';
  * calls it makes see a lane the client chose.
  */
 export function stripLaneCarriers(headers: Record<string, unknown>, carriers?: CarrierOptions): void {
+  const plan = safePlan(carriers);
+  removeCarriers(headers, plan.writeHeaders, plan.readBaggage);
+}
+
+/**
+ * Removes the headers `names` (lower-case) and the baggage entries `baggageKeys` from `headers`, as
+ * {@link stripLaneCarriers} describes. Never throws.
+ */
+export function removeCarriers(headers: Record<string, unknown>, names: readonly string[], baggageKeys: readonly string[]): void {
   try {
-    const plan = safePlan(carriers);
-    for (const name of plan.writeHeaders) {
+    for (const name of names) {
       const key = findKey(headers, name);
       if (key !== undefined) delete headers[key];
     }
     const key = findKey(headers, BAGGAGE_HEADER);
-    if (key === undefined || plan.readBaggage.length === 0) return;
+    if (key === undefined || baggageKeys.length === 0) return;
     const text = baggageText(headerValue(headers[key]));
-    if (text === undefined || !mayHoldKeys(text, plan.readBaggage)) return;
+    if (text === undefined || !mayHoldKeys(text, baggageKeys)) return;
     if (text.length > MAX_BAGGAGE_LENGTH) {
       diag.debug(`graylane: removing a ${text.length}-character baggage header that may carry a lane`);
       delete headers[key];
       return;
     }
-    const baggage = decodeBaggage(text, plan.readBaggage);
-    if (baggage !== undefined && plan.readBaggage.every((entry) => baggage.getEntry(entry) === undefined)) return;
-    const kept = baggage && encodeBaggage(baggage.removeEntries(...plan.readBaggage));
+    const baggage = decodeBaggage(text, baggageKeys);
+    if (baggage !== undefined && baggageKeys.every((entry) => baggage.getEntry(entry) === undefined)) return;
+    const kept = baggage && encodeBaggage(baggage.removeEntries(...baggageKeys));
     if (kept === undefined) delete headers[key];
     else headers[key] = kept;
   } catch (error) {

@@ -1,11 +1,11 @@
 import { BlockList, isIP } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { HTTP_TOKEN, carrierPlan } from './carriers.js';
-import type { CarrierOptions } from './carriers.js';
+import type { CarrierOptions, CarrierPlan } from './carriers.js';
 import { extractLane } from './extract.js';
 import type { InboundHeaders } from './extract.js';
 import { injectLane } from './inject.js';
-import { stripLaneCarriers } from './strip.js';
+import { removeCarriers } from './strip.js';
 import { configError, secretBytes, verifyLaneToken } from './token.js';
 import type { LaneTokenKey, TokenVerdict } from './token.js';
 
@@ -70,8 +70,9 @@ export interface LaneTrust {
   /**
    * {@link LaneTrust.decide}, then makes `headers` carry only what was trusted, so that neither the
    * service nor the calls it makes see a lane the client forged: the token header is removed, and
-   * unless the client's network is trusted, the lane carriers are stripped and a token's lane is
-   * written in their place. Never throws.
+   * unless the client's network is trusted, the lane carriers (the enabled ones and every
+   * well-known one: `x-mse-tag`, `x-opensergo-traffic`, baggage `lane`, `OpenSergo-Label`,
+   * `__microservice_tag__`) are stripped and a token's lane is written in their place. Never throws.
    */
   admit(headers: Record<string, string | string[] | undefined>, remoteAddress: string | undefined): LaneTrustDecision;
 }
@@ -86,6 +87,12 @@ export type LaneTrustSetting = 'all' | 'none' | LaneTrust | LaneTrustOptions;
 const WHERE = 'createLaneTrust';
 const EVERY_NETWORK = ['0.0.0.0/0', '::/0'];
 const UNTRUSTED: LaneTrustDecision = { lane: undefined, trusted: false };
+/**
+ * Every carrier graylane knows under its usual name. An entry strips them all from untrusted
+ * requests, whichever it reads itself, so that an inner hop that reads more carriers than the entry
+ * still finds no forged lane.
+ */
+const KNOWN_CARRIERS = carrierPlan({ opensergoHeader: true, opensergoBaggage: true });
 
 interface TokenCheck {
   readonly header: string;
@@ -108,9 +115,11 @@ interface TokenCheck {
  */
 export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
   const { carriers } = options;
-  carrierPlan(carriers);
+  const plan = carrierPlan(carriers);
+  const stripHeaders = union(plan.writeHeaders, KNOWN_CARRIERS.writeHeaders);
+  const stripBaggage = union(plan.readBaggage, KNOWN_CARRIERS.readBaggage);
   const networks = networkList(options.trustedNetworks);
-  const tokens = options.tokens === undefined ? undefined : tokenCheck(options.tokens, carriers);
+  const tokens = options.tokens === undefined ? undefined : tokenCheck(options.tokens, plan);
 
   function decide(headers: InboundHeaders, remoteAddress: string | undefined): LaneTrustDecision {
     try {
@@ -142,7 +151,7 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
       try {
         if (tokens !== undefined) delete headers[tokens.header];
         if (decision.trusted !== 'network') {
-          stripLaneCarriers(headers, carriers);
+          removeCarriers(headers, stripHeaders, stripBaggage);
           if (decision.lane !== undefined) injectLane(headers, decision.lane, carriers);
         }
       } catch (error) {
@@ -165,6 +174,10 @@ export function laneTrustFrom(setting: LaneTrustSetting, carriers?: CarrierOptio
   }
   if (isLaneTrust(setting)) return setting;
   return createLaneTrust({ ...setting, carriers: setting.carriers ?? carriers });
+}
+
+function union(a: readonly string[], b: readonly string[]): readonly string[] {
+  return [...new Set([...a, ...b])];
 }
 
 function isLaneTrust(setting: LaneTrust | LaneTrustOptions): setting is LaneTrust {
@@ -207,7 +220,7 @@ function networkList(networks: readonly string[] | undefined): BlockList | undef
   return list;
 }
 
-function tokenCheck(options: LaneTokenOptions, carriers: CarrierOptions | undefined): TokenCheck {
+function tokenCheck(options: LaneTokenOptions, plan: CarrierPlan): TokenCheck {
   if (typeof options !== 'object' || options === null) throw configError(WHERE, 'tokens', 'expected { keys, header?, maxAgeSeconds?, clockSkewSeconds? }');
   const { keys: list, header = LANE_TOKEN_HEADER, maxAgeSeconds = 300, clockSkewSeconds = 30 } = options;
   if (!Array.isArray(list) || list.length === 0) throw configError(WHERE, 'tokens.keys', 'expected at least one { id, secret }');
@@ -219,7 +232,7 @@ function tokenCheck(options: LaneTokenOptions, carriers: CarrierOptions | undefi
   });
   if (typeof header !== 'string' || !HTTP_TOKEN.test(header)) throw configError(WHERE, 'tokens.header', `${JSON.stringify(header)} is not a header name`);
   const name = header.toLowerCase();
-  if (carrierPlan(carriers).fields.includes(name)) throw configError(WHERE, 'tokens.header', `${name} is a lane carrier`);
+  if (plan.fields.includes(name) || KNOWN_CARRIERS.fields.includes(name)) throw configError(WHERE, 'tokens.header', `${name} is a lane carrier`);
   if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 1 || maxAgeSeconds > 86_400) {
     throw configError(WHERE, 'tokens.maxAgeSeconds', 'expected a whole number of seconds from 1 to 86400');
   }

@@ -197,6 +197,7 @@ describe('createLaneTrust options', () => {
     ['no key', 'tokens.keys', { tokens: { keys: [] } }],
     ['a header that is a carrier', 'tokens.header', { tokens: { keys: [K1], header: 'X-MSE-Tag' } }],
     ['the baggage header', 'tokens.header', { tokens: { keys: [K1], header: 'baggage' } }],
+    ['a well-known carrier', 'tokens.header', { tokens: { keys: [K1], header: 'x-opensergo-traffic' } }],
     ['a header that is not a token', 'tokens.header', { tokens: { keys: [K1], header: 'a b' } }],
     ['a day-long maxAgeSeconds and more', 'tokens.maxAgeSeconds', { tokens: { keys: [K1], maxAgeSeconds: 86_401 } }],
     ['a negative clock skew', 'tokens.clockSkewSeconds', { tokens: { keys: [K1], clockSkewSeconds: -1 } }],
@@ -229,6 +230,16 @@ describe('admit', () => {
     };
     expect(trust.admit(headers, '203.0.113.9')).toMatchObject({ lane: undefined, trusted: false });
     expect(headers).toEqual({ baggage: 'user=7,tenant=acme', accept: 'text/plain' });
+  });
+
+  test('every well-known carrier is stripped, even one the entry does not read', () => {
+    const headers: Record<string, string | string[] | undefined> = {
+      'x-mse-tag': 'gray',
+      'x-opensergo-traffic': 'gray',
+      baggage: 'lane=gray,OpenSergo-Label=gray,__microservice_tag__=gray,user=7',
+    };
+    createLaneTrust({ carriers: { mseTag: 'x-my-lane', baggage: false } }).admit(headers, '203.0.113.9');
+    expect(headers).toEqual({ baggage: 'user=7' });
   });
 
   test("a token's lane replaces the carriers, and the token does not travel on", () => {
