@@ -3,15 +3,18 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
-import { LanePropagator, extractLane, injectLane, setLane } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import { injectLane, laneTrustFrom, setLane, stripLaneCarriers } from '@graylane/context';
+import type { CarrierOptions, LaneTrustSetting } from '@graylane/context';
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
 import { addForwardedHeaders, endToEndHeaders } from './proxy.js';
 
-/** How the gateway decided a request's lane. */
-export type LaneDecision = 'carrier' | 'rule' | 'none';
+/**
+ * How the gateway decided a request's lane: a signed lane token, the carriers of a trusted client,
+ * a rule, or nothing (base).
+ */
+export type LaneDecision = 'token' | 'carrier' | 'rule' | 'none';
 
 /** What the gateway did with one request; passed to {@link GatewayOptions.onRoute}. */
 export interface RouteInfo {
@@ -31,10 +34,13 @@ export interface GatewayOptions {
   /** Which lane carriers to read and write, and under which names. */
   readonly carriers?: CarrierOptions;
   /**
-   * Honour a lane the request already carries (`x-mse-tag`, baggage). Default `true`. When `false`,
-   * carried lanes are stripped and the lane is decided by the rules alone.
+   * Which clients may choose their lane (`x-mse-tag`, baggage, a signed lane token) rather than
+   * leave it to the rules: `'none'` (the default: every carried lane is stripped), `'all'` (for a
+   * gateway behind another graylane entry), or trusted networks and token keys as a `LaneTrust` or
+   * its options, e.g. `{ trustedNetworks: ['10.0.0.0/8'], tokens: { keys } }`. See
+   * docs/guides/trust-boundary.md.
    */
-  readonly trustCarriers?: boolean;
+  readonly trust?: LaneTrustSetting;
   /** Milliseconds to wait for the upstream's response headers before answering 504. Default 30 000. */
   readonly timeoutMs?: number;
   /** The agent for upstream connections. Default: a keep-alive agent owned by the gateway. */
@@ -58,10 +64,14 @@ export interface Gateway {
 }
 
 /**
- * Creates the lane-aware entry gateway. For each request it decides the lane once (a lane the
- * request carries, if trusted; else the first matching rule; else base), picks an instance of the
- * upstream service in that lane (or along the lane's fallback chain to base), writes the lane
- * carriers, and forwards the request.
+ * Creates the lane-aware entry gateway. For each request it decides the lane once (the lane of a
+ * valid lane token, or the lane carried by a client in a trusted network; else the first matching
+ * rule; else base), picks an instance of the upstream service in that lane (or along the lane's
+ * fallback chain to base), replaces the request's lane carriers with that lane, and forwards it.
+ * By default no client is trusted: a lane sent from outside never reaches a lane's instances
+ * unless a rule puts the request there.
+ *
+ * Throws `GRAYLANE_ERR_CONFIG_INVALID` for invalid `carriers` or `trust`.
  *
  * Errors reach the client as JSON `{ error: { code, message, ... } }`: 503 when no instance
  * qualifies (`GRAYLANE_ERR_NO_INSTANCE`, `GRAYLANE_ERR_STRICT_LANE`, `GRAYLANE_ERR_NOT_READY`),
@@ -69,19 +79,17 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { router, carriers, onRoute } = options;
-  const trustCarriers = options.trustCarriers ?? true;
+  const trust = laneTrustFrom(options.trust ?? 'none', carriers);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const ownAgent = options.agent === undefined;
   const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256 });
   const upstreamOf = typeof options.upstream === 'string' ? constant(options.upstream) : options.upstream;
-  const dropped = carrierHeaderNames(carriers);
   let matcher = options.matcher;
 
+  /** Decides the lane; the request's headers keep only what the trust boundary admitted. */
   function decide(req: IncomingMessage): { lane: string | undefined; decidedBy: LaneDecision } {
-    if (trustCarriers) {
-      const carried = extractLane(req.headers, carriers);
-      if (carried !== undefined) return { lane: carried, decidedBy: 'carrier' };
-    }
+    const admitted = trust.admit(req.headers, req.socket.remoteAddress);
+    if (admitted.lane !== undefined) return { lane: admitted.lane, decidedBy: admitted.trusted === 'token' ? 'token' : 'carrier' };
     const ruled = matcher?.match(requestViewFromNode(req));
     return ruled === undefined ? { lane: undefined, decidedBy: 'none' } : { lane: ruled, decidedBy: 'rule' };
   }
@@ -113,9 +121,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, selection: Selection, lane: string | undefined): void {
-    const headers = endToEndHeaders(req.headers, dropped);
-    if (dropped.has('baggage') && req.headers.baggage !== undefined) headers.baggage = req.headers.baggage;
-    injectLane(headers as Record<string, unknown>, lane, carriers);
+    const headers = endToEndHeaders(req.headers);
+    stripLaneCarriers(headers, carriers);
+    injectLane(headers, lane, carriers);
     addForwardedHeaders(headers, {
       address: req.socket.remoteAddress,
       host: req.headers.host,
@@ -185,11 +193,6 @@ export function createGateway(options: GatewayOptions): Gateway {
 
 function constant(service: string): () => string {
   return () => service;
-}
-
-/** Header names of the lane carriers, which the gateway replaces with the lane it decided. */
-function carrierHeaderNames(carriers: CarrierOptions | undefined): ReadonlySet<string> {
-  return new Set(new LanePropagator(carriers).fields().map((name) => name.toLowerCase()));
 }
 
 function respondToRoutingError(res: ServerResponse, error: unknown, service: string | undefined, lane: string | undefined): void {

@@ -14,14 +14,14 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /**
- * The end-to-end headers of a message: a copy without hop-by-hop headers, without the headers named
- * by its `Connection` header, and without the names in `drop` (lower-case).
+ * The end-to-end headers of a message: a copy without hop-by-hop headers and without the headers
+ * named by its `Connection` header.
  */
-export function endToEndHeaders(headers: IncomingHttpHeaders, drop?: ReadonlySet<string>): OutgoingHttpHeaders {
+export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const named = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name) || drop?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];
     if (value !== undefined) out[name] = value;
   }

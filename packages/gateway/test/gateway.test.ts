@@ -2,13 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, laneMetadata } from '@graylane/core';
 import type { Instance } from '@graylane/core';
-import { ensureContextManager } from '@graylane/context';
+import { LANE_TOKEN_HEADER, ensureContextManager, signLaneToken } from '@graylane/context';
+import type { LaneTokenKey } from '@graylane/context';
 import { compileMatcher } from '@graylane/matcher';
 import { parseRules } from '@graylane/rules';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
 import { createGateway } from '../src/index.js';
-import type { Gateway } from '../src/index.js';
+import type { Gateway, RouteInfo } from '../src/index.js';
 
 const RULES = `
 apiVersion: traffic.opensergo.io/v1alpha1
@@ -20,6 +21,12 @@ spec:
   match:
     - { condition: "==", type: param, key: group, value: gray }
 `;
+
+/** The test runs on loopback: trusting these networks makes the test client an inside one. */
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+/** A network the test client is not in: it stands for the internet. */
+const ELSEWHERE = ['10.0.0.0/8'];
+const KEY: LaneTokenKey = { id: 'tools', secret: 'a-test-secret-of-at-least-32-bytes!' };
 
 interface Seen {
   server: string;
@@ -69,7 +76,7 @@ describe('createGateway', () => {
     ensureContextManager();
     router = createRouter(undefined);
     router.update('a', [instance('a', await upstream('a-base'), undefined), instance('a', await upstream('a-gray'), 'gray')]);
-    gateway = createGateway({ router, upstream: 'a', matcher: compileMatcher(parseRules(RULES).rules), timeoutMs: 300 });
+    gateway = createGateway({ router, upstream: 'a', matcher: compileMatcher(parseRules(RULES).rules), timeoutMs: 300, trust: { trustedNetworks: LOOPBACK } });
     const address = await gateway.listen(0);
     url = `http://127.0.0.1:${address.port}`;
   });
@@ -100,7 +107,7 @@ describe('createGateway', () => {
     expect(json.headers.baggage).toBe('lane=gray');
   });
 
-  test('a lane the request carries is honoured (trusted by default)', async () => {
+  test('a lane carried by a client in a trusted network is honoured', async () => {
     const { json } = await send(`${url}/a`, { headers: { 'x-mse-tag': 'gray' } });
     expect(json.server).toBe('a-gray');
   });
@@ -110,21 +117,6 @@ describe('createGateway', () => {
     expect(json.server).toBe('a-base');
     expect(json.headers['x-mse-tag']).toBe('blue');
     expect(String(json.headers.baggage).split(',').sort()).toEqual(['lane=blue', 'user=7']);
-  });
-
-  test('with trustCarriers: false, carried lanes are stripped and only rules decide', async () => {
-    const strict = createGateway({ router, upstream: 'a', trustCarriers: false, matcher: compileMatcher(parseRules(RULES).rules) });
-    const address = await strict.listen(0);
-    try {
-      const carried = await send(`http://127.0.0.1:${address.port}/a`, { headers: { 'x-mse-tag': 'gray', baggage: 'lane=gray,user=7' } });
-      expect(carried.json.server).toBe('a-base');
-      expect(carried.json.headers['x-mse-tag']).toBeUndefined();
-      expect(carried.json.headers.baggage).toBe('user=7');
-      const ruled = await send(`http://127.0.0.1:${address.port}/a?group=gray`);
-      expect(ruled.json.server).toBe('a-gray');
-    } finally {
-      await strict.close();
-    }
   });
 
   test('a malformed carrier never fails the request', async () => {
@@ -196,5 +188,101 @@ describe('createGateway', () => {
     expect((await send(`${url}/a?group=gray`)).json.server).toBe('a-base');
     gateway.setMatcher(compileMatcher(parseRules(RULES).rules));
     expect((await send(`${url}/a?group=gray`)).json.server).toBe('a-gray');
+  });
+
+  describe('trust boundary', () => {
+    const rules = () => compileMatcher(parseRules(RULES).rules);
+
+    /** Runs `fn` against a gateway to `a` with `options`, recording what `onRoute` saw. */
+    async function withGateway(
+      options: Partial<Parameters<typeof createGateway>[0]>,
+      fn: (url: string, routes: RouteInfo[]) => Promise<void>,
+    ): Promise<void> {
+      const routes: RouteInfo[] = [];
+      const entry = createGateway({ router, upstream: 'a', matcher: rules(), onRoute: (info) => routes.push(info), ...options });
+      const address = await entry.listen(0);
+      try {
+        await fn(`http://127.0.0.1:${address.port}`, routes);
+      } finally {
+        await entry.close();
+      }
+    }
+
+    const token = (lane: string, key = KEY, ttlSeconds = 60) => signLaneToken(lane, key, { ttlSeconds });
+
+    test.each<[string, Record<string, string>]>([
+      ['x-mse-tag', { 'x-mse-tag': 'gray' }],
+      ['baggage lane=', { baggage: 'lane=gray,user=7' }],
+      ['MSE agent baggage', { baggage: '__microservice_tag__=%22gray%22,user=7' }],
+      ['OpenSergo baggage', { baggage: 'OpenSergo-Label=gray,user=7' }],
+      ['every carrier at once', { 'x-mse-tag': 'gray', 'x-opensergo-traffic': 'gray', baggage: 'lane=gray,__microservice_tag__={"tag":"gray"},user=7' }],
+      ['a forged token', { [LANE_TOKEN_HEADER]: `v1.tools.gray.9999999999.${'A'.repeat(43)}`, 'x-mse-tag': 'gray' }],
+    ])('an unsigned request from outside carrying %s never reaches gray, nor carries a lane on', async (_what, headers) => {
+      await withGateway({ trust: { trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } } }, async (entry, routes) => {
+        const { json } = await send(`${entry}/a`, { headers });
+        expect(json.server).toBe('a-base');
+        expect(routes.map((r) => [r.lane, r.decidedBy])).toEqual([[undefined, 'none']]);
+        expect(json.headers['x-mse-tag']).toBeUndefined();
+        expect(json.headers['x-opensergo-traffic']).toBeUndefined();
+        expect(json.headers[LANE_TOKEN_HEADER]).toBeUndefined();
+        expect(json.headers.baggage ?? 'user=7').toBe('user=7');
+      });
+    });
+
+    test('by default no client is trusted, loopback included; rules still decide', async () => {
+      await withGateway({}, async (entry, routes) => {
+        expect((await send(`${entry}/a`, { headers: { 'x-mse-tag': 'gray', baggage: 'lane=gray' } })).json.server).toBe('a-base');
+        expect((await send(`${entry}/a?group=gray`, { headers: { 'x-mse-tag': 'blue' } })).json).toMatchObject({
+          server: 'a-gray',
+          headers: { 'x-mse-tag': 'gray', baggage: 'lane=gray' },
+        });
+        expect(routes.map((r) => r.decidedBy)).toEqual(['none', 'rule']);
+      });
+    });
+
+    test("a valid token from outside reaches its lane, wins over the rules, and stays at the gateway", async () => {
+      await withGateway({ trust: { trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } } }, async (entry, routes) => {
+        const gray = await send(`${entry}/a`, { headers: { [LANE_TOKEN_HEADER]: token('gray') } });
+        expect(gray.json).toMatchObject({ server: 'a-gray', headers: { 'x-mse-tag': 'gray', baggage: 'lane=gray' } });
+        expect(gray.json.headers[LANE_TOKEN_HEADER]).toBeUndefined();
+        const blue = await send(`${entry}/a?group=gray`, { headers: { [LANE_TOKEN_HEADER]: token('blue'), 'x-mse-tag': 'gray' } });
+        expect(blue.json).toMatchObject({ server: 'a-base', headers: { 'x-mse-tag': 'blue' } });
+        expect(routes.map((r) => [r.lane, r.decidedBy])).toEqual([
+          ['gray', 'token'],
+          ['blue', 'token'],
+        ]);
+      });
+    });
+
+    test('an expired token, or one signed by a key no longer in the set, is ignored and the rules decide', async () => {
+      const retired: LaneTokenKey = { id: 'retired', secret: 'a-retired-secret-of-at-least-32-bytes' };
+      await withGateway({ trust: { tokens: { keys: [KEY] } } }, async (entry, routes) => {
+        const expired = signLaneToken('gray', KEY, { ttlSeconds: 60, now: Date.now() - 3_600_000 });
+        expect((await send(`${entry}/a`, { headers: { [LANE_TOKEN_HEADER]: expired } })).json.server).toBe('a-base');
+        expect((await send(`${entry}/a`, { headers: { [LANE_TOKEN_HEADER]: token('gray', retired) } })).json.server).toBe('a-base');
+        expect((await send(`${entry}/a?group=gray`, { headers: { [LANE_TOKEN_HEADER]: expired } })).json.server).toBe('a-gray');
+        expect(routes.map((r) => r.decidedBy)).toEqual(['none', 'none', 'rule']);
+      });
+    });
+
+    test("trust: 'all' honours every client's carriers (a gateway behind another entry)", async () => {
+      await withGateway({ trust: 'all' }, async (entry) => {
+        expect((await send(`${entry}/a`, { headers: { 'x-mse-tag': 'gray' } })).json.server).toBe('a-gray');
+      });
+    });
+
+    test('regression: a trusted base carrier cannot smuggle a read-only MSE baggage lane past the gateway', async () => {
+      await withGateway({ trust: 'all', matcher: undefined }, async (entry) => {
+        const { json } = await send(`${entry}/a`, { headers: { 'x-mse-tag': 'base', baggage: '__microservice_tag__=gray,user=7' } });
+        expect(json.server).toBe('a-base');
+        expect(json.headers.baggage).toBe('user=7');
+      });
+    });
+
+    test('an invalid trust setting fails at creation', () => {
+      expect(() => createGateway({ router, upstream: 'a', trust: { trustedNetworks: ['10.0.0.0/99'] } })).toThrow(
+        expect.objectContaining({ code: ErrorCode.CONFIG_INVALID, details: { path: 'trustedNetworks[0]' } }),
+      );
+    });
   });
 });
