@@ -1,8 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { ensureContextManager, getLane } from '@graylane/context';
+import { context } from '@opentelemetry/api';
+import { ErrorCode } from '@graylane/core';
+import { LANE_TOKEN_HEADER, ensureContextManager, getLane, injectLane, setLane, signLaneToken } from '@graylane/context';
+import type { LaneTokenKey } from '@graylane/context';
 import { graylaneMiddleware } from '../src/index.js';
+import type { GraylaneMiddlewareOptions } from '../src/index.js';
 
 async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer(app);
@@ -111,5 +115,80 @@ describe('graylaneMiddleware', () => {
       const expected = want ?? null;
       expect(got).toEqual({ first: expected, afterTimer: expected, afterAwait: expected });
     }
+  });
+});
+
+describe('graylaneMiddleware as an entry', () => {
+  /** A network the test client (on loopback) is not in: it stands for the internet. */
+  const ELSEWHERE = ['10.0.0.0/8'];
+  const KEY: LaneTokenKey = { id: 'tools', secret: 'a-test-secret-of-at-least-32-bytes!' };
+  const servers: Array<{ close(): Promise<void> }> = [];
+
+  beforeAll(() => ensureContextManager());
+  afterAll(() => Promise.all(servers.map((server) => server.close())));
+
+  /**
+   * An app whose requests arrive in the `gray` lane already, as OpenTelemetry's HTTP instrumentation
+   * with graylane's propagator would put them, then pass graylane's middleware with `entry`. It
+   * answers with the lane, the headers the handler sees, and those an outbound call would send.
+   */
+  async function entryApp(entry: GraylaneMiddlewareOptions['entry']): Promise<string> {
+    const app = express();
+    app.use((_req, _res, next) => context.with(setLane(context.active(), 'gray'), next));
+    app.use(graylaneMiddleware({ entry }));
+    app.get('/seen', (req, res) => {
+      const outbound: Record<string, unknown> = { baggage: req.headers.baggage };
+      injectLane(outbound, getLane());
+      res.json({ lane: getLane() ?? null, headers: req.headers, outbound });
+    });
+    const server = await serve(app);
+    servers.push(server);
+    return server.url;
+  }
+
+  async function seen(url: string, headers: Record<string, string>): Promise<{ lane: string | null; headers: Record<string, string>; outbound: Record<string, string> }> {
+    return (await fetch(`${url}/seen`, { headers })).json() as never;
+  }
+
+  test('an unsigned request from outside runs in base, and neither the handler nor its calls see the forged lane', async () => {
+    const url = await entryApp({ trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } });
+    const forged = { 'x-mse-tag': 'gray', baggage: 'lane=gray,__microservice_tag__=gray,user=7' };
+    const { lane, headers, outbound } = await seen(url, forged);
+    expect(lane).toBeNull();
+    expect(headers['x-mse-tag']).toBeUndefined();
+    expect(headers.baggage).toBe('user=7');
+    expect(outbound).toEqual({ baggage: 'user=7' });
+  });
+
+  test('a valid token puts the request in its lane; the token stays at the entry', async () => {
+    const url = await entryApp({ trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } });
+    const token = signLaneToken('blue', KEY, { ttlSeconds: 60 });
+    const { lane, headers, outbound } = await seen(url, { [LANE_TOKEN_HEADER]: token, 'x-mse-tag': 'gray' });
+    expect(lane).toBe('blue');
+    expect(headers['x-mse-tag']).toBe('blue');
+    expect(headers[LANE_TOKEN_HEADER]).toBeUndefined();
+    expect(outbound).toMatchObject({ 'x-mse-tag': 'blue', baggage: 'lane=blue' });
+  });
+
+  test('entry: true trusts no client, loopback included', async () => {
+    const url = await entryApp(true);
+    expect((await seen(url, { 'x-mse-tag': 'gray' })).lane).toBeNull();
+  });
+
+  test("a client in a trusted network chooses its lane", async () => {
+    const url = await entryApp({ trustedNetworks: ['127.0.0.0/8', '::1/128'] });
+    expect(await seen(url, { 'x-mse-tag': 'blue' })).toMatchObject({ lane: 'blue', headers: { 'x-mse-tag': 'blue' } });
+  });
+
+  test('an inner hop (the default) keeps trusting carriers and the lane the context already holds', async () => {
+    const url = await entryApp(false);
+    expect((await seen(url, { 'x-mse-tag': 'blue' })).lane).toBe('blue');
+    expect((await seen(url, {})).lane).toBe('gray');
+  });
+
+  test('invalid entry options fail when the middleware is made', () => {
+    expect(() => graylaneMiddleware({ entry: { tokens: { keys: [{ id: 'k', secret: 'short' }] } } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID, details: { path: 'tokens.keys[0].secret' } }),
+    );
   });
 });
