@@ -186,7 +186,8 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     applied = next;
     state = 'ok';
     telemetry.count('applied');
-    diag.info(`graylane: applied rules revision ${next.revision} from ${where} (${next.rules.lanes.length} lanes)`);
+    const lanes = next.rules.lanes.length;
+    diag.info(`graylane: applied rules revision ${next.revision} from ${where} (${lanes} lane${lanes === 1 ? '' : 's'})`);
     for (const warning of next.warnings) diag.warn(`graylane: rules from ${where}: ${warning.path || '(document)'}: ${warning.message}`);
     settleReady?.();
     for (const listener of [...listeners]) {
