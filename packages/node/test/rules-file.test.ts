@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@graylane/core';
 import { requestView } from '@graylane/matcher';
-import { createRulesManager, fileRuleSource, rulesFromEnv } from '../src/index.js';
+import { createMemoryRegistry } from '@graylane/registry';
+import { createRulesManager, fileRuleSource, rulesFromEnv, startGraylane } from '../src/index.js';
 import type { RuleSource, RulesManager } from '../src/index.js';
 import { captureDiag, eventually, laneRules, nextApplied } from './support/rules.js';
 
@@ -118,6 +119,22 @@ describe('rulesFromEnv', () => {
     expect(inDefault).toMatchObject({ kind: 'nacos', location: 'DEFAULT_GROUP/rules.yaml' });
     expect(inGroup).toMatchObject({ kind: 'nacos', location: 'LANES/rules.yaml' });
     await Promise.all([inDefault?.close?.(), inGroup?.close?.()]);
+  });
+
+  test("startGraylane({ rules: 'env' }) follows GRAYLANE_RULES_FILE", async () => {
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, laneRules('gray', 'alice'));
+    const saved = process.env['GRAYLANE_RULES_FILE'];
+    process.env['GRAYLANE_RULES_FILE'] = file;
+    try {
+      const graylane = await startGraylane({ service: 'gateway', registry: createMemoryRegistry(), rules: 'env' });
+      expect(graylane.rules.status()).toMatchObject({ state: 'ok', source: { kind: 'file', location: file } });
+      expect(laneOf(graylane.rules, 'alice')).toBe('gray');
+      await graylane.shutdown();
+    } finally {
+      if (saved === undefined) delete process.env['GRAYLANE_RULES_FILE'];
+      else process.env['GRAYLANE_RULES_FILE'] = saved;
+    }
   });
 
   test('nothing set is no source; ambiguous or incomplete settings are configuration errors', () => {
