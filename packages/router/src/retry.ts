@@ -145,3 +145,12 @@ function someCause(error: unknown, test: (error: ErrorFields) => boolean): boole
   }
   return false;
 }
+
+/**
+ * True when a request body can be sent again as it is: none, a string, or bytes (an `ArrayBuffer`
+ * or a view of one, such as a `Buffer`). A stream, an iterable, a `FormData` or a `Blob` may have
+ * been read by the failed attempt, so a request with one is not retried.
+ */
+export function isReplayableBody(body: unknown): boolean {
+  return body == null || typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+}

@@ -7,6 +7,7 @@ import {
   createRouter,
   isConnectFailure,
   isConnectionReset,
+  isReplayableBody,
 } from '../src/index.js';
 import type { LaneRouter } from '../src/index.js';
 import { instance } from './helpers.js';
@@ -180,5 +181,15 @@ describe('connection failure predicates', () => {
     expect(isConnectionReset(timeout)).toBe(false);
     expect(isConnectFailure(new AggregateError([]))).toBe(false);
     expect(isConnectFailure(undefined)).toBe(false);
+  });
+});
+
+describe('isReplayableBody', () => {
+  it('accepts no body, strings and bytes, and nothing that may have been read', async () => {
+    for (const body of [undefined, null, '', 'x', Buffer.from('x'), new Uint8Array(1), new ArrayBuffer(1)]) expect(isReplayableBody(body)).toBe(true);
+    const { Readable } = await import('node:stream');
+    for (const body of [Readable.from(['x']), new FormData(), new Blob(['x']), (async function* () {})(), { toString: () => 'x' }]) {
+      expect(isReplayableBody(body)).toBe(false);
+    }
   });
 });
