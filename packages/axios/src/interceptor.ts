@@ -1,8 +1,11 @@
-import type { AxiosInstance, InternalAxiosRequestConfig } from 'axios';
-import { diag } from '@opentelemetry/api';
-import { LanePropagator, getLane, injectLane } from '@graylane/context';
+import { getAdapter } from 'axios';
+import type { AxiosAdapter, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import { diag, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { LanePropagator, getLane, injectLane, recordSelection } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
-import type { LaneRouter, Selection } from '@graylane/router';
+import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
+import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
 
 /** Options of {@link attachLaneRouting}. */
 export interface AxiosLaneOptions {
@@ -16,13 +19,26 @@ export interface AxiosLaneOptions {
    * and no lane carrier is sent to it.
    */
   readonly services?: readonly string[];
-  /** Called with every selection, e.g. to log fallbacks. Errors it throws are logged and ignored. */
+  /**
+   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
+   * logged and ignored.
+   */
   readonly onSelect?: (selection: Selection) => void;
+  /**
+   * Retries of a call whose instance could not be reached (connection refused or not made, or
+   * reset before any response byte) on another instance of the lane, then along its fallback
+   * chain. Default: up to 2 retries of GET, HEAD, OPTIONS, PUT, DELETE and TRACE whose body is
+   * none, a string or bytes. `false` turns retries off.
+   */
+  readonly retry?: RetryOptions | false;
 }
 
 declare module 'axios' {
   interface AxiosRequestConfig {
-    /** Set by graylane on requests it routed: the instance picked and any fallback taken. */
+    /**
+     * Set by graylane on requests it routed: the instance that was called and any fallback taken;
+     * after retries, the last instance tried.
+     */
     graylane?: Selection;
   }
 }
@@ -35,8 +51,12 @@ declare module 'axios' {
  *
  * When no instance qualifies, the request fails with graylane's typed error
  * (`GRAYLANE_ERR_NO_INSTANCE` or `GRAYLANE_ERR_STRICT_LANE`) naming the service and the lane.
+ * An idempotent call whose instance cannot be reached is retried on the next one (see
+ * {@link AxiosLaneOptions.retry}); when none is left, it fails with the last connection error, as
+ * axios reports it. Each selection is recorded on the active span (`graylane.*` attributes).
  *
  * @returns a function that removes the interceptor.
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when `retry` is invalid.
  * @example
  * ```ts
  * const http = axios.create();
@@ -47,6 +67,7 @@ declare module 'axios' {
 export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOptions): () => void {
   const { router, carriers, onSelect } = options;
   const declared = new Set(options.services ?? []);
+  const retry = compileRetry(options.retry);
   const carrierFields = new LanePropagator(carriers).fields();
   const carrierScratch: Record<string, unknown> = {};
 
@@ -57,26 +78,73 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
     if (!router.knows(service) && !declared.has(service)) return config;
 
     const lane = getLane();
+    const span = trace.getActiveSpan();
     const selection = await router.selectAsync(service, lane);
-    target.hostname = selection.instance.host;
-    target.port = String(selection.instance.port);
-    config.url = target.toString();
+    aim(config, target, selection);
     config.baseURL = undefined;
-    config.graylane = selection;
-
     writeCarriers(config, lane, carriers, carrierFields, carrierScratch);
-    if (onSelect) {
-      try {
-        onSelect(selection);
-      } catch (error) {
-        diag.warn('graylane: onSelect threw; ignored', error);
-      }
-    }
+    report(selection, span, 0, onSelect);
+    if (retry.allows(config.method)) config.adapter = retrying(config.adapter, target, retry.start(selection), span);
     return config;
+  }
+
+  /**
+   * The request's adapter, made to send the request again, to the next instance, when an attempt
+   * could not reach its instance. Retrying here, below axios's interceptors and transforms, sends
+   * the very request axios prepared: the user's interceptors run once and see one outcome.
+   */
+  function retrying(
+    adapter: InternalAxiosRequestConfig['adapter'],
+    target: URL,
+    attempts: RetryAttempts,
+    span: Span | undefined,
+  ): AxiosAdapter {
+    return async (config) => {
+      const send = getAdapter(adapter ?? instance.defaults.adapter);
+      for (;;) {
+        try {
+          return await send(config);
+        } catch (error) {
+          const next = neverAnswered(error) && isReplayableBody(config.data) ? attempts.next(router) : undefined;
+          if (next === undefined) throw error;
+          aim(config, target, next);
+          report(next, span, attempts.retries, onSelect);
+        }
+      }
+    };
   }
 
   const id = instance.interceptors.request.use(route);
   return () => instance.interceptors.request.eject(id);
+}
+
+/** Points `config` at the selected instance, keeping `target`'s path and query, and records the selection. */
+function aim(config: InternalAxiosRequestConfig, target: URL, selection: Selection): void {
+  target.hostname = selection.instance.host;
+  target.port = String(selection.instance.port);
+  config.url = target.toString();
+  config.graylane = selection;
+}
+
+/**
+ * True when an attempt failed before any byte of a response arrived: the connection could not be
+ * made, or was reset before the response. axios sets `response` once the headers arrived; older
+ * versions leave it out when the body fails, but Node's request then holds the response (`res`).
+ */
+function neverAnswered(error: unknown): boolean {
+  const { response, request } = error as { response?: unknown; request?: { res?: unknown } };
+  if (response !== undefined || request?.res != null) return false;
+  return isConnectFailure(error) || isConnectionReset(error);
+}
+
+function report(selection: Selection, span: Span | undefined, retries: number, onSelect: AxiosLaneOptions['onSelect']): void {
+  if (span !== undefined) recordSelection(selection, span, retries);
+  if (!onSelect) return;
+  try {
+    onSelect(selection);
+  } catch (error) {
+    diag.warn('graylane: onSelect threw; ignored', error);
+  }
 }
 
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;

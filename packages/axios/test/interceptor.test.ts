@@ -1,11 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import axios from 'axios';
 import { ErrorCode, laneMetadata } from '@graylane/core';
 import type { Instance } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
+import { describeRetryContract } from '../../context/test/retry-contract.js';
 import { attachLaneRouting } from '../src/index.js';
 
 interface Seen {
@@ -119,5 +121,45 @@ describe('attachLaneRouting', () => {
     const eject = attachLaneRouting(other, { router });
     eject();
     await expect(other.get('http://b/x', { timeout: 2000 })).rejects.toThrow();
+  });
+});
+
+describeRetryContract('axios', {
+  retriesResets: true,
+  client(router, { retry, onSelect }) {
+    const http = axios.create();
+    attachLaneRouting(http, { router, retry, onSelect });
+    return {
+      async call(url, method) {
+        const data = method === 'GET' || method === 'HEAD' ? undefined : 'payload';
+        return (await http.request<string>({ url, method, data, responseType: 'text' })).data;
+      },
+    };
+  },
+});
+
+describe('attachLaneRouting retry options', () => {
+  test('invalid retry options fail at attach time with CONFIG_INVALID', () => {
+    const router = createRouter(undefined);
+    expect(() => attachLaneRouting(axios.create(), { router, retry: { attempts: -1 } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+    );
+  });
+
+  test('a streamed body is not retried: it may have been read', async () => {
+    const router = createRouter(undefined);
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port: dead } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const live = await echoServer('live');
+    router.update('s', [instance('s', dead, 'gray'), instance('s', live, undefined)]);
+    const client = axios.create();
+    const selections: unknown[] = [];
+    attachLaneRouting(client, { router, onSelect: (s) => selections.push(s) });
+    const error = await withLane('gray', () => client.put('http://s/x', Readable.from(['a', 'b']))).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(selections).toHaveLength(1);
+    router.close();
   });
 });
