@@ -14,7 +14,7 @@ rmSync(results, { recursive: true, force: true });
 const extra = process.argv.slice(2);
 const turbo = spawnSync(
   'npx',
-  ['turbo', 'run', 'test', '--concurrency=1', '--output-logs=full', ...extra],
+  ['turbo', 'run', 'test', '--concurrency=1', '--continue', '--output-logs=full', ...extra],
   { cwd: root, stdio: 'inherit', env: process.env },
 );
 
