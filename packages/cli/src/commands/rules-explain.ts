@@ -1,0 +1,123 @@
+import { compileMatcher, requestView } from '@graylane/matcher';
+import type { ExplainedRule, RequestParts } from '@graylane/matcher';
+import { constantAttributes } from '../attributes.js';
+import { ExitCode, HELP_OPTION, JSON_OPTION, UsageError, parseCommandLine } from '../command.js';
+import type { Command } from '../command.js';
+import { nativeCondition } from '../native.js';
+import { readRuleFile } from '../rules-file.js';
+
+const options = {
+  ...HELP_OPTION,
+  ...JSON_OPTION,
+  url: { type: 'string' },
+  method: { type: 'string' },
+  host: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  cookie: { type: 'string', multiple: true },
+  entry: { type: 'string' },
+  attribute: { type: 'string', multiple: true },
+  bucket: { type: 'string' },
+} as const;
+
+const help = `Usage: graylane rules explain <file> --url <url> [options]
+
+Says which lane a request gets under the rules in <file>, and which rule decided. Also lists the
+rules whose condition held but whose lane's percentage turned the request away.
+
+Options:
+  --url <url>            path and query ('/a?group=gray') or an absolute URL (required)
+  --method <method>      default GET
+  --host <host>          default: the URL's host, else the Host header
+  --header <name:value>  a request header (repeatable)
+  --cookie <name=value>  a cookie (repeatable)
+  --entry <app>          the app deciding the lane; rules scoped to other entries are left out
+  --attribute <name=value>
+                         the value of an attribute the rules read (repeatable); others are absent
+  --bucket <0-99>        the request's random bucket for random percentages; default drawn at random
+  --json                 print the explanation as JSON
+  -h, --help             show this help
+
+Exit codes: 0 explained, 1 the rules are invalid or unreadable, 2 usage.`;
+
+/** `graylane rules explain <file> --url ...`. */
+export const rulesExplain: Command = {
+  name: ['rules', 'explain'],
+  summary: 'which lane a request gets, and which rule decided',
+  help,
+
+  async run(argv, context) {
+    const parsed = parseCommandLine(argv, options, help, context);
+    if (!parsed) return ExitCode.OK;
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError('name exactly one rule file');
+    if (values.url === undefined) throw new UsageError('--url is required');
+    const request = requestView(requestParts(values.url, values));
+    const bucket = values.bucket === undefined ? undefined : parseBucket(values.bucket);
+    const { rules } = await readRuleFile(positionals[0]!, context);
+    const matcher = compileMatcher(rules, {
+      attributes: constantAttributes(rules, new Map((values.attribute ?? []).map((pair) => split(pair, '=', '--attribute')))),
+      ...(values.entry === undefined ? {} : { entry: values.entry }),
+      // The middle of the bucket, so that flooring `random() * 100` gives the bucket back exactly.
+      ...(bucket === undefined ? {} : { random: () => (bucket + 0.5) / 100 }),
+    });
+    const { lane, rule, notAdmitted } = matcher.explain(request);
+    if (values.json) {
+      const json = { lane: lane ?? 'base', rule: rule ? explained(rule) : null, notAdmitted: notAdmitted.map(explained) };
+      context.out(JSON.stringify(json, null, 2));
+      return ExitCode.OK;
+    }
+    context.out(`lane: ${lane ?? 'base'}${rule ? '' : ' (no rule matched)'}`);
+    if (rule) context.out(`rule: ${describe(rule)}`);
+    if (notAdmitted.length > 0) context.out(`turned away by their lane's percentage:`);
+    for (const other of notAdmitted) context.out(`  ${describe(other)}`);
+    return ExitCode.OK;
+  },
+};
+
+function requestParts(url: string, values: { method?: string; host?: string; header?: string[]; cookie?: string[] }): RequestParts {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://relative.invalid');
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(url)} is not a URL or a path`);
+  }
+  const headers: Record<string, string[]> = {};
+  for (const [name, value] of (values.header ?? []).map((pair) => split(pair, ':', '--header'))) {
+    (headers[name.toLowerCase()] ??= []).push(value);
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of parsed.searchParams) query[name] ??= value;
+  const host = values.host ?? (parsed.hostname === 'relative.invalid' ? undefined : parsed.hostname);
+  return {
+    method: values.method ?? 'GET',
+    path: parsed.pathname,
+    ...(host === undefined ? {} : { host }),
+    headers,
+    query,
+    cookies: Object.fromEntries((values.cookie ?? []).map((pair) => split(pair, '=', '--cookie'))),
+  };
+}
+
+/** `name<separator>value`, both trimmed; the name must not be empty. */
+function split(pair: string, separator: string, option: string): [string, string] {
+  const at = pair.indexOf(separator);
+  const name = at < 0 ? '' : pair.slice(0, at).trim();
+  if (name === '') throw new UsageError(`${option} takes name${separator}value, got ${JSON.stringify(pair)}`);
+  return [name, pair.slice(at + 1).trim()];
+}
+
+function parseBucket(text: string): number {
+  const bucket = Number(text);
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket > 99) throw new UsageError(`--bucket takes an integer 0-99, got ${JSON.stringify(text)}`);
+  return bucket;
+}
+
+/** `ruleIndex` -1 is the implicit rule of a lane with a percentage and no match rules. */
+function describe(rule: ExplainedRule): string {
+  if (rule.ruleIndex < 0) return `lane "${rule.tag}" (percentage only, no match rules), priority ${rule.priority}`;
+  return `lane "${rule.tag}" match[${rule.ruleIndex}], priority ${rule.priority}: ${JSON.stringify(nativeCondition(rule.condition))}`;
+}
+
+function explained(rule: ExplainedRule) {
+  return { ...rule, condition: rule.ruleIndex < 0 ? null : nativeCondition(rule.condition) };
+}

@@ -1,0 +1,8 @@
+/**
+ * @graylane/cli: the `graylane` command. `runCli` runs it in-process, for tools that embed it.
+ *
+ * @packageDocumentation
+ */
+export { runCli } from './run.js';
+export type { CliOptions } from './run.js';
+export { ExitCode } from './command.js';

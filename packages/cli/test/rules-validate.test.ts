@@ -1,0 +1,57 @@
+import { fixture, graylane } from './graylane.js';
+
+describe('graylane rules validate', () => {
+  it('accepts valid files of every form and says what they hold', async () => {
+    const result = await graylane(['rules', 'validate', fixture('native.yaml'), fixture('mse.json')]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('native.yaml: valid (3 lanes, 1 group)');
+    expect(result.stdout).toContain('mse.json: valid (1 lane, 0 groups)');
+  });
+
+  it('prints every problem with its path and exits 1', async () => {
+    const result = await graylane(['rules', 'validate', fixture('invalid.yaml')]);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^graylane: GRAYLANE_ERR_RULE_INVALID: invalid lane rules in .*invalid\.yaml \(3 problems\):$/);
+    expect(lines.slice(1)).toEqual([
+      expect.stringMatching(/^ {2}documents\[0\]\.lanes\[0\]\.match\[0\]\.name: is required/),
+      expect.stringMatching(/^ {2}documents\[0\]\.lanes\[0\]\.match\[1\]\.operator: must be one of .*\(got "equals"\)$/),
+      expect.stringMatching(/^ {2}documents\[0\]\.lanes\[1\]\.fallback\[0\]: lane "rc" cannot fall back to itself$/),
+    ]);
+  });
+
+  it('prints warnings about shadowed rules and still exits 0', async () => {
+    const result = await graylane(['rules', 'validate', fixture('shadowed.yaml')]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('shadowed.yaml: valid (2 lanes, 0 groups, 1 warning)');
+    expect(result.stdout).toMatch(/^ {2}documents\[0\]\.lanes\[1\]\.match\[0\]: warning: rule of lane "blue" can never match/m);
+  });
+
+  it('reports what only the matcher refuses: an unsafe regex', async () => {
+    const result = await graylane(['rules', 'validate', fixture('unsafe-regex.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^graylane: GRAYLANE_ERR_RULE_INVALID: lane rules in .*unsafe-regex\.yaml cannot be compiled/);
+    expect(result.stderr).toMatch(/^ {2}lanes\[0\]\.match\[0\]\.value: regex "\(a\+\)\+\$" may backtrack catastrophically/m);
+  });
+
+  it('checks every file even after a bad one, and exits 1 for an unreadable file', async () => {
+    const result = await graylane(['rules', 'validate', 'missing.yaml', fixture('native.yaml')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^graylane: ENOENT: cannot read missing\.yaml: no such file or directory/);
+    expect(result.stdout).toContain('native.yaml: valid');
+  });
+
+  it('prints one result per file with --json', async () => {
+    const result = await graylane(['rules', 'validate', '--json', fixture('shadowed.yaml'), fixture('invalid.yaml'), 'missing.yaml']);
+    expect(result.code).toBe(1);
+    const [shadowed, invalid, missing] = JSON.parse(result.stdout) as { ok: boolean; issues: { path: string; severity: string }[]; error?: { code: string } }[];
+    expect(shadowed).toMatchObject({ ok: true, issues: [{ path: 'documents[0].lanes[1].match[0]', severity: 'warning' }] });
+    expect(invalid!.ok).toBe(false);
+    expect(invalid!.issues.map((issue) => issue.path)).toEqual([
+      'documents[0].lanes[0].match[0].name',
+      'documents[0].lanes[0].match[1].operator',
+      'documents[0].lanes[1].fallback[0]',
+    ]);
+    expect(missing).toMatchObject({ ok: false, issues: [], error: { code: 'ENOENT' } });
+  });
+});
