@@ -86,7 +86,7 @@ export function secretBytes(key: LaneTokenKey, where: string, path: string): Buf
  * ```
  */
 export function parseLaneTokenKeys(text: string, source = 'lane token keys'): LaneTokenKey[] {
-  const entries = text.split(',').map((entry) => entry.trim());
+  const entries = typeof text === 'string' ? text.split(',').map((entry) => entry.trim()) : [];
   if (entries.every((entry) => entry === '')) throw configError(source, '', 'expected id:secret[,id:secret...]');
   return entries.map((entry, i) => {
     const colon = entry.indexOf(':');

@@ -342,8 +342,9 @@ describe('parseLaneTokenKeys', () => {
     ]);
   });
 
-  test.each([[''], ['k1'], [`k1:${K1.secret},`], ['k1:short']])('%j is refused, naming the source', (text) => {
-    expect(configError(() => parseLaneTokenKeys(text, 'GRAYLANE_LANE_TOKEN_KEYS'))).toMatchObject({
+  test.each([[''], [undefined], ['k1'], [`k1:${K1.secret},`], ['k1:short']])('%j is refused, naming the source', (text) => {
+    // `undefined`: an unset environment variable, from JavaScript.
+    expect(configError(() => parseLaneTokenKeys(text as string, 'GRAYLANE_LANE_TOKEN_KEYS'))).toMatchObject({
       code: ErrorCode.CONFIG_INVALID,
       message: expect.stringMatching(/^GRAYLANE_LANE_TOKEN_KEYS/),
     });
