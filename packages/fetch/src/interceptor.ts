@@ -1,8 +1,10 @@
 import type { Dispatcher } from 'undici';
-import { diag } from '@opentelemetry/api';
-import { getLane, injectLane } from '@graylane/context';
+import { diag, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { getLane, injectLane, recordSelection } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
-import type { LaneRouter, Selection } from '@graylane/router';
+import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
+import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
 
 /** Options of {@link laneInterceptor}. */
 export interface LaneInterceptorOptions {
@@ -16,11 +18,24 @@ export interface LaneInterceptorOptions {
    * and no lane carrier is sent to it.
    */
   readonly services?: readonly string[];
-  /** Called with every selection, e.g. to log fallbacks. Errors it throws are logged and ignored. */
+  /**
+   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
+   * logged and ignored.
+   */
   readonly onSelect?: (selection: Selection) => void;
+  /**
+   * Retries of a request whose instance could not be reached (connection refused or not made, or
+   * closed before the response headers) on another instance of the lane, then along its fallback
+   * chain. Default: up to 2 retries of GET, HEAD, OPTIONS, PUT, DELETE and TRACE whose body is
+   * none, a string or bytes; `fetch` streams every body it sends, so only its requests without a
+   * body qualify. `false` turns retries off.
+   */
+  readonly retry?: RetryOptions | false;
 }
 
 type DispatchHeaders = Dispatcher.DispatchOptions['headers'];
+/** A dispatch handler, whichever of undici's handler interfaces the installed version types. */
+type DispatchHandler = Parameters<Dispatcher['dispatch']>[1];
 
 /**
  * An undici interceptor that makes a dispatcher lane-aware. A request whose origin host is a service
@@ -34,9 +49,14 @@ type DispatchHeaders = Dispatcher.DispatchOptions['headers'];
  * error (`GRAYLANE_ERR_NO_INSTANCE` or `GRAYLANE_ERR_STRICT_LANE`): `undici.request` rejects with it,
  * `fetch` rejects with its usual `TypeError('fetch failed')` whose `cause` is it.
  *
+ * A request that cannot reach its instance is dispatched again to the next one (see
+ * {@link LaneInterceptorOptions.retry}); when none is left, it fails with the last connection error.
+ * Each selection is recorded on the span active at the call (`graylane.*` attributes).
+ *
  * Compose it onto an `Agent` (or the global dispatcher), which routes each request by its origin;
  * a `Client` or `Pool` is bound to one origin and cannot follow the selection.
  *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when `retry` is invalid.
  * @example
  * ```ts
  * import { Agent, fetch } from 'undici';
@@ -47,6 +67,7 @@ type DispatchHeaders = Dispatcher.DispatchOptions['headers'];
 export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
   const { router, carriers, onSelect } = options;
   const declared = new Set(options.services ?? []);
+  const retry = compileRetry(options.retry);
 
   return (dispatch) =>
     function laneDispatch(opts, handler) {
@@ -55,16 +76,64 @@ export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.Dis
 
       // Read now: this is the caller's context; the selection below may settle in another one.
       const lane = getLane();
+      const span = trace.getActiveSpan();
       router
         .selectAsync(service, lane)
         .then((selection) => {
-          report(selection, onSelect);
-          dispatch(routed(opts, selection, lane, carriers), handler);
+          report(selection, span, 0, onSelect);
+          const attempts =
+            retry.allows(opts.method) && isReplayableBody(opts.body)
+              ? retrying(handler, retry.start(selection), (next, retries) => {
+                  report(next, span, retries, onSelect);
+                  dispatch(routed(opts, next, lane, carriers), attempts);
+                })
+              : handler;
+          dispatch(routed(opts, selection, lane, carriers), attempts);
         })
         .catch((error: Error) => handler.onError?.(error));
       return true;
     };
+
+  /**
+   * `handler` behind a proxy that, when an attempt fails before any response byte, selects the next
+   * instance and calls `resend` with it instead of reporting the error. undici has two handler
+   * interfaces (`onHeaders`/`onError`, and undici 7's `onResponseStart`/`onResponseError`), and
+   * tells them apart by the methods present; a proxy keeps the handler's own shape and steps into
+   * the calls that say a response started or the attempt failed. Each attempt calls the handler's
+   * `onConnect` or `onRequestStart` again, as undici's own redirects do.
+   */
+  function retrying(
+    handler: DispatchHandler,
+    attempts: RetryAttempts,
+    resend: (next: Selection, retries: number) => void,
+  ): DispatchHandler {
+    let responded = false;
+    return new Proxy(handler, {
+      get(target, key) {
+        const value: unknown = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        if (RESPONSE_STARTS.has(key)) {
+          return (...args: unknown[]) => {
+            responded = true;
+            return value.apply(target, args);
+          };
+        }
+        if (key === 'onError' || key === 'onResponseError') {
+          return (...args: unknown[]) => {
+            const error = args[args.length - 1];
+            const next = !responded && (isConnectFailure(error) || isConnectionReset(error)) ? attempts.next(router) : undefined;
+            if (next === undefined) return value.apply(target, args);
+            resend(next, attempts.retries);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  }
 }
+
+/** The handler calls that say a response has started: after one, a failure is not retried. */
+const RESPONSE_STARTS: ReadonlySet<string | symbol> = new Set(['onResponseStarted', 'onHeaders', 'onUpgrade', 'onResponseStart', 'onRequestUpgrade']);
 
 /** The host name of a dispatch origin, or `undefined` when there is none or it does not parse. */
 function hostOf(origin: string | URL | undefined): string | undefined {
@@ -117,7 +186,8 @@ function headerRecord(headers: DispatchHeaders): Record<string, unknown> {
   return record;
 }
 
-function report(selection: Selection, onSelect: ((selection: Selection) => void) | undefined): void {
+function report(selection: Selection, span: Span | undefined, retries: number, onSelect: LaneInterceptorOptions['onSelect']): void {
+  if (span !== undefined) recordSelection(selection, span, retries);
   if (!onSelect) return;
   try {
     onSelect(selection);
