@@ -1,7 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Body, Controller, Get, Injectable, Module, Post } from '@nestjs/common';
-import { ensureContextManager, getLane } from '@graylane/context';
+import { Body, Controller, Get, Headers, Injectable, Module, Post } from '@nestjs/common';
+import { ErrorCode } from '@graylane/core';
+import { LANE_TOKEN_HEADER, ensureContextManager, getLane, signLaneToken } from '@graylane/context';
+import type { LaneTokenKey } from '@graylane/context';
 import { GraylaneModule, Lane, LaneService } from '../src/index.js';
+import type { GraylaneModuleOptions } from '../src/index.js';
 import { PLATFORMS, serve } from './apps.js';
 import type { RunningApp } from './apps.js';
 
@@ -128,5 +131,61 @@ describe.each(PLATFORMS)('GraylaneModule on %s', (platform) => {
       }),
     );
     for (const [lane, reply] of results) expect(reply).toMatchObject({ param: lane, first: lane, afterTimer: lane });
+  });
+});
+
+@Controller()
+class SeenController {
+  @Get('seen')
+  seen(@Headers() headers: Record<string, string>, @Lane() lane: string | undefined) {
+    return { lane: lane ?? null, context: getLane() ?? null, headers };
+  }
+}
+
+describe.each(PLATFORMS)('GraylaneModule as an entry on %s', (platform) => {
+  /** A network the test client (on loopback) is not in: it stands for the internet. */
+  const ELSEWHERE = ['10.0.0.0/8'];
+  const KEY: LaneTokenKey = { id: 'tools', secret: 'a-test-secret-of-at-least-32-bytes!' };
+  const apps: RunningApp[] = [];
+
+  beforeAll(() => ensureContextManager());
+  afterAll(() => Promise.all(apps.map((app) => app.close())));
+
+  async function entryApp(options: GraylaneModuleOptions, async = false): Promise<string> {
+    const graylane = async ? GraylaneModule.forRootAsync({ useFactory: async () => options }) : GraylaneModule.forRoot(options);
+    const app = await serve(platform, { imports: [graylane], controllers: [SeenController] });
+    apps.push(app);
+    return app.url;
+  }
+
+  async function seen(url: string, headers: Record<string, string>): Promise<{ lane: string | null; context: string | null; headers: Record<string, string> }> {
+    return (await fetch(`${url}/seen`, { headers })).json() as never;
+  }
+
+  test.each([false, true])('an unsigned request from outside runs in base, its carriers stripped (forRootAsync: %s)', async (async) => {
+    const url = await entryApp({ entry: { trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } } }, async);
+    const reply = await seen(url, { 'x-mse-tag': 'gray', baggage: 'lane=gray,__microservice_tag__=gray,user=7' });
+    expect(reply).toMatchObject({ lane: null, context: null });
+    expect(reply.headers['x-mse-tag']).toBeUndefined();
+    expect(reply.headers['baggage']).toBe('user=7');
+  });
+
+  test('a valid token puts the request in its lane; the token stays at the entry', async () => {
+    const url = await entryApp({ entry: { trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } } });
+    const reply = await seen(url, { [LANE_TOKEN_HEADER]: signLaneToken('blue', KEY, { ttlSeconds: 60 }), 'x-mse-tag': 'gray' });
+    expect(reply).toMatchObject({ lane: 'blue', context: 'blue', headers: { 'x-mse-tag': 'blue' } });
+    expect(reply.headers[LANE_TOKEN_HEADER]).toBeUndefined();
+  });
+
+  test('entry: true trusts no client, loopback included; a trusted network chooses its lane', async () => {
+    expect(await seen(await entryApp({ entry: true }), { 'x-mse-tag': 'gray' })).toMatchObject({ lane: null });
+    expect(await seen(await entryApp({ entry: { trustedNetworks: ['127.0.0.0/8', '::1/128'] } }), { 'x-mse-tag': 'gray' })).toMatchObject({ lane: 'gray' });
+  });
+
+  test('invalid entry options stop the application from starting', async () => {
+    await expect(entryApp({ entry: { trustedNetworks: ['not a network'] } })).rejects.toMatchObject({
+      code: ErrorCode.CONFIG_INVALID,
+      details: { path: 'trustedNetworks[0]' },
+    });
   });
 });
