@@ -6,9 +6,10 @@ import { rulesExplain } from './commands/rules-explain.js';
 import { rulesPublish } from './commands/rules-publish.js';
 import { rulesSchema } from './commands/rules-schema.js';
 import { rulesValidate } from './commands/rules-validate.js';
+import { token } from './commands/token.js';
 import { printError } from './report.js';
 
-const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes];
+const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes, token];
 
 /** Where {@link runCli} reads and writes; every field defaults to the process's own. */
 export interface CliOptions {

@@ -4,14 +4,14 @@ describe('the graylane command line', () => {
   it('lists the commands on --help (exit 0) and when none is given (exit 2)', async () => {
     const [help, none] = await Promise.all([graylane(['--help']), graylane([])]);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    for (const command of ['rules validate', 'rules explain', 'rules schema', 'rules convert', 'rules publish', 'lanes']) {
+    for (const command of ['rules validate', 'rules explain', 'rules schema', 'rules convert', 'rules publish', 'lanes', 'token']) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(none).toMatchObject({ code: 2, stdout: '', stderr: help.stdout });
   });
 
   it('prints each command\'s help with exit code 0', async () => {
-    const commands = [['rules', 'validate'], ['rules', 'explain'], ['rules', 'schema'], ['rules', 'convert'], ['rules', 'publish'], ['lanes']];
+    const commands = [['rules', 'validate'], ['rules', 'explain'], ['rules', 'schema'], ['rules', 'convert'], ['rules', 'publish'], ['lanes'], ['token']];
     const results = await Promise.all(commands.map((command) => graylane([...command, '--help'])));
     results.forEach((result, i) => {
       expect(result).toMatchObject({ code: 0, stderr: '' });
