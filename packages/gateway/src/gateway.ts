@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
 import { injectLane, laneTrustFrom, setLane, stripLaneCarriers } from '@graylane/context';
@@ -86,9 +86,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const upstreamOf = typeof options.upstream === 'string' ? constant(options.upstream) : options.upstream;
   let matcher = options.matcher;
 
-  /** Decides the lane; the request's headers keep only what the trust boundary admitted. */
-  function decide(req: IncomingMessage): { lane: string | undefined; decidedBy: LaneDecision } {
-    const admitted = trust.admit(req.headers, req.socket.remoteAddress);
+  /**
+   * Decides the lane: what the trust boundary admits, else the rules, which see the request as the
+   * client sent it. `forwarded`, the headers to forward, keeps only what was admitted.
+   */
+  function decide(req: IncomingMessage, forwarded: IncomingHttpHeaders): { lane: string | undefined; decidedBy: LaneDecision } {
+    const admitted = trust.admit(forwarded, req.socket.remoteAddress);
     if (admitted.lane !== undefined) return { lane: admitted.lane, decidedBy: admitted.trusted === 'token' ? 'token' : 'carrier' };
     const ruled = matcher?.match(requestViewFromNode(req));
     return ruled === undefined ? { lane: undefined, decidedBy: 'none' } : { lane: ruled, decidedBy: 'rule' };
@@ -98,13 +101,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     let service: string | undefined;
     let decision: { lane: string | undefined; decidedBy: LaneDecision } = { lane: undefined, decidedBy: 'none' };
     let selection: Selection;
+    const headers = endToEndHeaders(req.headers);
     try {
       service = upstreamOf(req);
       if (service === undefined) {
         sendError(res, 404, new GraylaneError(ErrorCode.NO_INSTANCE, `no upstream service for ${req.method} ${req.url}`));
         return;
       }
-      decision = decide(req);
+      decision = decide(req, headers);
       selection = router.select(service, decision.lane);
     } catch (error) {
       respondToRoutingError(res, error, service, decision.lane);
@@ -117,11 +121,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         diag.warn('graylane gateway: onRoute threw; ignored', error);
       }
     }
-    context.with(setLane(context.active(), decision.lane), () => forward(req, res, selection, decision.lane));
+    context.with(setLane(context.active(), decision.lane), () => forward(req, res, headers, selection, decision.lane));
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, selection: Selection, lane: string | undefined): void {
-    const headers = endToEndHeaders(req.headers);
+  function forward(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, selection: Selection, lane: string | undefined): void {
     stripLaneCarriers(headers, carriers);
     injectLane(headers, lane, carriers);
     addForwardedHeaders(headers, {

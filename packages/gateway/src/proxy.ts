@@ -17,9 +17,9 @@ const HOP_BY_HOP = new Set([
  * The end-to-end headers of a message: a copy without hop-by-hop headers and without the headers
  * named by its `Connection` header.
  */
-export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function endToEndHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const named = connectionTokens(headers.connection);
-  const out: OutgoingHttpHeaders = {};
+  const out: IncomingHttpHeaders = {};
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     const value = headers[name];

@@ -9,7 +9,7 @@ import { parseRules } from '@graylane/rules';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
 import { createGateway } from '../src/index.js';
-import type { Gateway, RouteInfo } from '../src/index.js';
+import type { Gateway, GatewayOptions, RouteInfo } from '../src/index.js';
 
 const RULES = `
 apiVersion: traffic.opensergo.io/v1alpha1
@@ -193,13 +193,14 @@ describe('createGateway', () => {
   describe('trust boundary', () => {
     const rules = () => compileMatcher(parseRules(RULES).rules);
 
+    /** What `onRoute` saw: the decision, and the headers of the request as it was received. */
+    type Routed = RouteInfo & { received: http.IncomingHttpHeaders };
+
     /** Runs `fn` against a gateway to `a` with `options`, recording what `onRoute` saw. */
-    async function withGateway(
-      options: Partial<Parameters<typeof createGateway>[0]>,
-      fn: (url: string, routes: RouteInfo[]) => Promise<void>,
-    ): Promise<void> {
-      const routes: RouteInfo[] = [];
-      const entry = createGateway({ router, upstream: 'a', matcher: rules(), onRoute: (info) => routes.push(info), ...options });
+    async function withGateway(options: Partial<GatewayOptions>, fn: (url: string, routes: Routed[]) => Promise<void>): Promise<void> {
+      const routes: Routed[] = [];
+      const onRoute = (info: RouteInfo, req: http.IncomingMessage) => routes.push({ ...info, received: { ...req.headers } });
+      const entry = createGateway({ router, upstream: 'a', matcher: rules(), onRoute, ...options });
       const address = await entry.listen(0);
       try {
         await fn(`http://127.0.0.1:${address.port}`, routes);
@@ -276,6 +277,23 @@ describe('createGateway', () => {
         const { json } = await send(`${entry}/a`, { headers: { 'x-mse-tag': 'base', baggage: '__microservice_tag__=gray,user=7' } });
         expect(json.server).toBe('a-base');
         expect(json.headers.baggage).toBe('user=7');
+      });
+    });
+
+    test("rules see the request as the client sent it: an operator's rule on a carrier header still matches", async () => {
+      const byHeader = `
+apiVersion: traffic.opensergo.io/v1alpha1
+kind: TrafficLabelRule
+metadata: { name: gray-by-header }
+spec:
+  selector: { app: a }
+  trafficLabel: gray
+  match:
+    - { condition: "==", type: header, key: x-mse-tag, value: gray }
+`;
+      await withGateway({ matcher: compileMatcher(parseRules(byHeader).rules) }, async (entry, routes) => {
+        expect((await send(`${entry}/a`, { headers: { 'x-mse-tag': 'gray' } })).json.server).toBe('a-gray');
+        expect(routes).toMatchObject([{ decidedBy: 'rule', received: { 'x-mse-tag': 'gray' } }]);
       });
     });
 
