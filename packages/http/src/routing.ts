@@ -1,8 +1,11 @@
 import type { ClientRequest } from 'node:http';
-import { diag } from '@opentelemetry/api';
-import { getLane, injectLane } from '@graylane/context';
+import type { Duplex } from 'node:stream';
+import { diag, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { getLane, injectLane, recordSelection } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
-import type { LaneRouter, Selection } from '@graylane/router';
+import { compileRetry, isConnectFailure } from '@graylane/router';
+import type { LaneRouter, RetryOptions, Selection } from '@graylane/router';
 
 /** How a lane agent routes; shared by {@link LaneAgent} and {@link LaneHttpsAgent}. */
 export interface LaneRoutingOptions {
@@ -16,9 +19,27 @@ export interface LaneRoutingOptions {
    * and no lane carrier is sent to it.
    */
   readonly services?: readonly string[];
-  /** Called with every selection, e.g. to log fallbacks. Errors it throws are logged and ignored. */
+  /**
+   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
+   * logged and ignored.
+   */
   readonly onSelect?: (selection: Selection) => void;
+  /**
+   * Retries of a request whose connection to its instance cannot be made (refused, unreachable,
+   * timed out), on another instance of the lane, then along its fallback chain. The agent connects
+   * before the request writes anything, so the body never needs replaying; a connection reset
+   * after that is not retried (the request object is the caller's). Default: up to 2 retries of
+   * GET, HEAD, OPTIONS, PUT, DELETE and TRACE. `false` turns retries off.
+   */
+  readonly retry?: RetryOptions | false;
 }
+
+/**
+ * Where a routed request's options carry the selection of its next instance, for
+ * `createConnection` to call when a connection cannot be made; absent when the request is not
+ * retried.
+ */
+export const NEXT_INSTANCE = Symbol('graylane.nextInstance');
 
 /**
  * What `http.Agent#addRequest` receives from `ClientRequest`: the request options, with `host` the
@@ -27,6 +48,8 @@ export interface LaneRoutingOptions {
 export interface RequestTarget {
   host?: string | null;
   port?: number | string | null;
+  /** @internal See {@link NEXT_INSTANCE}. */
+  [NEXT_INSTANCE]?: () => Selection | undefined;
   readonly [option: string]: unknown;
 }
 
@@ -45,6 +68,7 @@ export type Route = (req: ClientRequest, target: RequestTarget, enqueue: Enqueue
 export function laneRouting(options: LaneRoutingOptions): Route {
   const { router, carriers, onSelect } = options;
   const declared = new Set(options.services ?? []);
+  const retry = compileRetry(options.retry);
 
   return (req, target, enqueue) => {
     const service = target.host;
@@ -52,15 +76,61 @@ export function laneRouting(options: LaneRoutingOptions): Route {
 
     // Read now: `http.request` calls the agent synchronously, in the caller's context.
     const lane = getLane();
+    const span = trace.getActiveSpan();
     writeCarriers(req, lane, carriers);
     router.selectAsync(service, lane).then(
       (selection) => {
-        report(selection, onSelect);
-        enqueue({ ...target, host: selection.instance.host, port: selection.instance.port });
+        report(selection, span, 0, onSelect);
+        const aimed: RequestTarget = { ...target, host: selection.instance.host, port: selection.instance.port };
+        if (retry.allows(req.method)) {
+          const attempts = retry.start(selection);
+          aimed[NEXT_INSTANCE] = () => {
+            const next = attempts.next(router);
+            if (next !== undefined) report(next, span, attempts.retries, onSelect);
+            return next;
+          };
+        }
+        enqueue(aimed);
       },
       (error: Error) => fail(req, error),
     );
   };
+}
+
+/**
+ * Connects with `create`, but hands the socket to `callback` only once it is connected. When the
+ * connection cannot be made (or does not complete within the request's `timeout`) and `next`
+ * selects another instance, connects there instead; otherwise fails with the error. A socket
+ * connected to another instance than the one the agent pools it under is added to `moved`: the
+ * agent must not keep it alive, or a later request would reuse it for the wrong instance.
+ */
+export function connectWithRetries(
+  create: (target: RequestTarget) => Duplex,
+  target: RequestTarget,
+  next: () => Selection | undefined,
+  callback: (error: Error | null, socket?: Duplex) => void,
+  moved: WeakSet<Duplex>,
+): void {
+  const connect = (to: RequestTarget, retried: boolean): void => {
+    const socket = create(to);
+    const onConnect = (): void => {
+      socket.off('error', onError).off('timeout', onTimeout);
+      if (retried) moved.add(socket);
+      callback(null, socket);
+    };
+    const onError = (error: Error): void => {
+      socket.off('connect', onConnect).off('timeout', onTimeout);
+      const selection = isConnectFailure(error) ? next() : undefined;
+      if (selection === undefined) return callback(error);
+      connect({ ...to, host: selection.instance.host, port: selection.instance.port }, true);
+    };
+    const onTimeout = (): void => {
+      const error = Object.assign(new Error(`connect ETIMEDOUT ${String(to.host)}:${String(to.port)}`), { code: 'ETIMEDOUT', syscall: 'connect' });
+      socket.destroy(error);
+    };
+    socket.once('connect', onConnect).once('error', onError).once('timeout', onTimeout);
+  };
+  connect(target, false);
 }
 
 /**
@@ -88,7 +158,8 @@ function fail(req: ClientRequest, error: Error): void {
   (req as unknown as { onSocket(socket: undefined, error: Error): void }).onSocket(undefined, error);
 }
 
-function report(selection: Selection, onSelect: ((selection: Selection) => void) | undefined): void {
+function report(selection: Selection, span: Span | undefined, retries: number, onSelect: LaneRoutingOptions['onSelect']): void {
+  if (span !== undefined) recordSelection(selection, span, retries);
   if (!onSelect) return;
   try {
     onSelect(selection);
