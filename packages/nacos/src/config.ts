@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, isGraylaneError } from '@graylane/core';
+import { FAILOVER_WAIT_MS, FailoverCache } from './cache.js';
+import type { CacheEntry } from './cache.js';
+import { isUnreachable } from './naming.js';
 import type { ResolvedOptions } from './options.js';
 import type { Body } from './proto.js';
 import type { NacosConnection, Send } from './transport/connection.js';
@@ -13,6 +16,9 @@ export interface NacosPublishOptions {
   /** Content type shown in the Nacos console: `text`, `json`, `yaml`, `properties`, ... */
   readonly type?: string;
 }
+
+/** A failover cache entry holding a config's content. */
+type CachedContent = CacheEntry & { readonly value: string };
 
 /** errorCode of ConfigQueryResponse when the config does not exist. */
 const NOT_FOUND = 300;
@@ -33,18 +39,24 @@ interface Watch {
 /**
  * Nacos configuration over gRPC: read, publish, remove, and watch configs. Watches survive
  * reconnects: the client listens again with the md5 it knows, and the server reports what changed
- * in between.
+ * in between; every `configSyncIntervalMs` it checks the md5s again, in case a change notification
+ * was lost. Every content read is saved in the failover cache, which answers reads and starts
+ * watches while Nacos cannot be reached.
  */
 export class NacosConfig {
   readonly #connection: NacosConnection;
   readonly #options: ResolvedOptions;
   readonly #watches = new Map<string, Watch>();
   readonly #request: Send = (type, body) => this.#connection.request(type, body);
+  readonly #cache: FailoverCache | undefined;
+  readonly #syncTimer: NodeJS.Timeout | undefined;
 
   /** @internal Use {@link createNacosConfig} or {@link createNacosClient}. */
   constructor(connection: NacosConnection, options: ResolvedOptions) {
     this.#connection = connection;
     this.#options = options;
+    this.#cache = options.cacheDir === undefined ? undefined : new FailoverCache(options.cacheDir, options.logger);
+    if (options.configSyncIntervalMs > 0) this.#syncTimer = setInterval(() => void this.#sync(), options.configSyncIntervalMs).unref();
     connection.onPush('ConfigChangeNotifyRequest', (body) => {
       const watch = this.#watches.get(configKey(str(body['dataId']), str(body['group'])));
       if (watch) this.#refresh(watch);
@@ -52,15 +64,30 @@ export class NacosConfig {
     connection.onConnect((send) => this.#listen(send, [...this.#watches.values()]));
   }
 
-  /** Closes the config connection; watches stop. */
-  close(): Promise<void> {
+  /** Closes the config connection; watches stop. Resolves once the failover cache is written. */
+  async close(): Promise<void> {
+    clearInterval(this.#syncTimer);
     this.#watches.clear();
-    return this.#connection.close();
+    await Promise.all([this.#connection.close(), this.#cache?.flush()]);
   }
 
-  /** The config's content, or `undefined` when it does not exist. */
-  get(dataId: string, group?: string): Promise<string | undefined> {
-    return this.#query(this.#request, dataId, group || this.#options.group);
+  /**
+   * The config's content, or `undefined` when it does not exist. When Nacos cannot be reached and
+   * the failover cache holds the config, answers with the cached content within about a second
+   * (at once when connecting has already failed) and warns that it may be stale.
+   */
+  async get(dataId: string, group?: string): Promise<string | undefined> {
+    const resolvedGroup = group || this.#options.group;
+    const cached = await this.#cached(dataId, resolvedGroup);
+    try {
+      const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
+      const content = await this.#query(send, dataId, resolvedGroup);
+      this.#save(dataId, resolvedGroup, content);
+      return content;
+    } catch (error) {
+      if (!cached || !isUnreachable(error)) throw error;
+      return this.#stale(cached, error as Error);
+    }
   }
 
   /** Creates or replaces a config; resolves once Nacos has stored it. */
@@ -88,7 +115,8 @@ export class NacosConfig {
   /**
    * Watches a config. The listener gets the current content soon after watching (`undefined` when
    * the config does not exist), then the new content after every change. Returns a function that
-   * stops this listener.
+   * stops this listener. When Nacos cannot be reached, the first content comes from the failover
+   * cache if it holds the config (see {@link get}); changes follow once Nacos is back.
    */
   watch(dataId: string, group: string | undefined, listener: NacosConfigListener): () => void {
     const key = configKey(dataId, group || this.#options.group);
@@ -124,14 +152,36 @@ export class NacosConfig {
   }
 
   async #start(watch: Watch): Promise<void> {
+    const cached = await this.#cached(watch.dataId, watch.group);
     try {
-      const send = await this.#connection.ready();
-      if (watch.sentOn !== send && this.#watches.get(configKey(watch.dataId, watch.group)) === watch) await this.#listen(send, [watch]);
+      const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
+      if (watch.sentOn !== send && this.#isCurrent(watch)) await this.#listen(send, [watch]);
     } catch (error) {
       if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
       this.#options.logger.warn(
         `graylane: watching Nacos config ${watch.group}/${watch.dataId} failed (${(error as Error).message}); retrying on the next connection`,
       );
+      if (cached && !watch.known && this.#isCurrent(watch)) this.#deliver(watch, this.#stale(cached, error as Error), { live: false });
+    }
+  }
+
+  /**
+   * Listens again to every watched config with the md5 it knows, so the server reports changes
+   * whose notification was lost; skipped while Nacos cannot be reached (reconnecting listens again).
+   */
+  async #sync(): Promise<void> {
+    const watches = [...this.#watches.values()];
+    if (watches.length === 0) return;
+    let send: Send;
+    try {
+      send = await this.#connection.ready({ failFastMs: FAILOVER_WAIT_MS });
+    } catch {
+      return;
+    }
+    try {
+      await this.#listen(send, watches);
+    } catch (error) {
+      this.#options.logger.warn(`graylane: checking watched Nacos configs for missed changes failed: ${(error as Error).message}`);
     }
   }
 
@@ -139,7 +189,7 @@ export class NacosConfig {
   async #listen(send: Send, watches: readonly Watch[]): Promise<void> {
     if (watches.length === 0) return;
     for (const watch of watches) {
-      if (!watch.known) this.#deliver(watch, await this.#query(send, watch.dataId, watch.group));
+      if (!watch.known) this.#deliver(watch, await this.#query(send, watch.dataId, watch.group), { live: true });
     }
     const response = await send('ConfigBatchListenRequest', {
       listen: true,
@@ -163,7 +213,7 @@ export class NacosConfig {
       do {
         watch.stale = false;
         try {
-          this.#deliver(watch, await this.#query(this.#request, watch.dataId, watch.group));
+          this.#deliver(watch, await this.#query(this.#request, watch.dataId, watch.group), { live: true });
         } catch (error) {
           this.#options.logger.warn(`graylane: reading changed Nacos config ${watch.group}/${watch.dataId} failed: ${(error as Error).message}`);
         }
@@ -182,11 +232,37 @@ export class NacosConfig {
     }
   }
 
-  #deliver(watch: Watch, content: string | undefined): void {
+  /** Hands a content to the watch's listeners if it changed; a `live` one (from the server) is saved in the cache. */
+  #deliver(watch: Watch, content: string | undefined, { live }: { live: boolean }): void {
     if (watch.known && content === watch.content) return;
+    if (live) this.#save(watch.dataId, watch.group, content);
     watch.known = true;
     watch.content = content;
     for (const listener of [...watch.listeners]) this.#call(listener, watch, content);
+  }
+
+  /** Keeps a content read from the server in the failover cache; a config that does not exist is removed from it. */
+  #save(dataId: string, group: string, content: string | undefined): void {
+    if (content === undefined) this.#cache?.remove('config', configKey(dataId, group));
+    else this.#cache?.save('config', configKey(dataId, group), content);
+  }
+
+  /** The failover cache's entry for a config, if it holds one. */
+  async #cached(dataId: string, group: string): Promise<CachedContent | undefined> {
+    const entry = await this.#cache?.read('config', configKey(dataId, group));
+    return typeof entry?.value === 'string' ? (entry as CachedContent) : undefined;
+  }
+
+  /** The content of a cache entry, with a warning that Nacos could not be reached and it may be stale. */
+  #stale(cached: CachedContent, error: Error): string {
+    this.#options.logger.warn(
+      `graylane: Nacos cannot be reached (${error.message}); serving the cached content of config ${cached.key} (saved ${cached.savedAt} in ${cached.file}); it may be stale`,
+    );
+    return cached.value;
+  }
+
+  #isCurrent(watch: Watch): boolean {
+    return this.#watches.get(configKey(watch.dataId, watch.group)) === watch;
   }
 
   #call(listener: NacosConfigListener, watch: Watch, content: string | undefined): void {

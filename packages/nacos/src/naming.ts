@@ -1,4 +1,5 @@
 import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
+import { FAILOVER_WAIT_MS, FailoverCache } from './cache.js';
 import type { ResolvedOptions } from './options.js';
 import type { Body } from './proto.js';
 import type { NacosConnection, Send } from './transport/connection.js';
@@ -58,6 +59,8 @@ interface Subscription {
   readonly listeners: Set<NacosServiceListener>;
   hosts: readonly NacosInstance[] | undefined;
   signature: string;
+  /** `hosts` came from the failover cache: the server has not answered since this client started. */
+  cached: boolean;
   lastRefTime: number;
   sentOn: Send | undefined;
 }
@@ -65,33 +68,39 @@ interface Subscription {
 /**
  * Nacos naming over gRPC: ephemeral registrations and push subscriptions. Registrations and
  * subscriptions are remembered and restored on every new connection; subscribers keep the last
- * list they received while the connection is down.
+ * list they received while the connection is down. Every list received is saved in the failover
+ * cache, and a subscriber that gets no list because Nacos cannot be reached gets the saved one.
  */
 export class NacosNaming {
   readonly #connection: NacosConnection;
   readonly #options: ResolvedOptions;
   readonly #registrations = new Map<string, Registration>();
   readonly #subscriptions = new Map<string, Subscription>();
+  readonly #cache: FailoverCache | undefined;
 
   /** @internal Use {@link createNacosClient}. */
   constructor(connection: NacosConnection, options: ResolvedOptions) {
     this.#connection = connection;
     this.#options = options;
+    this.#cache = options.cacheDir === undefined ? undefined : new FailoverCache(options.cacheDir, options.logger);
     connection.onPush('NotifySubscriberRequest', (body) => this.#onNotify(body));
     connection.onConnect((send) => this.#restore(send));
   }
 
-  /** Closes the naming connection; watches stop and registrations go with the connection. */
-  close(): Promise<void> {
+  /**
+   * Closes the naming connection; watches stop and registrations go with the connection. Resolves
+   * once the failover cache is written.
+   */
+  async close(): Promise<void> {
     this.#subscriptions.clear();
-    return this.#connection.close();
+    await Promise.all([this.#connection.close(), this.#cache?.flush()]);
   }
 
   /**
    * Registers (or re-registers, e.g. with a new lane in its metadata) an ephemeral instance and
-   * resolves once Nacos has accepted it. If Nacos cannot be reached in time the promise rejects but
-   * the registration is kept and sent when the connection comes back; call
-   * {@link deregisterInstance} to withdraw it.
+   * resolves once Nacos has accepted it. If Nacos cannot be reached in time the promise rejects
+   * (`GRAYLANE_ERR_NACOS` or `GRAYLANE_ERR_NACOS_TIMEOUT`) but the registration is kept and sent when the connection comes
+   * back; call {@link deregisterInstance} to withdraw it. A registration Nacos refuses is forgotten.
    */
   async registerInstance(registration: NacosInstanceRegistration): Promise<void> {
     assertRegistration(registration);
@@ -157,13 +166,17 @@ export class NacosNaming {
    * Watches a service's host list. The listener gets the current list soon after subscribing, then
    * the full list after every change, including an empty list when the last instance goes.
    * Returns a function that stops this listener.
+   *
+   * When Nacos cannot be reached and the failover cache holds a list for the service, the listener
+   * gets that list instead, within about a second (at once when connecting has already failed),
+   * and a warning says it is stale; the server's list replaces it when Nacos is back.
    */
   subscribe(serviceName: string, listener: NacosServiceListener, options: { groupName?: string } = {}): () => void {
     const groupName = options.groupName || this.#options.group;
     const key = serviceKey(groupName, serviceName);
     let subscription = this.#subscriptions.get(key);
     if (!subscription) {
-      subscription = { serviceName, groupName, listeners: new Set(), hosts: undefined, signature: '', lastRefTime: 0, sentOn: undefined };
+      subscription = { serviceName, groupName, listeners: new Set(), hosts: undefined, signature: '', cached: false, lastRefTime: 0, sentOn: undefined };
       this.#subscriptions.set(key, subscription);
       void this.#subscribe(subscription);
     } else if (subscription.hosts) {
@@ -186,14 +199,22 @@ export class NacosNaming {
   }
 
   async #subscribe(subscription: Subscription): Promise<void> {
+    const key = serviceKey(subscription.groupName, subscription.serviceName);
+    const cached = await this.#cache?.read('naming', key);
     try {
-      const send = await this.#connection.ready();
+      const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
       if (subscription.sentOn !== send && this.#isCurrent(subscription)) await this.#subscribeOn(send, subscription);
     } catch (error) {
       if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
-      this.#options.logger.warn(
-        `graylane: subscribing to Nacos service ${subscription.groupName}@@${subscription.serviceName} failed (${(error as Error).message}); retrying on the next connection`,
-      );
+      this.#options.logger.warn(`graylane: subscribing to Nacos service ${key} failed (${(error as Error).message}); retrying on the next connection`);
+      if (cached && !subscription.hosts && this.#isCurrent(subscription)) {
+        const hosts = sortHosts(list(cached.value).flatMap(toInstance));
+        this.#options.logger.warn(
+          `graylane: serving the cached list of Nacos service ${key} (${hosts.length} instances, saved ${cached.savedAt} in ${cached.file}) until Nacos answers; it may be stale`,
+        );
+        subscription.cached = true;
+        this.#deliver(subscription, hosts, JSON.stringify(hosts));
+      }
     }
   }
 
@@ -245,15 +266,26 @@ export class NacosNaming {
     if (subscription) this.#apply(subscription, info);
   }
 
-  /** Takes a service info from a subscribe response or a push; notifies listeners when the hosts changed. */
+  /**
+   * Takes a service info from a subscribe response or a push; when the hosts changed, saves them in
+   * the failover cache and notifies listeners.
+   */
   #apply(subscription: Subscription, info: Body): void {
     const lastRefTime = num(info['lastRefTime'], 0);
     if (lastRefTime < subscription.lastRefTime) return; // an older answer overtaken by a push
     subscription.lastRefTime = lastRefTime;
-    const hosts = list(info['hosts']).flatMap(toInstance);
-    hosts.sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
+    const hosts = sortHosts(list(info['hosts']).flatMap(toInstance));
     const signature = JSON.stringify(hosts);
+    if (subscription.cached) {
+      subscription.cached = false;
+      this.#options.logger.warn(`graylane: Nacos answered for service ${serviceKey(subscription.groupName, subscription.serviceName)}; its list replaces the cached one`);
+    }
     if (subscription.hosts && signature === subscription.signature) return;
+    this.#cache?.save('naming', serviceKey(subscription.groupName, subscription.serviceName), hosts);
+    this.#deliver(subscription, hosts, signature);
+  }
+
+  #deliver(subscription: Subscription, hosts: readonly NacosInstance[], signature: string): void {
     subscription.hosts = hosts;
     subscription.signature = signature;
     for (const listener of [...subscription.listeners]) this.#call(listener, subscription, hosts);
@@ -310,6 +342,19 @@ function withoutGroup(name: string): string {
 /** True when Nacos answered and refused, as opposed to a timeout or an unreachable server. */
 function isRejection(error: unknown): boolean {
   return isGraylaneError(error) && (error.code === ErrorCode.NACOS_AUTH || typeof error.details['errorCode'] === 'number');
+}
+
+/**
+ * True when a request failed because Nacos could not be reached or did not answer in time
+ * (`GRAYLANE_ERR_NACOS` without an `errorCode`, or `GRAYLANE_ERR_NACOS_TIMEOUT`), as opposed to
+ * Nacos refusing it or the client being closed.
+ */
+export function isUnreachable(error: unknown): boolean {
+  return isGraylaneError(error) && (error.code === ErrorCode.NACOS || error.code === ErrorCode.NACOS_TIMEOUT) && !isRejection(error);
+}
+
+function sortHosts(hosts: NacosInstance[]): NacosInstance[] {
+  return hosts.sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);
 }
 
 function toInstance(raw: unknown): NacosInstance[] {

@@ -1,4 +1,5 @@
-import { networkInterfaces } from 'node:os';
+import { homedir, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 
 /** Where graylane's Nacos client reports what it cannot throw: lost connections, failed redo. */
@@ -29,6 +30,19 @@ export interface NacosClientOptions {
   readonly clientIp?: string;
   /** Default: warnings go to `process.emitWarning`. */
   readonly logger?: NacosLogger;
+  /**
+   * Root folder of the failover cache, where the client keeps the last instance list of every
+   * service it subscribes to and the last content of every config it reads, to answer from when
+   * Nacos cannot be reached. Entries go to `<cacheDir>/<servers>/<namespace>/{naming,config}/`.
+   * Default: `GRAYLANE_NACOS_CACHE_DIR` if set (`off` turns the cache off), else
+   * `$XDG_CACHE_HOME/graylane/nacos` (`~/.cache/graylane/nacos`). `false` turns the cache off.
+   */
+  readonly cacheDir?: string | false;
+  /**
+   * How often watched configs are checked against the server (by md5), in case a change
+   * notification was lost; default 60000 ms, 0 turns the check off.
+   */
+  readonly configSyncIntervalMs?: number;
 }
 
 /** One Nacos server: its HTTP address and the gRPC port next to it. */
@@ -48,12 +62,18 @@ export interface ResolvedOptions {
   readonly tls: boolean;
   readonly clientIp: string;
   readonly logger: NacosLogger;
+  /** This client's own cache folder (servers and namespace included), or `undefined` when off. */
+  readonly cacheDir: string | undefined;
+  readonly configSyncIntervalMs: number;
 }
 
 /** The group Nacos uses when none is given. */
 export const DEFAULT_GROUP = 'DEFAULT_GROUP';
 const GRPC_PORT_OFFSET = 1000;
 const DEFAULT_TIMEOUT_MS = 3000;
+const DEFAULT_CONFIG_SYNC_INTERVAL_MS = 60_000;
+/** Environment variable naming the failover cache's root folder when the options do not; `off` turns it off. */
+const CACHE_DIR_ENV = 'GRAYLANE_NACOS_CACHE_DIR';
 
 function invalid(message: string): GraylaneError {
   return new GraylaneError(ErrorCode.CONFIG_INVALID, `Nacos options: ${message}`);
@@ -93,12 +113,22 @@ const emitWarning: NacosLogger = { warn: (message) => process.emitWarning(messag
 export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (!(timeoutMs > 0)) throw invalid(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  const configSyncIntervalMs = options.configSyncIntervalMs ?? DEFAULT_CONFIG_SYNC_INTERVAL_MS;
+  if (!(configSyncIntervalMs >= 0 && Number.isFinite(configSyncIntervalMs))) {
+    throw invalid(`configSyncIntervalMs must be 0 (off) or a positive number of milliseconds, got ${configSyncIntervalMs}`);
+  }
+  if (options.cacheDir !== undefined && options.cacheDir !== false && (typeof options.cacheDir !== 'string' || options.cacheDir.trim() === '')) {
+    throw invalid('cacheDir must be a folder path, or false to turn the failover cache off');
+  }
   if ((options.username === undefined) !== (options.password === undefined)) {
     throw invalid('username and password go together: set both or neither');
   }
+  const servers = parseServerAddr(options.serverAddr);
+  const namespace = options.namespace ?? '';
+  const cacheRoot = cacheRootOf(options.cacheDir);
   return {
-    servers: parseServerAddr(options.serverAddr),
-    namespace: options.namespace ?? '',
+    servers,
+    namespace,
     group: options.group || DEFAULT_GROUP,
     credentials:
       options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
@@ -106,5 +136,22 @@ export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
     tls: options.tls ?? false,
     clientIp: options.clientIp ?? defaultClientIp(),
     logger: options.logger ?? emitWarning,
+    cacheDir: cacheRoot === undefined ? undefined : join(cacheRoot, fileSafe(servers.map((s) => `${s.host}_${s.httpPort}`).join('+')), fileSafe(namespace || 'public')),
+    configSyncIntervalMs,
   };
+}
+
+/** The failover cache's root folder from the option, the environment, or the XDG default; `undefined` when off. */
+function cacheRootOf(option: string | false | undefined): string | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) return option;
+  const fromEnv = process.env[CACHE_DIR_ENV]?.trim();
+  if (fromEnv === 'off') return undefined;
+  if (fromEnv) return fromEnv;
+  return join(process.env['XDG_CACHE_HOME']?.trim() || join(homedir(), '.cache'), 'graylane', 'nacos');
+}
+
+/** A folder name from a server list or a namespace id: `[::1]:8848` → `__1__8848`. */
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._+-]/g, '_');
 }

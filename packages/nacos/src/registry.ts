@@ -1,8 +1,10 @@
 import { assertLane, laneFromMetadata, laneMetadata } from '@graylane/core';
 import type { Instance, InstanceRegistration, Registry } from '@graylane/core';
-import { createNacosNaming } from './client.js';
+import { NacosNaming, isUnreachable } from './naming.js';
 import type { NacosInstance } from './naming.js';
+import { resolveOptions } from './options.js';
 import type { NacosClientOptions } from './options.js';
+import { NacosConnection } from './transport/connection.js';
 
 /** Options of {@link createNacosRegistry}: the Nacos connection options. */
 export type NacosRegistryOptions = NacosClientOptions;
@@ -11,19 +13,31 @@ export type NacosRegistryOptions = NacosClientOptions;
  * graylane's {@link Registry} on Nacos 2.x. `register` announces an ephemeral instance whose metadata
  * carries the lane under every key the fleet reads (core's `laneMetadata`); a lane change is a
  * re-registration. `subscribe` delivers the full list on every push, empty lists included.
+ *
+ * Nacos outages do not stop a service: when Nacos cannot be reached, `subscribe` delivers the list
+ * of the failover cache (see {@link NacosClientOptions.cacheDir}), and `register` resolves after
+ * `timeoutMs` with a warning, the registration queued and sent as soon as Nacos is back (a
+ * registration Nacos refuses still rejects).
  */
 export function createNacosRegistry(options: NacosRegistryOptions): Registry {
-  const naming = createNacosNaming(options);
+  const resolved = resolveOptions(options);
+  const naming = new NacosNaming(new NacosConnection(resolved, 'naming'), resolved);
   return {
     kind: 'nacos',
-    register: async (registration) =>
-      naming.registerInstance({
-        serviceName: registration.service,
-        ip: registration.host,
-        port: registration.port,
-        weight: registration.weight ?? 1,
-        metadata: { ...registration.metadata, ...laneMetadata(assertLane(registration.lane, `lane of ${describe(registration)}`)) },
-      }),
+    register: async (registration) => {
+      try {
+        await naming.registerInstance({
+          serviceName: registration.service,
+          ip: registration.host,
+          port: registration.port,
+          weight: registration.weight ?? 1,
+          metadata: { ...registration.metadata, ...laneMetadata(assertLane(registration.lane, `lane of ${describe(registration)}`)) },
+        });
+      } catch (error) {
+        if (!isUnreachable(error)) throw error;
+        resolved.logger.warn(`graylane: ${(error as Error).message}; ${describe(registration)} is registered as soon as Nacos is back`);
+      }
+    },
     deregister: (registration) =>
       naming.deregisterInstance({ serviceName: registration.service, ip: registration.host, port: registration.port }),
     subscribe: (service, listener) => naming.subscribe(service, (hosts) => listener(hosts.map((host) => toInstance(service, host)))),

@@ -1,8 +1,16 @@
 // Starts a real r-nacos per test file (scripts/nacos/rnacos.cjs builds it once if it is missing).
 // A binary that cannot be built or started fails the suite with the reason; nothing is skipped.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startRnacos } from '../../../scripts/nacos/rnacos.cjs';
 import type { RnacosNode } from '../../../scripts/nacos/rnacos.cjs';
 import type { NacosLogger } from '../src/index.js';
+
+// Clients write their failover cache here, not into the user's ~/.cache, one folder per test file.
+const cacheRoot = mkdtempSync(join(tmpdir(), 'graylane-nacos-cache-'));
+process.env['GRAYLANE_NACOS_CACHE_DIR'] = cacheRoot;
+process.once('exit', () => rmSync(cacheRoot, { recursive: true, force: true }));
 
 /** Long enough for the one-time cargo build when the binary is not cached yet. */
 const START_TIMEOUT_MS = 30 * 60_000;

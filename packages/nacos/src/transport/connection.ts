@@ -34,6 +34,13 @@ const isStarting = (errorCode: number) => errorCode >= 300 && errorCode < 400;
 /** Unary calls answer 301 until the server has registered the connection's bi-stream. */
 const NOT_REGISTERED = 301;
 
+/** A caller of {@link NacosConnection.ready}; `failFast` ones give up on the first failed attempt. */
+interface Waiter {
+  readonly failFast: boolean;
+  resolve(live: Live): void;
+  reject(error: Error): void;
+}
+
 interface Live {
   readonly server: NacosServer;
   readonly client: Client;
@@ -58,7 +65,7 @@ export class NacosConnection {
   readonly #auth: NacosAuth | undefined;
   readonly #pushHandlers = new Map<string, PushHandler>();
   readonly #connectHandlers: ConnectHandler[] = [];
-  readonly #waiters = new Set<{ resolve: (live: Live) => void; reject: (error: Error) => void }>();
+  readonly #waiters = new Set<Waiter>();
   #live: Live | undefined;
   #connecting = false;
   #closed = false;
@@ -100,9 +107,13 @@ export class NacosConnection {
    * its `send`. Requests through `send` reject with a {@link GraylaneError}: `NACOS_TIMEOUT`,
    * `NACOS_AUTH`, or `NACOS` with the server's `errorCode` in `details`; the wait rejects with
    * `NACOS` (unreachable), `NACOS_TIMEOUT` or `CLOSED`.
+   *
+   * With `failFastMs`, for callers that have something else to answer with (the failover cache),
+   * the wait gives up after that long, or as soon as an attempt to connect fails, or at once while
+   * the client is between failed attempts.
    */
-  async ready(): Promise<Send> {
-    return (await this.#whenReady()).send;
+  async ready(options: { readonly failFastMs?: number } = {}): Promise<Send> {
+    return (await this.#whenReady(options.failFastMs)).send;
   }
 
   /** Sends a request once a connection is ready; see {@link ready} for the errors. */
@@ -144,6 +155,7 @@ export class NacosConnection {
       } catch (error) {
         if (this.#closed) return;
         this.#lastError = error as Error;
+        for (const waiter of this.#waiters) if (waiter.failFast) waiter.reject(this.#unreachable(error as Error));
         if (attempt === 0) {
           this.#options.logger.warn(
             `graylane: cannot connect to Nacos at ${address(server)} (${(error as Error).message}); retrying${servers.length > 1 ? ' across servers' : ''}`,
@@ -261,38 +273,47 @@ export class NacosConnection {
     this.#waiters.clear();
   }
 
-  #whenReady(): Promise<Live> {
+  #whenReady(failFastMs: number | undefined): Promise<Live> {
     if (this.#closed) return Promise.reject(new GraylaneError(ErrorCode.CLOSED, `the Nacos ${this.#module} client is closed`));
     if (this.#live?.ready) return Promise.resolve(this.#live);
+    const failFast = failFastMs !== undefined;
+    if (failFast && this.#lastError && !this.#live) return Promise.reject(this.#unreachable(this.#lastError));
     this.connect();
+    const timeoutMs = failFast ? Math.min(failFastMs, this.#options.timeoutMs) : this.#options.timeoutMs;
     return new Promise<Live>((resolve, reject) => {
-      const waiter = {
-        resolve: (live: Live) => {
+      const waiter: Waiter = {
+        failFast,
+        resolve: (live) => {
           clearTimeout(timer);
+          this.#waiters.delete(waiter);
           resolve(live);
         },
-        reject: (error: Error) => {
+        reject: (error) => {
           clearTimeout(timer);
+          this.#waiters.delete(waiter);
           reject(error);
         },
       };
       const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
         const servers = this.#options.servers.map(address).join(',');
-        const lastError = this.#lastError;
-        reject(
-          lastError
-            ? new GraylaneError(
-                isGraylaneError(lastError) ? lastError.code : ErrorCode.NACOS,
-                `cannot reach Nacos (${this.#module}) at ${servers}: ${lastError.message}`,
-                { cause: lastError, details: { servers } },
-              )
-            : new GraylaneError(ErrorCode.NACOS_TIMEOUT, `no connection to Nacos (${this.#module}) at ${servers} within ${this.#options.timeoutMs} ms`, {
-                details: { servers, timeoutMs: this.#options.timeoutMs },
+        waiter.reject(
+          this.#lastError
+            ? this.#unreachable(this.#lastError)
+            : new GraylaneError(ErrorCode.NACOS_TIMEOUT, `no connection to Nacos (${this.#module}) at ${servers} within ${timeoutMs} ms`, {
+                details: { servers, timeoutMs },
               }),
         );
-      }, this.#options.timeoutMs);
+      }, timeoutMs);
       this.#waiters.add(waiter);
+    });
+  }
+
+  /** The error of a wait that ends because connecting failed with `lastError`. */
+  #unreachable(lastError: Error): GraylaneError {
+    const servers = this.#options.servers.map(address).join(',');
+    return new GraylaneError(isGraylaneError(lastError) ? lastError.code : ErrorCode.NACOS, `cannot reach Nacos (${this.#module}) at ${servers}: ${lastError.message}`, {
+      cause: lastError,
+      details: { servers },
     });
   }
 
