@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { runCli } from './run.js';
 
 // The first Ctrl-C (or SIGTERM) ends a watching command cleanly; a second one ends the process.
@@ -5,7 +6,7 @@ const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     controller.abort();
-    process.once(signal, () => process.exit(130));
+    process.once(signal, () => process.exit(128 + constants.signals[signal]));
   });
 }
 

@@ -4,9 +4,9 @@ import type { Condition, Field, Lane, LaneRuleSet, MatchRule, Predicate } from '
 /**
  * The native, Kubernetes-style document of a compiled rule set. Parsing it yields the same rules:
  * defaults are left out, and the `base` the compiler appends to non-strict fallback chains too.
- * The one rewrite: an empty `all` (a TrafficRouter route without `match`, which takes every
- * request) becomes `random < 100`, which also holds for every request, as the native form has no
- * empty groups.
+ * The one rewrite is of empty groups, which the native form cannot write: an empty `all` (a
+ * TrafficRouter route without `match`, which takes every request) becomes `random < 100`, and an
+ * empty `any` `random < 0`, which hold for every request and for none, as the groups do.
  */
 export function toNativeDocument(rules: LaneRuleSet): Record<string, unknown> {
   const spec = {

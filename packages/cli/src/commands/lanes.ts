@@ -23,8 +23,9 @@ NACOS_USERNAME, NACOS_PASSWORD), else the file registry in GRAYLANE_REGISTRY_DIR
 .graylane/registry).
 
 Options:
-  --service <name>  a service to list (repeatable); required with Nacos, which cannot list
-                    services; default for the file registry: every service in its directory
+  --service <name>  a service to list (repeatable); required with Nacos, which is read by
+                    subscription, service by service; default for the file registry: every
+                    service in its directory
   --watch           then print every change (+ added, - removed, ~ changed) until Ctrl-C;
                     with the file registry and no --service, new services are picked up too
   --json            print a JSON array of instances; with --watch, one JSON change per line
