@@ -108,7 +108,7 @@ export interface TokenClock {
 }
 
 /** The outcome of {@link verifyLaneToken}: the lane, or why the token was rejected. */
-export type TokenVerdict = { readonly lane: string; readonly keyId: string } | { readonly lane?: undefined; readonly reason: string };
+export type TokenVerdict = { readonly lane: string } | { readonly lane?: undefined; readonly reason: string };
 
 /**
  * Checks a lane token against `keys` (secrets by key id): its shape, its key, its signature (in
@@ -130,7 +130,7 @@ export function verifyLaneToken(token: string, keys: ReadonlyMap<string, Buffer>
   if (expires > clock.nowSeconds + clock.maxAgeSeconds + clock.clockSkewSeconds) {
     return { reason: `expires more than ${clock.maxAgeSeconds} s from now` };
   }
-  return { lane: parsed, keyId };
+  return { lane: parsed };
 }
 
 function mac(secret: Buffer, payload: string): string {

@@ -123,14 +123,10 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
 
   function decide(headers: InboundHeaders, remoteAddress: string | undefined): LaneTrustDecision {
     try {
-      let reason: string | undefined;
-      const token = tokens === undefined ? undefined : headers[tokens.header];
-      if (tokens !== undefined && token !== undefined) {
-        const verdict = checkToken(token, tokens);
-        if (verdict.lane !== undefined) return { lane: verdict.lane, trusted: 'token' };
-        reason = `lane token rejected: ${verdict.reason}`;
-        diag.debug(`graylane: ${reason} (client ${remoteAddress ?? 'unknown'})`);
-      }
+      const verdict = tokens && checkToken(headers[tokens.header], tokens);
+      if (verdict?.lane !== undefined) return { lane: verdict.lane, trusted: 'token' };
+      let reason = verdict && `lane token rejected: ${verdict.reason}`;
+      if (reason !== undefined) diag.debug(`graylane: ${reason} (client ${remoteAddress ?? 'unknown'})`);
       const carried = extractLane(headers, carriers);
       if (networks !== undefined && inNetworks(networks, remoteAddress)) return { lane: carried, trusted: 'network', reason };
       if (carried !== undefined) {
@@ -184,7 +180,9 @@ function isLaneTrust(setting: LaneTrust | LaneTrustOptions): setting is LaneTrus
   return typeof (setting as Partial<LaneTrust>).decide === 'function' && typeof (setting as Partial<LaneTrust>).admit === 'function';
 }
 
-function checkToken(token: string | string[], check: TokenCheck): TokenVerdict {
+/** The verdict on the token a request sent; `undefined` when it sent none. */
+function checkToken(token: string | string[] | undefined, check: TokenCheck): TokenVerdict | undefined {
+  if (token === undefined) return undefined;
   if (Array.isArray(token)) return { reason: `sent ${token.length} times` };
   return verifyLaneToken(token, check.keys, {
     nowSeconds: Math.floor(Date.now() / 1000),
