@@ -1,30 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, diag } from '@opentelemetry/api';
-import { extractLane, getLane, laneTrustFrom, setLane } from '@graylane/context';
-import type { CarrierOptions, LaneTrust, LaneTrustOptions } from '@graylane/context';
+import { context } from '@opentelemetry/api';
+import { createInboundLane } from '@graylane/context';
+import type { InboundLaneOptions } from '@graylane/context';
 
-/** Options of {@link graylaneMiddleware}. */
-export interface GraylaneMiddlewareOptions {
-  /** Which lane carriers to read, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
-  /**
-   * Whether this service is an entry: one the outside world calls directly, with no graylane
-   * gateway in front. Default `false`: an inner hop, which runs every request in the lane its
-   * carriers name, since only other hops and the entry send it requests.
-   *
-   * An entry decides which clients may choose their lane: `true` trusts none, trusted networks and
-   * lane token keys are given as a `LaneTrust` or its options (e.g. `{ trustedNetworks:
-   * ['10.0.0.0/8'], tokens: { keys } }`). A request that may not choose its lane runs in base, and
-   * its lane carriers are removed from `req.headers`, so that the calls it makes carry no forged lane
-   * either. See docs/guides/trust-boundary.md.
-   */
-  readonly entry?: boolean | LaneTrust | LaneTrustOptions;
-  /**
-   * Called once per request with the lane the request runs in (`undefined` for base), after the
-   * carriers were read. Handy for access logs and metrics; errors it throws are logged and ignored.
-   */
-  readonly onLane?: (lane: string | undefined, req: IncomingMessage) => void;
-}
+/**
+ * Options of {@link graylaneMiddleware}: `carriers` (which lane carriers to read), `entry` (whether
+ * this service is an entry that decides which clients may choose their lane; default `false`, an
+ * inner hop; see docs/guides/trust-boundary.md) and `onLane` (called once per request with its lane).
+ */
+export type GraylaneMiddlewareOptions = InboundLaneOptions<IncomingMessage>;
 
 /** The `(req, res, next)` shape shared by Express 4, Express 5 and Connect. */
 export type LaneMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
@@ -46,21 +30,8 @@ export type LaneMiddleware = (req: IncomingMessage, res: ServerResponse, next: (
  * ```
  */
 export function graylaneMiddleware(options: GraylaneMiddlewareOptions = {}): LaneMiddleware {
-  const { carriers, onLane, entry = false } = options;
-  const trust = entry === false ? undefined : laneTrustFrom(entry === true ? 'none' : entry, carriers);
+  const inboundLane = createInboundLane(options);
   return function graylane(req, _res, next) {
-    let active = context.active();
-    try {
-      if (trust !== undefined) {
-        active = setLane(active, trust.admit(req.headers, req.socket?.remoteAddress).lane, carriers);
-      } else {
-        const lane = extractLane(req.headers, carriers);
-        if (lane !== undefined) active = setLane(active, lane);
-      }
-      if (onLane) onLane(getLane(active), req);
-    } catch (error) {
-      diag.warn('graylane: could not read the lane of an inbound request; it runs in the base lane', error);
-    }
-    context.with(active, next);
+    context.with(inboundLane(req), next);
   };
 }

@@ -1,0 +1,61 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, diag } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import type { CarrierOptions } from './carriers.js';
+import { extractLane } from './extract.js';
+import { getLane, setLane } from './lane.js';
+import { recordInboundLane } from './span.js';
+import { laneTrustFrom } from './trust.js';
+import type { LaneTrust, LaneTrustOptions } from './trust.js';
+
+/** What inbound middleware needs of a request: Node's `IncomingMessage` has it. */
+export interface InboundRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly socket?: { readonly remoteAddress?: string | undefined } | null;
+}
+
+/** Options of {@link createInboundLane}: the options every inbound adapter (Express, Nest) shares. */
+export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
+  /** Which lane carriers to read, and under which names. Defaults to graylane's defaults. */
+  readonly carriers?: CarrierOptions;
+  /**
+   * Whether this service is an entry (see docs/guides/trust-boundary.md). Default `false`: an inner
+   * hop, which runs every request in the lane its carriers name. `true` trusts no client; a
+   * `LaneTrust` or its options trust given networks or signed lane tokens.
+   */
+  readonly entry?: boolean | LaneTrust | LaneTrustOptions;
+  /** Called once per request with its lane (`undefined` for base). Errors it throws are logged and ignored. */
+  readonly onLane?: (lane: string | undefined, req: R) => void;
+}
+
+/**
+ * The inbound half of every server adapter: a function from a request to the OpenTelemetry context
+ * the rest of the request runs in. An inner hop reads the carriers (keeping a lane OpenTelemetry's
+ * HTTP instrumentation already put in the context when the request carries none); an entry applies
+ * its trust decision, which alone sets the lane and strips untrusted carriers from `req.headers`.
+ * The lane is recorded on the active span (`graylane.lane`). Never throws: a failure leaves the
+ * request in the active context, with a diagnostic. Invalid options throw
+ * `GRAYLANE_ERR_CONFIG_INVALID` here, at start-up.
+ */
+export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R) => Context {
+  const { carriers, onLane, entry = false } = options;
+  const trust = entry === false ? undefined : laneTrustFrom(entry === true ? 'none' : entry, carriers);
+  return function inboundLane(req) {
+    const active = context.active();
+    let next = active;
+    try {
+      if (trust !== undefined) {
+        next = setLane(active, trust.admit(req.headers, req.socket?.remoteAddress).lane, carriers);
+      } else {
+        const lane = extractLane(req.headers, carriers);
+        if (lane !== undefined) next = setLane(active, lane, carriers);
+      }
+      const lane = getLane(next);
+      recordInboundLane(lane);
+      if (onLane) onLane(lane, req);
+    } catch (error) {
+      diag.warn('graylane: could not settle the lane of an inbound request; it runs in the active context', error);
+    }
+    return next;
+  };
+}
