@@ -9,6 +9,7 @@ import { benchAdapters, median } from './micro-adapters.js';
 import { benchMatch } from './micro-match.js';
 import { benchPropagate } from './micro-propagate.js';
 import { benchSelect } from './micro-select.js';
+import { nacos } from './nacos.js';
 
 export interface SuiteContext {
   readonly quick: boolean;
@@ -186,4 +187,4 @@ const memory: Suite = {
 };
 
 /** In run order. The chain runs last among the CPU-heavy ones so micro figures see a quiet machine. */
-export const SUITES: readonly Suite[] = [micro, memory, chain];
+export const SUITES: readonly Suite[] = [micro, memory, chain, nacos];
