@@ -4,6 +4,8 @@
  * (cached per machine). If it cannot be built or started, the run fails with the reason: Nacos
  * suites never skip.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RnacosNode } from '../../scripts/nacos/rnacos.cjs';
 
@@ -16,6 +18,8 @@ declare global {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // Processes the suites start keep their Nacos failover cache in a throw-away folder.
+  process.env['GRAYLANE_NACOS_CACHE_DIR'] ??= mkdtempSync(join(tmpdir(), 'graylane-nacos-cache-'));
   await rnacos.ensureRnacos({ log: (line) => process.stdout.write(`[r-nacos] ${line}\n`) });
   const node = await rnacos.startRnacos();
   globalThis.__GRAYLANE_RNACOS__ = node;
