@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, GraylaneError } from '@graylane/core';
@@ -5,6 +6,35 @@ import { ErrorCode, GraylaneError } from '@graylane/core';
 /** Where graylane's Nacos client reports what it cannot throw: lost connections, failed redo. */
 export interface NacosLogger {
   warn(message: string): void;
+}
+
+/**
+ * TLS settings of the gRPC connections and the HTTP login. PEM strings or Buffers; a value that
+ * does not look like PEM (no `-----BEGIN`) is read as a file path.
+ */
+export interface NacosTlsOptions {
+  /** CA certificate(s) the server's certificate must chain to; default: Node's trust store (the system roots). */
+  readonly ca?: string | Buffer;
+  /** Client certificate chain for mutual TLS; goes with `key`. */
+  readonly cert?: string | Buffer;
+  /** Client private key for mutual TLS; goes with `cert`. */
+  readonly key?: string | Buffer;
+  /**
+   * The name the server's certificate must carry, and the SNI sent; default the host of
+   * `serverAddr`. Set it when Nacos is addressed by IP or by a name its certificate does not hold.
+   */
+  readonly servername?: string;
+  /** `false` accepts any certificate (encryption without authentication; never in production); default true. */
+  readonly rejectUnauthorized?: boolean;
+}
+
+/** {@link NacosTlsOptions} resolved: files read, PEM as Buffers. */
+export interface ResolvedTls {
+  readonly ca: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly key: Buffer | undefined;
+  readonly servername: string | undefined;
+  readonly rejectUnauthorized: boolean;
 }
 
 /** Options shared by {@link createNacosClient}, {@link createNacosRegistry} and {@link createNacosConfig}. */
@@ -24,8 +54,12 @@ export interface NacosClientOptions {
   readonly password?: string;
   /** Deadline of each request, waiting for a connection included; default 3000 ms. */
   readonly timeoutMs?: number;
-  /** Use TLS for gRPC and the login (system trust store); default false. */
-  readonly tls?: boolean;
+  /**
+   * TLS for the gRPC connections and the HTTP login: `true` verifies the server against the
+   * system trust store, an object sets the CA, a client certificate, the expected server name;
+   * default false (plain text).
+   */
+  readonly tls?: boolean | NacosTlsOptions;
   /** The IP this client reports in request metadata; default the first non-internal IPv4. */
   readonly clientIp?: string;
   /** Default: warnings go to `process.emitWarning`. */
@@ -59,7 +93,8 @@ export interface ResolvedOptions {
   readonly group: string;
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   readonly timeoutMs: number;
-  readonly tls: boolean;
+  /** `undefined`: plain text. */
+  readonly tls: ResolvedTls | undefined;
   readonly clientIp: string;
   readonly logger: NacosLogger;
   /** This client's own cache folder (servers and namespace included), or `undefined` when off. */
@@ -133,12 +168,47 @@ export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
     credentials:
       options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
     timeoutMs,
-    tls: options.tls ?? false,
+    tls: resolveTls(options.tls),
     clientIp: options.clientIp ?? defaultClientIp(),
     logger: options.logger ?? emitWarning,
     cacheDir: cacheRoot === undefined ? undefined : join(cacheRoot, fileSafe(servers.map((s) => `${s.host}_${s.httpPort}`).join('+')), fileSafe(namespace || 'public')),
     configSyncIntervalMs,
   };
+}
+
+function resolveTls(option: boolean | NacosTlsOptions | undefined): ResolvedTls | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option === true) return { ca: undefined, cert: undefined, key: undefined, servername: undefined, rejectUnauthorized: true };
+  if (typeof option !== 'object' || option === null) throw invalid('tls must be true, false or an object { ca, cert, key, servername, rejectUnauthorized }');
+  if ((option.cert === undefined) !== (option.key === undefined)) {
+    throw invalid('tls.cert and tls.key go together (a client certificate and its private key): set both or neither');
+  }
+  if (option.servername !== undefined && (typeof option.servername !== 'string' || option.servername.trim() === '')) {
+    throw invalid('tls.servername must be a host name');
+  }
+  if (option.rejectUnauthorized !== undefined && typeof option.rejectUnauthorized !== 'boolean') {
+    throw invalid('tls.rejectUnauthorized must be a boolean');
+  }
+  return {
+    ca: pem(option.ca, 'tls.ca'),
+    cert: pem(option.cert, 'tls.cert'),
+    key: pem(option.key, 'tls.key'),
+    servername: option.servername?.trim(),
+    rejectUnauthorized: option.rejectUnauthorized ?? true,
+  };
+}
+
+/** PEM content from a Buffer, a PEM string, or the path of a PEM file (read now, so a bad path fails at start-up). */
+function pem(value: string | Buffer | undefined, name: string): Buffer | undefined {
+  if (value === undefined) return undefined;
+  if (Buffer.isBuffer(value)) return value;
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(`${name} must be PEM text, a Buffer, or the path of a PEM file`);
+  if (value.includes('-----BEGIN')) return Buffer.from(value);
+  try {
+    return readFileSync(value);
+  } catch (error) {
+    throw invalid(`${name} is neither PEM text nor a readable file (${(error as Error).message})`);
+  }
 }
 
 /** The failover cache's root folder from the option, the environment, or the XDG default; `undefined` when off. */

@@ -1,7 +1,7 @@
 import { Client, credentials, status } from '@grpc/grpc-js';
-import type { ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, ChannelOptions, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
-import type { NacosServer, ResolvedOptions } from '../options.js';
+import type { NacosServer, ResolvedOptions, ResolvedTls } from '../options.js';
 import { decodePayload, encodePayload, nacosMethods } from '../proto.js';
 import type { Body, Payload } from '../proto.js';
 import { num, str } from '../wire.js';
@@ -171,17 +171,15 @@ export class NacosConnection {
   /** ServerCheck → bi-stream → ConnectionSetup → wait until the server accepts requests on it. */
   async #open(server: NacosServer): Promise<Live> {
     const deadline = Date.now() + this.#options.timeoutMs;
-    const client = new Client(
-      `${server.host}:${server.grpcPort}`,
-      this.#options.tls ? credentials.createSsl() : credentials.createInsecure(),
-      {
-        // Own subchannel: two clients in one process must not share an HTTP/2 connection, or Nacos
-        // would see them as one connection.
-        'grpc.use_local_subchannel_pool': 1,
-        'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-        'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-      },
-    );
+    const tls = this.#options.tls;
+    const client = new Client(`${server.host}:${server.grpcPort}`, tls ? sslCredentials(tls) : credentials.createInsecure(), {
+      // Own subchannel: two clients in one process must not share an HTTP/2 connection, or Nacos
+      // would see them as one connection.
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      ...(tls?.servername ? tlsNameOptions(tls.servername) : {}),
+    });
     try {
       for (;;) {
         const check = await this.#unary(client, server, 'ServerCheckRequest', {}, deadline);
@@ -332,7 +330,7 @@ export class NacosConnection {
     const { request } = nacosMethods();
     const response = await new Promise<Payload>((resolve, reject) => {
       client.makeUnaryRequest(request.path, request.requestSerialize, request.responseDeserialize, payload, { deadline }, (error, value) =>
-        error || !value ? reject(transportError(server, type, error, this.#options.timeoutMs)) : resolve(value),
+        error || !value ? reject(transportError(server, type, error, this.#options.timeoutMs, this.#options.tls !== undefined)) : resolve(value),
       );
     });
     this.#lastActivity = Date.now();
@@ -420,9 +418,44 @@ function responseError(server: NacosServer, type: string, body: Body): GraylaneE
   return new GraylaneError(ErrorCode.NACOS, `Nacos rejected ${type} (errorCode ${errorCode}: ${message})`, { details });
 }
 
-function transportError(server: NacosServer, type: string, error: ServiceError | null, timeoutMs: number): GraylaneError {
+/** gRPC TLS credentials: the CA (or the system roots), an optional client certificate, verification as configured. */
+function sslCredentials(tls: ResolvedTls): ChannelCredentials {
+  return credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, { rejectUnauthorized: tls.rejectUnauthorized });
+}
+
+/**
+ * With `servername`, grpc-js sends it as SNI and checks the certificate against it instead of the
+ * address' host (its `checkServerIdentity` is called with the override).
+ */
+function tlsNameOptions(servername: string): ChannelOptions {
+  return { 'grpc.ssl_target_name_override': servername, 'grpc.default_authority': servername };
+}
+
+/** OpenSSL and Node errors of a TLS handshake whose peer could not be verified. */
+const TLS_VERIFY_ERROR =
+  /certificate|self[- ]signed|unable to (get|verify)|ERR_TLS|CERT_|Hostname\/IP does not match|wrong version number|SSL routines|alert/i;
+
+/** `No connection established. Last error: Error [CODE]: reason. Resolution note: ` → `CODE: reason`. */
+function tlsReason(details: string): string {
+  return details
+    .replace(/^No connection established\. Last error: /, '')
+    .replace(/^Error (\[[A-Z_]+\]): /, '$1 ')
+    .replace(/^Error: /, '')
+    .replace(/\.? Resolution note:.*$/s, '')
+    .trim();
+}
+
+function transportError(server: NacosServer, type: string, error: ServiceError | null, timeoutMs: number, tls: boolean): GraylaneError {
   const target = `${server.host}:${server.grpcPort} (gRPC)`;
   const details = { server: address(server), type, grpcCode: error?.code };
+  const reason = `${error?.details ?? ''} ${error?.message ?? ''}`;
+  if (tls && error?.code === status.UNAVAILABLE && TLS_VERIFY_ERROR.test(reason)) {
+    return new GraylaneError(
+      ErrorCode.NACOS,
+      `TLS handshake with Nacos at ${target} failed (${tlsReason(error.details || error.message)}); check the tls option: ca (the CA that signed the server's certificate), servername (a name the certificate holds), or whether the server speaks TLS at all`,
+      { cause: error, details: { ...details, tls: true } },
+    );
+  }
   if (error?.code === status.DEADLINE_EXCEEDED) {
     return new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} to ${target} timed out after ${timeoutMs} ms`, {
       cause: error,
