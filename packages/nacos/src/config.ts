@@ -22,6 +22,14 @@ type CachedContent = CacheEntry & { readonly value: string };
 
 /** errorCode of ConfigQueryResponse when the config does not exist. */
 const NOT_FOUND = 300;
+/** A watch whose listen or re-read failed tries again after this, doubling up to {@link RETRY_MAX_MS}, jittered. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+/** The delay before retry number `attempt` (0-based): 0.5 s doubling to 30 s, each drawn from [50 %, 100 %] of it. */
+function retryDelay(attempt: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
+}
 
 interface Watch {
   readonly dataId: string;
@@ -33,15 +41,24 @@ interface Watch {
   /** A refresh is running; `stale` asks it to query once more when it is done. */
   refreshing: boolean;
   stale: boolean;
+  /** The connection the server last accepted this watch's listen on. */
   sentOn: Send | undefined;
+  /** Listening failed this many times in a row; a retry is scheduled on `listenTimer`. */
+  listenFailures: number;
+  listenTimer: NodeJS.Timeout | undefined;
+  /** Re-reading after a change notice failed this many times in a row; a retry is scheduled on `refreshTimer`. */
+  refreshFailures: number;
+  refreshTimer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Nacos configuration over gRPC: read, publish, remove, and watch configs. Watches survive
  * reconnects: the client listens again with the md5 it knows, and the server reports what changed
  * in between; every `configSyncIntervalMs` it checks the md5s again, in case a change notification
- * was lost. Every content read is saved in the failover cache, which answers reads and starts
- * watches while Nacos cannot be reached.
+ * was lost. A watch whose listen request or re-read fails on a live connection (a timeout, an
+ * error response) is retried with a jittered backoff (0.5 s doubling to 30 s) for as long as it
+ * exists, so it never silently stops hearing of changes. Every content read is saved in the
+ * failover cache, which answers reads and starts watches while Nacos cannot be reached.
  */
 export class NacosConfig {
   readonly #connection: NacosConnection;
@@ -50,6 +67,7 @@ export class NacosConfig {
   readonly #request: Send = (type, body) => this.#connection.request(type, body);
   readonly #cache: FailoverCache | undefined;
   readonly #syncTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   /** @internal Use {@link createNacosConfig} or {@link createNacosClient}. */
   constructor(connection: NacosConnection, options: ResolvedOptions) {
@@ -61,12 +79,22 @@ export class NacosConfig {
       const watch = this.#watches.get(configKey(str(body['dataId']), str(body['group'])));
       if (watch) this.#refresh(watch);
     });
-    connection.onConnect((send) => this.#listen(send, [...this.#watches.values()]));
+    connection.onConnect(async (send) => {
+      const watches = [...this.#watches.values()];
+      try {
+        await this.#listen(send, watches);
+      } catch (error) {
+        for (const watch of watches) if (watch.sentOn !== send) this.#retryListen(watch);
+        throw error; // the connection logs it
+      }
+    });
   }
 
   /** Closes the config connection; watches stop. Resolves once the failover cache is written. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#syncTimer);
+    for (const watch of this.#watches.values()) stopRetries(watch);
     this.#watches.clear();
     await Promise.all([this.#connection.close(), this.#cache?.flush()]);
   }
@@ -131,6 +159,10 @@ export class NacosConfig {
         refreshing: false,
         stale: false,
         sentOn: undefined,
+        listenFailures: 0,
+        listenTimer: undefined,
+        refreshFailures: 0,
+        refreshTimer: undefined,
       };
       this.#watches.set(key, watch);
       void this.#start(watch);
@@ -145,24 +177,45 @@ export class NacosConfig {
     return () => {
       if (!active.listeners.delete(listener) || active.listeners.size > 0) return;
       this.#watches.delete(key);
+      stopRetries(active);
       this.#connection.request('ConfigBatchListenRequest', { listen: false, configListenContexts: [this.#context(active)] }).catch(() => {
         // The server forgets listeners with the connection; nothing to restore.
       });
     };
   }
 
+  /**
+   * Reads the config if its content is not known yet and listens to it, unless the current
+   * connection already has the listener; on failure, tries again with backoff while the watch exists.
+   */
   async #start(watch: Watch): Promise<void> {
-    const cached = await this.#cached(watch.dataId, watch.group);
+    watch.listenTimer = undefined;
+    if (!this.#isCurrent(watch)) return;
+    const cached = watch.known ? undefined : await this.#cached(watch.dataId, watch.group);
     try {
       const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
       if (watch.sentOn !== send && this.#isCurrent(watch)) await this.#listen(send, [watch]);
+      if (watch.listenFailures > 0) {
+        this.#options.logger.warn(`graylane: watching Nacos config ${watch.group}/${watch.dataId} works again after ${watch.listenFailures} failed attempt(s)`);
+      }
+      watch.listenFailures = 0;
     } catch (error) {
-      if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
-      this.#options.logger.warn(
-        `graylane: watching Nacos config ${watch.group}/${watch.dataId} failed (${(error as Error).message}); retrying on the next connection`,
-      );
-      if (cached && !watch.known && this.#isCurrent(watch)) this.#deliver(watch, this.#stale(cached, error as Error), { live: false });
+      if (this.#closed || !this.#isCurrent(watch) || (isGraylaneError(error) && error.code === ErrorCode.CLOSED)) return;
+      if (watch.listenFailures === 0) {
+        this.#options.logger.warn(
+          `graylane: watching Nacos config ${watch.group}/${watch.dataId} failed (${(error as Error).message}); retrying with backoff`,
+        );
+      }
+      if (cached && !watch.known) this.#deliver(watch, this.#stale(cached, error as Error), { live: false });
+      this.#retryListen(watch);
     }
+  }
+
+  /** Schedules {@link #start} again, after a backoff that grows with the failures in a row. */
+  #retryListen(watch: Watch): void {
+    if (this.#closed || !this.#isCurrent(watch) || watch.listenTimer) return;
+    watch.listenTimer = setTimeout(() => void this.#start(watch), retryDelay(watch.listenFailures++));
+    watch.listenTimer.unref();
   }
 
   /**
@@ -181,7 +234,12 @@ export class NacosConfig {
     try {
       await this.#listen(send, watches);
     } catch (error) {
-      this.#options.logger.warn(`graylane: checking watched Nacos configs for missed changes failed: ${(error as Error).message}`);
+      this.#options.logger.warn(`graylane: checking watched Nacos configs for missed changes failed (${(error as Error).message}); retrying with backoff`);
+      // Not known to be listened to any more: each watch listens again (with its md5) on its own backoff.
+      for (const watch of watches) {
+        if (watch.sentOn === send) watch.sentOn = undefined;
+        this.#retryListen(watch);
+      }
     }
   }
 
@@ -202,23 +260,46 @@ export class NacosConfig {
     }
   }
 
-  /** Re-reads a watched config after a change notice; runs at most one query per config at a time. */
+  /**
+   * Re-reads a watched config after a change notice; runs at most one query per config at a time.
+   * A failed read is retried with backoff until one succeeds (a new notice retries at once), so the
+   * watch never keeps old content after a change it was told of.
+   */
   #refresh(watch: Watch): void {
+    clearTimeout(watch.refreshTimer);
+    watch.refreshTimer = undefined;
     if (watch.refreshing) {
       watch.stale = true;
       return;
     }
     watch.refreshing = true;
     void (async () => {
+      let failure: Error | undefined;
       do {
         watch.stale = false;
         try {
           this.#deliver(watch, await this.#query(this.#request, watch.dataId, watch.group), { live: true });
+          failure = undefined;
         } catch (error) {
-          this.#options.logger.warn(`graylane: reading changed Nacos config ${watch.group}/${watch.dataId} failed: ${(error as Error).message}`);
+          failure = error as Error;
         }
       } while (watch.stale);
       watch.refreshing = false;
+      if (!failure) {
+        if (watch.refreshFailures > 0) {
+          this.#options.logger.warn(`graylane: read changed Nacos config ${watch.group}/${watch.dataId} after ${watch.refreshFailures} failed attempt(s)`);
+        }
+        watch.refreshFailures = 0;
+        return;
+      }
+      if (this.#closed || !this.#isCurrent(watch) || (isGraylaneError(failure) && failure.code === ErrorCode.CLOSED)) return;
+      if (watch.refreshFailures === 0) {
+        this.#options.logger.warn(
+          `graylane: reading changed Nacos config ${watch.group}/${watch.dataId} failed (${failure.message}); retrying with backoff`,
+        );
+      }
+      watch.refreshTimer = setTimeout(() => this.#refresh(watch), retryDelay(watch.refreshFailures++));
+      watch.refreshTimer.unref();
     })();
   }
 
@@ -282,6 +363,13 @@ export class NacosConfig {
       tag: '',
     };
   }
+}
+
+function stopRetries(watch: Watch): void {
+  clearTimeout(watch.listenTimer);
+  clearTimeout(watch.refreshTimer);
+  watch.listenTimer = undefined;
+  watch.refreshTimer = undefined;
 }
 
 function configKey(dataId: string, group: string): string {

@@ -1,5 +1,8 @@
-import { createNacosConfig } from '../src/index.js';
-import type { NacosConfig } from '../src/index.js';
+import { ErrorCode, GraylaneError } from '@graylane/core';
+import { NacosConfig, createNacosConfig } from '../src/index.js';
+import { resolveOptions } from '../src/options.js';
+import { NacosConnection } from '../src/transport/connection.js';
+import type { Send } from '../src/transport/connection.js';
 import { Inbox, collectingLogger, useRnacos } from './rnacos.js';
 
 const nacos = useRnacos();
@@ -65,5 +68,39 @@ describe('NacosConfig against r-nacos', () => {
     await client().publish(dataId, 'after unwatch', 'RULES');
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(inbox.items).toEqual([undefined, 'created']);
+  });
+
+  it('regression: a watch whose first listen request fails on a live connection still hears changes (retried with backoff)', async () => {
+    const dataId = uniqueDataId('retry');
+    const publisher = client();
+    await publisher.publish(dataId, 'v1');
+    // A real connection whose first ConfigBatchListenRequest times out, as a slow server would.
+    const options = resolveOptions({ serverAddr: nacos.serverAddr, logger: collectingLogger(), cacheDir: false, configSyncIntervalMs: 0 });
+    const connection = new NacosConnection(options, 'config');
+    const ready = connection.ready.bind(connection);
+    const wrapped = new WeakMap<Send, Send>();
+    let failListens = 1;
+    connection.ready = async (readyOptions) => {
+      const send = await ready(readyOptions);
+      if (!wrapped.has(send)) {
+        wrapped.set(send, async (type, body) => {
+          if (type === 'ConfigBatchListenRequest' && failListens > 0) {
+            failListens--;
+            throw new GraylaneError(ErrorCode.NACOS_TIMEOUT, 'Nacos ConfigBatchListenRequest timed out (injected)');
+          }
+          return send(type, body);
+        });
+      }
+      return wrapped.get(send)!;
+    };
+    const watcher = new NacosConfig(connection, options);
+    clients.push(watcher);
+    const inbox = new Inbox<string | undefined>();
+    watcher.watch(dataId, undefined, inbox.push);
+    await inbox.until((content) => content === 'v1', 3000, 'v1');
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // past the first retry (≤ 0.5 s)
+    expect(failListens).toBe(0);
+    await publisher.publish(dataId, 'v2');
+    await inbox.until((content) => content === 'v2', 3000, 'v2 through the retried listener');
   });
 });

@@ -1,0 +1,228 @@
+// Watches must not go deaf when one request fails on a healthy connection: the listen request and
+// the re-read after a change notice are retried with backoff. A fake connection fails chosen
+// requests deterministically.
+import { ErrorCode, GraylaneError } from '@graylane/core';
+import { NacosConfig } from '../src/index.js';
+import { resolveOptions } from '../src/options.js';
+import type { Body } from '../src/proto.js';
+import type { ConnectHandler, NacosConnection, PushHandler, Send } from '../src/transport/connection.js';
+import { Inbox, collectingLogger } from './rnacos.js';
+
+type RequestType = 'ConfigQueryRequest' | 'ConfigBatchListenRequest';
+
+/** An in-memory config server behind the connection surface NacosConfig uses. */
+class FakeConnection {
+  readonly contents = new Map<string, string>();
+  /** `group/dataId` of configs the "server" has a listener for. */
+  readonly listening = new Set<string>();
+  readonly calls: string[] = [];
+  /** Requests of a type fail (with a timeout) while this count is above zero. */
+  readonly failures: Record<RequestType, number> = { ConfigQueryRequest: 0, ConfigBatchListenRequest: 0 };
+  readonly #push = new Map<string, PushHandler>();
+  readonly #connect: ConnectHandler[] = [];
+
+  readonly send: Send = async (type: string, body: Body) => {
+    this.calls.push(type);
+    if ((type === 'ConfigQueryRequest' || type === 'ConfigBatchListenRequest') && this.failures[type] > 0) {
+      this.failures[type]--;
+      throw new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} timed out after 3000 ms (injected)`);
+    }
+    const key = `${String(body['group'])}/${String(body['dataId'])}`;
+    if (type === 'ConfigQueryRequest') {
+      const content = this.contents.get(key);
+      if (content === undefined) throw new GraylaneError(ErrorCode.NACOS, 'not found', { details: { errorCode: 300 } });
+      return { content };
+    }
+    if (type === 'ConfigBatchListenRequest') {
+      for (const context of body['configListenContexts'] as Body[]) {
+        const contextKey = `${String(context['group'])}/${String(context['dataId'])}`;
+        if (body['listen']) this.listening.add(contextKey);
+        else this.listening.delete(contextKey);
+      }
+      return { changedConfigs: [] };
+    }
+    return {};
+  };
+
+  onPush(type: string, handler: PushHandler): void {
+    this.#push.set(type, handler);
+  }
+  onConnect(handler: ConnectHandler): void {
+    this.#connect.push(handler);
+  }
+  /** The `send` of the current connection: a new one after {@link reconnect}, as with NacosConnection. */
+  #current: Send = (type, body) => this.send(type, body);
+  async ready(): Promise<Send> {
+    return this.#current;
+  }
+  request(type: string, body: Body): Promise<Body> {
+    return this.#current(type, body);
+  }
+  async close(): Promise<void> {}
+
+  /** The server publishes a change and notifies listeners, as r-nacos does. */
+  publish(dataId: string, content: string, group = 'DEFAULT_GROUP'): void {
+    this.contents.set(`${group}/${dataId}`, content);
+    if (this.listening.has(`${group}/${dataId}`)) this.#push.get('ConfigChangeNotifyRequest')?.({ dataId, group, tenant: '' });
+  }
+
+  /** A new connection: runs the connect handlers as NacosConnection does (and, like it, swallows their errors). */
+  async reconnect(): Promise<void> {
+    this.listening.clear();
+    const send: Send = (type, body) => this.send(type, body);
+    this.#current = send;
+    for (const handler of this.#connect) await handler(send).catch(() => undefined);
+  }
+
+  count(type: RequestType): number {
+    return this.calls.filter((call) => call === type).length;
+  }
+}
+
+const clients: NacosConfig[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+function setup(options: { configSyncIntervalMs?: number } = {}) {
+  const connection = new FakeConnection();
+  const logger = collectingLogger();
+  const resolved = resolveOptions({ serverAddr: '127.0.0.1:8848', cacheDir: false, logger, configSyncIntervalMs: options.configSyncIntervalMs ?? 0 });
+  const config = new NacosConfig(connection as unknown as NacosConnection, resolved);
+  clients.push(config);
+  return { connection, logger, config };
+}
+
+const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('NacosConfig watch retries', () => {
+  it('regression: a watch whose listen request times out on a healthy connection retries until the server has the listener', async () => {
+    const { connection, logger, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/app.yaml', 'v1');
+    connection.failures.ConfigBatchListenRequest = 2;
+    const inbox = new Inbox<string | undefined>();
+    config.watch('app.yaml', undefined, inbox.push);
+    await inbox.until((content) => content === 'v1', 1000, 'the first content');
+    await until(() => connection.listening.has('DEFAULT_GROUP/app.yaml'), 3000, 'the listener after two failed listens');
+    expect(connection.count('ConfigBatchListenRequest')).toBe(3);
+
+    connection.publish('app.yaml', 'v2');
+    await inbox.until((content) => content === 'v2', 1000, 'v2 pushed to the retried listener');
+    expect(inbox.items).toEqual(['v1', 'v2']);
+    expect(logger.messages.filter((m) => /watching Nacos config DEFAULT_GROUP\/app\.yaml failed .*timed out.*retrying with backoff/.test(m))).toHaveLength(1);
+    expect(logger.messages.some((m) => /works again after 2 failed attempt/.test(m))).toBe(true);
+  });
+
+  it('a watch whose first read fails retries it and delivers the content', async () => {
+    const { connection, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/first.yaml', 'v1');
+    connection.failures.ConfigQueryRequest = 1;
+    const inbox = new Inbox<string | undefined>();
+    config.watch('first.yaml', undefined, inbox.push);
+    await inbox.until((content) => content === 'v1', 2000, 'the content after a failed first read');
+    await until(() => connection.listening.has('DEFAULT_GROUP/first.yaml'), 1000, 'the listener');
+    expect(inbox.items).toEqual(['v1']);
+  });
+
+  it('regression: a failed re-read after a change notice is retried until the new content is delivered', async () => {
+    const { connection, logger, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/changed.yaml', 'v1');
+    const inbox = new Inbox<string | undefined>();
+    config.watch('changed.yaml', undefined, inbox.push);
+    await until(() => connection.listening.has('DEFAULT_GROUP/changed.yaml'), 1000, 'the listener');
+    await inbox.until((content) => content === 'v1', 1000, 'v1');
+
+    connection.failures.ConfigQueryRequest = 2;
+    connection.publish('changed.yaml', 'v2');
+    await inbox.until((content) => content === 'v2', 3000, 'v2 after two failed re-reads');
+    expect(connection.count('ConfigQueryRequest')).toBe(1 + 3);
+    expect(inbox.items).toEqual(['v1', 'v2']);
+    expect(logger.messages.filter((m) => /reading changed Nacos config DEFAULT_GROUP\/changed\.yaml failed .*retrying with backoff/.test(m))).toHaveLength(1);
+  });
+
+  it('a new change notice retries a failed re-read at once', async () => {
+    const { connection, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/notice.yaml', 'v1');
+    const inbox = new Inbox<string | undefined>();
+    config.watch('notice.yaml', undefined, inbox.push);
+    await until(() => connection.listening.has('DEFAULT_GROUP/notice.yaml'), 1000, 'the listener');
+    connection.failures.ConfigQueryRequest = 1;
+    connection.publish('notice.yaml', 'v2');
+    await until(() => connection.failures.ConfigQueryRequest === 0, 1000, 'the failed re-read');
+    await sleep(20);
+    connection.publish('notice.yaml', 'v3');
+    await inbox.until((content) => content === 'v3', 200, 'v3 well before the backoff ends');
+  });
+
+  it('stops retrying when the watch is removed, and when the client closes', async () => {
+    const { connection, config } = setup();
+    connection.failures.ConfigBatchListenRequest = Number.POSITIVE_INFINITY;
+    const unwatch = config.watch('gone.yaml', undefined, () => undefined);
+    await until(() => connection.count('ConfigBatchListenRequest') >= 2, 2000, 'a retry');
+    unwatch();
+    const after = connection.count('ConfigBatchListenRequest');
+    await sleep(1500);
+    expect(connection.count('ConfigBatchListenRequest')).toBe(after); // `after` includes the unlisten request
+
+    config.watch('closed.yaml', undefined, () => undefined);
+    await until(() => connection.count('ConfigBatchListenRequest') >= after + 3, 2000, 'a retry of the second watch');
+    await config.close();
+    const atClose = connection.count('ConfigBatchListenRequest');
+    await sleep(1500);
+    expect(connection.count('ConfigBatchListenRequest')).toBe(atClose);
+  });
+
+  it('backs off: failures in a row wait longer each time', async () => {
+    const { connection, config } = setup();
+    connection.failures.ConfigBatchListenRequest = Number.POSITIVE_INFINITY;
+    const times: number[] = [];
+    const send = connection.send;
+    (connection as { send: Send }).send = (type, body) => {
+      if (type === 'ConfigBatchListenRequest') times.push(Date.now());
+      return send(type, body);
+    };
+    config.watch('backoff.yaml', undefined, () => undefined);
+    await until(() => times.length >= 4, 5000, 'four attempts');
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 0.5 s, 1 s, 2 s nominal, each jittered to [50 %, 100 %].
+    expect(gaps[0]).toBeGreaterThanOrEqual(240);
+    expect(gaps[0]).toBeLessThan(600);
+    expect(gaps[1]).toBeGreaterThanOrEqual(490);
+    expect(gaps[2]).toBeGreaterThanOrEqual(990);
+  });
+
+  it('re-listens with backoff when listening again on a new connection fails', async () => {
+    const { connection, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/reconnect.yaml', 'v1');
+    const inbox = new Inbox<string | undefined>();
+    config.watch('reconnect.yaml', undefined, inbox.push);
+    await until(() => connection.listening.has('DEFAULT_GROUP/reconnect.yaml'), 1000, 'the listener');
+    connection.failures.ConfigBatchListenRequest = 1;
+    await connection.reconnect();
+    expect(connection.listening.has('DEFAULT_GROUP/reconnect.yaml')).toBe(false);
+    await until(() => connection.listening.has('DEFAULT_GROUP/reconnect.yaml'), 2000, 'the listener after the reconnect');
+    connection.publish('reconnect.yaml', 'v2');
+    await inbox.until((content) => content === 'v2', 1000, 'v2');
+  });
+
+  it('re-listens with backoff when the periodic md5 check fails', async () => {
+    const { connection, config } = setup({ configSyncIntervalMs: 1000 });
+    connection.contents.set('DEFAULT_GROUP/sync.yaml', 'v1');
+    config.watch('sync.yaml', undefined, () => undefined);
+    await until(() => connection.listening.has('DEFAULT_GROUP/sync.yaml'), 1000, 'the listener');
+    const before = connection.count('ConfigBatchListenRequest');
+    connection.failures.ConfigBatchListenRequest = 1;
+    await until(() => connection.count('ConfigBatchListenRequest') === before + 1, 2000, 'the failing check');
+    // The retry comes within the backoff (≤ 0.5 s), not with the next check (1 s later).
+    const failedAt = Date.now();
+    await until(() => connection.count('ConfigBatchListenRequest') >= before + 2, 2000, 'the retry');
+    expect(Date.now() - failedAt).toBeLessThan(800);
+  });
+});
