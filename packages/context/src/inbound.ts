@@ -5,13 +5,15 @@ import type { CarrierOptions } from './carriers.js';
 import { extractLane } from './extract.js';
 import { getLane, setLane } from './lane.js';
 import { recordInboundLane } from './span.js';
+import { createLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';
+import type { TrailHop, TrailResponse, TrailSocket } from './trail.js';
 import { laneTrustFrom } from './trust.js';
 import type { LaneTrust, LaneTrustOptions } from './trust.js';
 
 /** What inbound middleware needs of a request: Node's `IncomingMessage` has it. */
 export interface InboundRequest {
   readonly headers: IncomingHttpHeaders;
-  readonly socket?: { readonly remoteAddress?: string | undefined } | null;
+  readonly socket?: (TrailSocket & { readonly remoteAddress?: string | undefined }) | null;
 }
 
 /** Options of {@link createInboundLane}: the options every inbound adapter (Express, Nest) shares. */
@@ -26,6 +28,13 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
   readonly entry?: boolean | LaneTrust | LaneTrustOptions;
   /** Called once per request with its lane (`undefined` for base). Errors it throws are logged and ignored. */
   readonly onLane?: (lane: string | undefined, req: R) => void;
+  /**
+   * Turns the debug trail on: each response gets an `x-graylane-trail` header listing this hop
+   * (`service[lane]@address`; the address defaults to the one the request arrived at) and the
+   * trails of the calls made while handling it. Pass `graylane.trail` from `@graylane/node`. Off
+   * by default; see docs/guides/debugging.md.
+   */
+  readonly trail?: TrailHop;
 }
 
 /**
@@ -33,14 +42,16 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
  * the rest of the request runs in. An inner hop reads the carriers (keeping a lane OpenTelemetry's
  * HTTP instrumentation already put in the context when the request carries none); an entry applies
  * its trust decision, which alone sets the lane and strips untrusted carriers from `req.headers`.
- * The lane is recorded on the active span (`graylane.lane`). Never throws: a failure leaves the
+ * The lane is recorded on the active span (`graylane.lane`). With {@link
+ * InboundLaneOptions.trail}, the context also holds the request's trail, which is written to
+ * `res` when its head is. Never throws: a failure leaves the
  * request in the active context, with a diagnostic. Invalid options throw
  * `GRAYLANE_ERR_CONFIG_INVALID` here, at start-up.
  */
-export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R) => Context {
-  const { carriers, onLane, entry = false } = options;
+export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
+  const { carriers, onLane, entry = false, trail } = options;
   const trust = entry === false ? undefined : laneTrustFrom(entry === true ? 'none' : entry, carriers);
-  return function inboundLane(req) {
+  return function inboundLane(req, res) {
     const active = context.active();
     let next = active;
     try {
@@ -52,10 +63,18 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
       }
       const lane = getLane(next);
       recordInboundLane(lane);
+      if (trail !== undefined && res !== undefined) next = traced(next, trail, req, res);
       if (onLane) onLane(lane, req);
     } catch (error) {
       diag.warn('graylane: could not settle the lane of an inbound request; it runs in the active context', error);
     }
     return next;
   };
+}
+
+/** `ctx` with a new trail for the request, written to `res` with its head. */
+function traced(ctx: Context, hop: TrailHop, req: InboundRequest, res: TrailResponse): Context {
+  const trail = createLaneTrail(hop, req.socket);
+  writeTrailHeader(res, trail);
+  return setLaneTrail(ctx, trail);
 }
