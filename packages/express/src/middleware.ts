@@ -31,7 +31,7 @@ export type LaneMiddleware = (req: IncomingMessage, res: ServerResponse, next: (
  */
 export function graylaneMiddleware(options: GraylaneMiddlewareOptions = {}): LaneMiddleware {
   const inboundLane = createInboundLane(options);
-  return function graylane(req, _res, next) {
-    context.with(inboundLane(req), next);
+  return function graylane(req, res, next) {
+    context.with(inboundLane(req, res), next);
   };
 }

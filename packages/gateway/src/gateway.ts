@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
-import { injectLane, laneTrustFrom, setLane, stripLaneCarriers } from '@graylane/context';
-import type { CarrierOptions, LaneTrustSetting } from '@graylane/context';
+import { TRAIL_HEADER, createLaneTrail, injectLane, laneTrustFrom, setLane, stripLaneCarriers } from '@graylane/context';
+import type { CarrierOptions, LaneTrustSetting, TrailHop } from '@graylane/context';
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
@@ -47,6 +47,12 @@ export interface GatewayOptions {
   readonly agent?: http.Agent;
   /** Called for every routed request, e.g. for access logs. Errors it throws are logged and ignored. */
   readonly onRoute?: (info: RouteInfo, req: IncomingMessage) => void;
+  /**
+   * Turns the debug trail on: each proxied response gets an `x-graylane-trail` header listing the
+   * gateway (`gateway[base]@127.0.0.1:8080`; the address defaults to the one the request arrived
+   * at) and then the upstream's trail. Off by default; see docs/guides/debugging.md.
+   */
+  readonly trail?: TrailHop;
 }
 
 /** A lane-aware entry gateway; see {@link createGateway}. */
@@ -78,7 +84,7 @@ export interface Gateway {
  * 502 when the upstream cannot be reached, 504 when it does not answer in time.
  */
 export function createGateway(options: GatewayOptions): Gateway {
-  const { router, carriers, onRoute } = options;
+  const { router, carriers, onRoute, trail } = options;
   const trust = laneTrustFrom(options.trust ?? 'none', carriers);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const ownAgent = options.agent === undefined;
@@ -141,7 +147,13 @@ export function createGateway(options: GatewayOptions): Gateway {
     });
     upstream.on('response', (answer) => {
       upstream.setTimeout(0);
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEndHeaders(answer.headers));
+      const answerHeaders = endToEndHeaders(answer.headers);
+      if (trail !== undefined) {
+        const trailed = createLaneTrail(trail, req.socket);
+        trailed.add(answer.headers[TRAIL_HEADER]);
+        answerHeaders[TRAIL_HEADER] = trailed.toString();
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
       answer.pipe(res);
       answer.on('error', () => res.destroy());
     });

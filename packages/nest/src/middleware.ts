@@ -24,7 +24,7 @@ type LaneMiddleware = (req: IncomingMessage, res: ServerResponse, next: (error?:
  */
 export function laneMiddleware(options: GraylaneModuleOptions): LaneMiddleware {
   const inboundLane = createInboundLane(options);
-  return function graylaneLane(req, _res, next) {
-    context.with(inboundLane(req), next);
+  return function graylaneLane(req, res, next) {
+    context.with(inboundLane(req, res), next);
   };
 }
