@@ -1,9 +1,9 @@
 import { getAdapter } from 'axios';
-import type { AxiosAdapter, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import { LanePropagator, getLane, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import { LanePropagator, TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
+import type { CarrierOptions, LaneTrail } from '@graylane/context';
 import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
 import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
 
@@ -53,9 +53,11 @@ declare module 'axios' {
  * (`GRAYLANE_ERR_NO_INSTANCE` or `GRAYLANE_ERR_STRICT_LANE`) naming the service and the lane.
  * An idempotent call whose instance cannot be reached is retried on the next one (see
  * {@link AxiosLaneOptions.retry}); when none is left, it fails with the last connection error, as
- * axios reports it. Each selection is recorded on the active span (`graylane.*` attributes).
+ * axios reports it. Each selection is recorded on the active span (`graylane.*` attributes). When
+ * the calling request has a debug trail (see `TRAIL_HEADER` in `@graylane/context`), the callee's
+ * trail header, from a success or an error response, is added to it.
  *
- * @returns a function that removes the interceptor.
+ * @returns a function that removes the interceptors.
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when `retry` is invalid.
  * @example
  * ```ts
@@ -70,6 +72,8 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
   const retry = compileRetry(options.retry);
   const carrierFields = new LanePropagator(carriers).fields();
   const carrierScratch: Record<string, unknown> = {};
+  /** The debug trail of the request each routed config was made in, when it has one. */
+  const trails = new WeakMap<InternalAxiosRequestConfig, LaneTrail>();
 
   async function route(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
     const target = targetOf(config);
@@ -79,6 +83,8 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
 
     const lane = getLane();
     const span = trace.getActiveSpan();
+    const trail = getLaneTrail();
+    if (trail !== undefined) trails.set(config, trail);
     const selection = await router.selectAsync(service, lane);
     aim(config, target, selection);
     config.baseURL = undefined;
@@ -114,8 +120,28 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
     };
   }
 
-  const id = instance.interceptors.request.use(route);
-  return () => instance.interceptors.request.eject(id);
+  /** Adds the callee's trail to the caller's, for a response to a routed request made with a trail. */
+  function collectTrail(response: AxiosResponse | undefined): void {
+    if (response === undefined) return;
+    const value: unknown = response.headers[TRAIL_HEADER];
+    if (typeof value === 'string') trails.get(response.config)?.add(value);
+  }
+
+  const requestId = instance.interceptors.request.use(route);
+  const responseId = instance.interceptors.response.use(
+    (response) => {
+      collectTrail(response);
+      return response;
+    },
+    (error: unknown) => {
+      collectTrail((error as { response?: AxiosResponse }).response);
+      throw error;
+    },
+  );
+  return () => {
+    instance.interceptors.request.eject(requestId);
+    instance.interceptors.response.eject(responseId);
+  };
 }
 
 /** Points `config` at the selected instance, keeping `target`'s path and query, and records the selection. */

@@ -1,8 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import { getLane, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import { TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
+import type { CarrierOptions, LaneTrail } from '@graylane/context';
 import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
 import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
 
@@ -51,7 +51,9 @@ type DispatchHandler = Parameters<Dispatcher['dispatch']>[1];
  *
  * A request that cannot reach its instance is dispatched again to the next one (see
  * {@link LaneInterceptorOptions.retry}); when none is left, it fails with the last connection error.
- * Each selection is recorded on the span active at the call (`graylane.*` attributes).
+ * Each selection is recorded on the span active at the call (`graylane.*` attributes). When the
+ * calling request has a debug trail (see `TRAIL_HEADER` in `@graylane/context`), the callee's trail
+ * header is added to it.
  *
  * Compose it onto an `Agent` (or the global dispatcher), which routes each request by its origin;
  * a `Client` or `Pool` is bound to one origin and cannot follow the selection.
@@ -77,17 +79,19 @@ export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.Dis
       // Read now: this is the caller's context; the selection below may settle in another one.
       const lane = getLane();
       const span = trace.getActiveSpan();
+      const trail = getLaneTrail();
+      const answered = trail === undefined ? handler : trailing(handler, trail);
       router
         .selectAsync(service, lane)
         .then((selection) => {
           report(selection, span, 0, onSelect);
           const attempts =
             retry.allows(opts.method) && isReplayableBody(opts.body)
-              ? retrying(handler, retry.start(selection), (next, retries) => {
+              ? retrying(answered, retry.start(selection), (next, retries) => {
                   report(next, span, retries, onSelect);
                   dispatch(routed(opts, next, lane, carriers), attempts);
                 })
-              : handler;
+              : answered;
           dispatch(routed(opts, selection, lane, carriers), attempts);
         })
         .catch((error: Error) => handler.onError?.(error));
@@ -130,6 +134,34 @@ export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.Dis
       },
     });
   }
+}
+
+/**
+ * `handler` behind a proxy that adds the callee's trail header to `trail` when the response headers
+ * arrive: as raw `[name, value, ...]` buffers (`onHeaders`) or a record (undici 7's `onResponseStart`).
+ */
+function trailing(handler: DispatchHandler, trail: LaneTrail): DispatchHandler {
+  return new Proxy(handler, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      if (key === 'onHeaders') {
+        return (statusCode: number, headers: Buffer[], ...rest: unknown[]) => {
+          for (let i = 0; i + 1 < headers.length; i += 2) {
+            if (headers[i]!.toString('latin1').toLowerCase() === TRAIL_HEADER) trail.add(headers[i + 1]!.toString('latin1'));
+          }
+          return value.call(target, statusCode, headers, ...rest);
+        };
+      }
+      if (key === 'onResponseStart') {
+        return (controller: unknown, statusCode: number, headers: Record<string, string | string[] | undefined>, ...rest: unknown[]) => {
+          trail.add(headers[TRAIL_HEADER]);
+          return value.call(target, controller, statusCode, headers, ...rest);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 /** The handler calls that say a response has started: after one, a failure is not retried. */

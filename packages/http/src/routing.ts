@@ -1,9 +1,9 @@
-import type { ClientRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import { getLane, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import { TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
+import type { CarrierOptions, LaneTrail } from '@graylane/context';
 import { compileRetry, isConnectFailure } from '@graylane/router';
 import type { LaneRouter, RetryOptions, Selection } from '@graylane/router';
 
@@ -64,6 +64,7 @@ export type Route = (req: ClientRequest, target: RequestTarget, enqueue: Enqueue
  * carriers, then is enqueued aimed at the instance selected for that lane, which also keys the
  * agent's socket pool by instance. Any other request is enqueued as it is. A routing failure fails
  * the request the way a connection failure does: an `error` event with graylane's typed error.
+ * When the caller's request has a debug trail, the callee's trail header is added to it.
  */
 export function laneRouting(options: LaneRoutingOptions): Route {
   const { router, carriers, onSelect } = options;
@@ -77,6 +78,8 @@ export function laneRouting(options: LaneRoutingOptions): Route {
     // Read now: `http.request` calls the agent synchronously, in the caller's context.
     const lane = getLane();
     const span = trace.getActiveSpan();
+    const trail = getLaneTrail();
+    if (trail !== undefined) collectTrail(req, trail);
     writeCarriers(req, lane, carriers);
     router.selectAsync(service, lane).then(
       (selection) => {
@@ -148,6 +151,17 @@ function writeCarriers(req: ClientRequest, lane: string | undefined, carriers: C
   injectLane(after, lane, carriers);
   for (const name in before) if (after[name] === undefined) req.removeHeader(name);
   for (const name in after) if (after[name] !== before[name]) req.setHeader(name, after[name] as string | string[]);
+}
+
+/**
+ * Adds the trail header of `req`'s response to `trail`. Node dumps a response nobody listens for;
+ * listening for it here would keep it, so when this listener is the only one it dumps it itself.
+ */
+function collectTrail(req: ClientRequest, trail: LaneTrail): void {
+  req.prependOnceListener('response', (res: IncomingMessage) => {
+    trail.add(res.headers[TRAIL_HEADER]);
+    if (req.listenerCount('response') === 0) res.resume();
+  });
 }
 
 /**
