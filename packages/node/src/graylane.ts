@@ -5,7 +5,7 @@ import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, assertLane, laneFromEnv, laneLabel } from '@graylane/core';
 import type { InstanceRegistration, Registry } from '@graylane/core';
 import { ensureContextManager } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import type { CarrierOptions, TrailHop } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, RouterOptions } from '@graylane/router';
 import { registryFromEnv } from './registry-from-env.js';
@@ -66,6 +66,12 @@ export interface Graylane {
   readonly registry: Registry;
   readonly router: LaneRouter;
   readonly carriers: CarrierOptions | undefined;
+  /**
+   * This process as a hop of the debug trail (`{ service, lane }`). Pass it as the `trail` option
+   * of the inbound middleware, `GraylaneModule` or the gateway to turn the `x-graylane-trail`
+   * response header on (docs/guides/debugging.md).
+   */
+  readonly trail: TrailHop;
   /** The lane rules when {@link GraylaneOptions.rules} was given: `matcher()`, `status()`, `onChange()`. */
   readonly rules: RulesManager | undefined;
   /**
@@ -147,6 +153,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     registry,
     router,
     carriers: options.carriers,
+    trail: { service: options.service, lane },
     rules,
     async register(address) {
       const registration: InstanceRegistration = {
