@@ -26,6 +26,8 @@ const gateway = createGateway({
   matcher: graylane.rules.matcher(),
   // Loopback clients are trusted, so that `curl -H 'x-mse-tag: gray' http://127.0.0.1:8080/a` works.
   trust: { trustedNetworks: ['127.0.0.0/8', '::1/128'], tokens },
+  // The debug trail is on in the demo: `curl -i` shows the hops and their lanes (x-graylane-trail).
+  trail: graylane.trail,
 });
 graylane.rules.onChange(({ matcher }) => gateway.setMatcher(matcher));
 const address = await gateway.listen(Number(process.env['GATEWAY_PORT'] ?? 8080), process.env['GATEWAY_HOST'] ?? '127.0.0.1');

@@ -28,7 +28,8 @@ const http = axios.create({ timeout: 5_000 });
 attachLaneRouting(http, { router: graylane.router, carriers: graylane.carriers });
 
 const app = express();
-app.use(graylaneMiddleware({ carriers: graylane.carriers }));
+// The debug trail is on in the demo: every response lists the hops it went through (x-graylane-trail).
+app.use(graylaneMiddleware({ carriers: graylane.carriers, trail: graylane.trail }));
 app.get(`/${service}`, async (req, res) => {
   const me: Hop = { service: service.toUpperCase(), lane: laneLabel(graylane.lane), address: `127.0.0.1:${req.socket.localPort}` };
   try {
