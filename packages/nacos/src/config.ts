@@ -5,6 +5,7 @@ import type { CacheEntry } from './cache.js';
 import { isUnreachable } from './naming.js';
 import type { ResolvedOptions } from './options.js';
 import type { Body } from './proto.js';
+import { Backoff } from './retry.js';
 import type { NacosConnection, Send } from './transport/connection.js';
 import { list, obj, str } from './wire.js';
 
@@ -22,14 +23,6 @@ type CachedContent = CacheEntry & { readonly value: string };
 
 /** errorCode of ConfigQueryResponse when the config does not exist. */
 const NOT_FOUND = 300;
-/** A watch whose listen or re-read failed tries again after this, doubling up to {@link RETRY_MAX_MS}, jittered. */
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
-
-/** The delay before retry number `attempt` (0-based): 0.5 s doubling to 30 s, each drawn from [50 %, 100 %] of it. */
-function retryDelay(attempt: number): number {
-  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
-}
 
 interface Watch {
   readonly dataId: string;
@@ -43,12 +36,10 @@ interface Watch {
   stale: boolean;
   /** The connection the server last accepted this watch's listen on. */
   sentOn: Send | undefined;
-  /** Listening failed this many times in a row; a retry is scheduled on `listenTimer`. */
-  listenFailures: number;
-  listenTimer: NodeJS.Timeout | undefined;
-  /** Re-reading after a change notice failed this many times in a row; a retry is scheduled on `refreshTimer`. */
-  refreshFailures: number;
-  refreshTimer: NodeJS.Timeout | undefined;
+  /** Retries reading (if unknown) and listening after a failure, with backoff. */
+  listenRetry: Backoff;
+  /** Retries a failed re-read after a change notice, with backoff. */
+  refreshRetry: Backoff;
 }
 
 /**
@@ -150,7 +141,7 @@ export class NacosConfig {
     const key = configKey(dataId, group || this.#options.group);
     let watch = this.#watches.get(key);
     if (!watch) {
-      watch = {
+      const created: Watch = {
         dataId,
         group: group || this.#options.group,
         listeners: new Set(),
@@ -159,11 +150,10 @@ export class NacosConfig {
         refreshing: false,
         stale: false,
         sentOn: undefined,
-        listenFailures: 0,
-        listenTimer: undefined,
-        refreshFailures: 0,
-        refreshTimer: undefined,
+        listenRetry: new Backoff(() => void this.#start(created)),
+        refreshRetry: new Backoff(() => this.#refresh(created)),
       };
+      watch = created;
       this.#watches.set(key, watch);
       void this.#start(watch);
     } else if (watch.known) {
@@ -189,19 +179,18 @@ export class NacosConfig {
    * connection already has the listener; on failure, tries again with backoff while the watch exists.
    */
   async #start(watch: Watch): Promise<void> {
-    watch.listenTimer = undefined;
     if (!this.#isCurrent(watch)) return;
     const cached = watch.known ? undefined : await this.#cached(watch.dataId, watch.group);
     try {
       const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
       if (watch.sentOn !== send && this.#isCurrent(watch)) await this.#listen(send, [watch]);
-      if (watch.listenFailures > 0) {
-        this.#options.logger.warn(`graylane: watching Nacos config ${watch.group}/${watch.dataId} works again after ${watch.listenFailures} failed attempt(s)`);
+      const failures = watch.listenRetry.succeeded();
+      if (failures > 0) {
+        this.#options.logger.warn(`graylane: watching Nacos config ${watch.group}/${watch.dataId} works again after ${failures} failed attempt(s)`);
       }
-      watch.listenFailures = 0;
     } catch (error) {
       if (this.#closed || !this.#isCurrent(watch) || (isGraylaneError(error) && error.code === ErrorCode.CLOSED)) return;
-      if (watch.listenFailures === 0) {
+      if (watch.listenRetry.failures === 0) {
         this.#options.logger.warn(
           `graylane: watching Nacos config ${watch.group}/${watch.dataId} failed (${(error as Error).message}); retrying with backoff`,
         );
@@ -213,9 +202,8 @@ export class NacosConfig {
 
   /** Schedules {@link #start} again, after a backoff that grows with the failures in a row. */
   #retryListen(watch: Watch): void {
-    if (this.#closed || !this.#isCurrent(watch) || watch.listenTimer) return;
-    watch.listenTimer = setTimeout(() => void this.#start(watch), retryDelay(watch.listenFailures++));
-    watch.listenTimer.unref();
+    if (this.#closed || !this.#isCurrent(watch)) return;
+    watch.listenRetry.schedule();
   }
 
   /**
@@ -266,8 +254,7 @@ export class NacosConfig {
    * watch never keeps old content after a change it was told of.
    */
   #refresh(watch: Watch): void {
-    clearTimeout(watch.refreshTimer);
-    watch.refreshTimer = undefined;
+    watch.refreshRetry.cancel();
     if (watch.refreshing) {
       watch.stale = true;
       return;
@@ -286,20 +273,19 @@ export class NacosConfig {
       } while (watch.stale);
       watch.refreshing = false;
       if (!failure) {
-        if (watch.refreshFailures > 0) {
-          this.#options.logger.warn(`graylane: read changed Nacos config ${watch.group}/${watch.dataId} after ${watch.refreshFailures} failed attempt(s)`);
+        const failures = watch.refreshRetry.succeeded();
+        if (failures > 0) {
+          this.#options.logger.warn(`graylane: read changed Nacos config ${watch.group}/${watch.dataId} after ${failures} failed attempt(s)`);
         }
-        watch.refreshFailures = 0;
         return;
       }
       if (this.#closed || !this.#isCurrent(watch) || (isGraylaneError(failure) && failure.code === ErrorCode.CLOSED)) return;
-      if (watch.refreshFailures === 0) {
+      if (watch.refreshRetry.failures === 0) {
         this.#options.logger.warn(
           `graylane: reading changed Nacos config ${watch.group}/${watch.dataId} failed (${failure.message}); retrying with backoff`,
         );
       }
-      watch.refreshTimer = setTimeout(() => this.#refresh(watch), retryDelay(watch.refreshFailures++));
-      watch.refreshTimer.unref();
+      watch.refreshRetry.schedule();
     })();
   }
 
@@ -366,10 +352,8 @@ export class NacosConfig {
 }
 
 function stopRetries(watch: Watch): void {
-  clearTimeout(watch.listenTimer);
-  clearTimeout(watch.refreshTimer);
-  watch.listenTimer = undefined;
-  watch.refreshTimer = undefined;
+  watch.listenRetry.cancel();
+  watch.refreshRetry.cancel();
 }
 
 function configKey(dataId: string, group: string): string {

@@ -2,6 +2,7 @@ import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
 import { FAILOVER_WAIT_MS, FailoverCache } from './cache.js';
 import type { ResolvedOptions } from './options.js';
 import type { Body } from './proto.js';
+import { Backoff } from './retry.js';
 import type { NacosConnection, Send } from './transport/connection.js';
 import { bool, list, num, obj, str, strMap } from './wire.js';
 
@@ -48,9 +49,12 @@ export type NacosServiceListener = (hosts: readonly NacosInstance[]) => void;
 const DEFAULT_CLUSTER = 'DEFAULT';
 
 interface Registration {
+  readonly key: string;
   readonly request: Body;
-  /** The connection this registration was last sent on. */
+  /** The connection the server last accepted this registration on. */
   sentOn: Send | undefined;
+  /** Sends the registration again after it failed on a live connection, with backoff. */
+  retry: Backoff;
 }
 
 interface Subscription {
@@ -62,14 +66,21 @@ interface Subscription {
   /** `hosts` came from the failover cache: the server has not answered since this client started. */
   cached: boolean;
   lastRefTime: number;
+  /** The connection the server last accepted this subscription on. */
   sentOn: Send | undefined;
+  /** Subscribes again after a failure, with backoff. */
+  retry: Backoff;
 }
 
 /**
  * Nacos naming over gRPC: ephemeral registrations and push subscriptions. Registrations and
  * subscriptions are remembered and restored on every new connection; subscribers keep the last
- * list they received while the connection is down. Every list received is saved in the failover
- * cache, and a subscriber that gets no list because Nacos cannot be reached gets the saved one.
+ * list they received while the connection is down. A subscribe or register request that fails on
+ * a live connection (a timeout, an error response), or while restoring them on a new connection,
+ * is retried with a jittered backoff (0.5 s doubling to 30 s) for as long as the subscription or
+ * registration exists, so neither is silently lost until the next reconnect. Every list received
+ * is saved in the failover cache, and a subscriber that gets no list because Nacos cannot be
+ * reached gets the saved one.
  */
 export class NacosNaming {
   readonly #connection: NacosConnection;
@@ -77,6 +88,7 @@ export class NacosNaming {
   readonly #registrations = new Map<string, Registration>();
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #cache: FailoverCache | undefined;
+  #closed = false;
 
   /** @internal Use {@link createNacosClient}. */
   constructor(connection: NacosConnection, options: ResolvedOptions) {
@@ -92,21 +104,27 @@ export class NacosNaming {
    * once the failover cache is written.
    */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const subscription of this.#subscriptions.values()) subscription.retry.cancel();
+    for (const entry of this.#registrations.values()) entry.retry.cancel();
     this.#subscriptions.clear();
     await Promise.all([this.#connection.close(), this.#cache?.flush()]);
   }
 
   /**
    * Registers (or re-registers, e.g. with a new lane in its metadata) an ephemeral instance and
-   * resolves once Nacos has accepted it. If Nacos cannot be reached in time the promise rejects
-   * (`GRAYLANE_ERR_NACOS` or `GRAYLANE_ERR_NACOS_TIMEOUT`) but the registration is kept and sent when the connection comes
-   * back; call {@link deregisterInstance} to withdraw it. A registration Nacos refuses is forgotten.
+   * resolves once Nacos has accepted it. If Nacos cannot be reached or does not answer in time the
+   * promise rejects (`GRAYLANE_ERR_NACOS` or `GRAYLANE_ERR_NACOS_TIMEOUT`) but the registration is
+   * kept: sent when the connection comes back, or, when the request failed on a live connection,
+   * sent again with backoff until Nacos accepts it. Call {@link deregisterInstance} to withdraw it.
+   * A registration Nacos refuses is forgotten.
    */
   async registerInstance(registration: NacosInstanceRegistration): Promise<void> {
     assertRegistration(registration);
     const groupName = registration.groupName || this.#options.group;
     const key = instanceKey(registration, groupName);
     const entry: Registration = {
+      key,
       request: {
         namespace: this.#options.namespace,
         serviceName: registration.serviceName,
@@ -126,23 +144,52 @@ export class NacosNaming {
         },
       },
       sentOn: undefined,
+      retry: new Backoff(() => void this.#reregister(entry)),
     };
+    this.#registrations.get(key)?.retry.cancel();
     this.#registrations.set(key, entry);
+    // When no connection becomes ready in time, the restore of the next connection sends it.
     const send = await this.#connection.ready();
     // Sent while we waited, by the restore of a new connection; or superseded by a later call.
     if (entry.sentOn === send || this.#registrations.get(key) !== entry) return;
     try {
       await this.#register(send, entry);
     } catch (error) {
-      if (isRejection(error) && this.#registrations.get(key) === entry) this.#registrations.delete(key);
+      if (isRejection(error)) {
+        if (this.#registrations.get(key) === entry) this.#registrations.delete(key);
+      } else if (!this.#closed && this.#registrations.get(key) === entry && !(isGraylaneError(error) && error.code === ErrorCode.CLOSED)) {
+        // A timeout on a live connection: nothing else would send it before a reconnect. The
+        // rejection tells the caller; the retries warn only if they fail too.
+        entry.retry.schedule();
+      }
       throw error;
+    }
+  }
+
+  /** Sends a kept registration again, unless the current connection already has it; backs off on failure. */
+  async #reregister(entry: Registration): Promise<void> {
+    if (this.#closed || this.#registrations.get(entry.key) !== entry) return;
+    try {
+      const send = await this.#connection.ready();
+      if (entry.sentOn !== send && this.#registrations.get(entry.key) === entry) await this.#register(send, entry);
+      const failures = entry.retry.succeeded();
+      if (failures > 0) this.#options.logger.warn(`graylane: registered Nacos instance ${entry.key} after ${failures} failed attempt(s)`);
+    } catch (error) {
+      if (this.#closed || this.#registrations.get(entry.key) !== entry || (isGraylaneError(error) && error.code === ErrorCode.CLOSED)) return;
+      // The first failure was reported by the rejected registerInstance or the connection's restore.
+      if (entry.retry.failures === 1) {
+        this.#options.logger.warn(`graylane: registering Nacos instance ${entry.key} failed again (${(error as Error).message}); retrying with backoff`);
+      }
+      entry.retry.schedule();
     }
   }
 
   /** Deregisters an instance and resolves once Nacos has accepted it; unknown instances are a no-op. */
   async deregisterInstance(instance: NacosInstanceKey): Promise<void> {
     const groupName = instance.groupName || this.#options.group;
-    this.#registrations.delete(instanceKey(instance, groupName));
+    const key = instanceKey(instance, groupName);
+    this.#registrations.get(key)?.retry.cancel();
+    this.#registrations.delete(key);
     await this.#connection.request('InstanceRequest', {
       namespace: this.#options.namespace,
       serviceName: instance.serviceName,
@@ -176,7 +223,18 @@ export class NacosNaming {
     const key = serviceKey(groupName, serviceName);
     let subscription = this.#subscriptions.get(key);
     if (!subscription) {
-      subscription = { serviceName, groupName, listeners: new Set(), hosts: undefined, signature: '', cached: false, lastRefTime: 0, sentOn: undefined };
+      const created: Subscription = {
+        serviceName,
+        groupName,
+        listeners: new Set(),
+        hosts: undefined,
+        signature: '',
+        cached: false,
+        lastRefTime: 0,
+        sentOn: undefined,
+        retry: new Backoff(() => void this.#subscribe(created)),
+      };
+      subscription = created;
       this.#subscriptions.set(key, subscription);
       void this.#subscribe(subscription);
     } else if (subscription.hosts) {
@@ -190,6 +248,7 @@ export class NacosNaming {
     return () => {
       if (!active.listeners.delete(listener) || active.listeners.size > 0) return;
       this.#subscriptions.delete(key);
+      active.retry.cancel();
       this.#connection
         .request('SubscribeServiceRequest', { namespace: this.#options.namespace, serviceName, groupName, clusters: '', subscribe: false })
         .catch(() => {
@@ -198,16 +257,27 @@ export class NacosNaming {
     };
   }
 
+  /**
+   * Subscribes unless the current connection already has the subscription; until a list is known,
+   * falls back to the failover cache when Nacos cannot be reached. On failure, tries again with
+   * backoff while the subscription exists.
+   */
   async #subscribe(subscription: Subscription): Promise<void> {
+    if (this.#closed || !this.#isCurrent(subscription)) return;
     const key = serviceKey(subscription.groupName, subscription.serviceName);
-    const cached = await this.#cache?.read('naming', key);
+    const cached = subscription.hosts ? undefined : await this.#cache?.read('naming', key);
     try {
       const send = await this.#connection.ready(cached ? { failFastMs: FAILOVER_WAIT_MS } : {});
       if (subscription.sentOn !== send && this.#isCurrent(subscription)) await this.#subscribeOn(send, subscription);
+      const failures = subscription.retry.succeeded();
+      if (failures > 0) this.#options.logger.warn(`graylane: subscribing to Nacos service ${key} works again after ${failures} failed attempt(s)`);
     } catch (error) {
-      if (isGraylaneError(error) && error.code === ErrorCode.CLOSED) return;
-      this.#options.logger.warn(`graylane: subscribing to Nacos service ${key} failed (${(error as Error).message}); retrying on the next connection`);
-      if (cached && !subscription.hosts && this.#isCurrent(subscription)) {
+      if (this.#closed || !this.#isCurrent(subscription) || (isGraylaneError(error) && error.code === ErrorCode.CLOSED)) return;
+      if (subscription.retry.failures === 0) {
+        this.#options.logger.warn(`graylane: subscribing to Nacos service ${key} failed (${(error as Error).message}); retrying with backoff`);
+      }
+      subscription.retry.schedule();
+      if (cached && !subscription.hosts) {
         const hosts = sortHosts(list(cached.value).flatMap(toInstance));
         this.#options.logger.warn(
           `graylane: serving the cached list of Nacos service ${key} (${hosts.length} instances, saved ${cached.savedAt} in ${cached.file}) until Nacos answers; it may be stale`,
@@ -236,7 +306,10 @@ export class NacosNaming {
     entry.sentOn = send;
   }
 
-  /** Runs on every new connection: the server has forgotten this client's registrations and subscriptions. */
+  /**
+   * Runs on every new connection: the server has forgotten this client's registrations and
+   * subscriptions. What fails to be restored is retried with backoff (the connection logs the failures).
+   */
   async #restore(send: Send): Promise<void> {
     const failures: string[] = [];
     for (const [key, entry] of this.#registrations) {
@@ -245,6 +318,7 @@ export class NacosNaming {
         await this.#register(send, entry);
       } catch (error) {
         failures.push(`register ${key}: ${(error as Error).message}`);
+        if (!this.#closed && this.#registrations.get(key) === entry) entry.retry.schedule();
       }
     }
     for (const subscription of this.#subscriptions.values()) {
@@ -253,9 +327,10 @@ export class NacosNaming {
         await this.#subscribeOn(send, subscription);
       } catch (error) {
         failures.push(`subscribe ${subscription.groupName}@@${subscription.serviceName}: ${(error as Error).message}`);
+        if (!this.#closed && this.#isCurrent(subscription)) subscription.retry.schedule();
       }
     }
-    if (failures.length > 0) throw new Error(failures.join('; '));
+    if (failures.length > 0) throw new Error(failures.join('; ') + '; retrying with backoff');
   }
 
   #onNotify(body: Body): void {
