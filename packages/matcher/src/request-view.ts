@@ -37,19 +37,110 @@ export const MAX_COOKIE_LENGTH = 8192;
 /** Most query parameters or cookies read from one request. */
 export const MAX_PAIRS = 256;
 
-/** A {@link RequestView} over plain objects, for tests, benchmarks and non-Node servers. */
+/**
+ * A {@link RequestView} over plain objects, for tests, benchmarks and non-Node servers. Creating it
+ * copies nothing: `parts` is read lazily, each part at most once, so it must not change while the
+ * view is in use. Header names are matched case-insensitively; when every name is already
+ * lower-case (as Node and most servers give them) they are looked up in place.
+ */
 export function requestView(parts: RequestParts): RequestView {
-  const headers = toMap(parts.headers, (name) => name.toLowerCase());
-  const query = toMap(parts.query);
-  const cookies = toMap(parts.cookies);
-  return {
-    method: (parts.method ?? 'GET').toUpperCase(),
-    path: parts.path ?? '/',
-    host: normaliseHost(parts.host ?? headers.get('host') ?? ''),
-    header: (name) => headers.get(name),
-    query: (name) => query.get(name),
-    cookie: (name) => cookies.get(name),
-  };
+  return new PartsView(parts);
+}
+
+type Record_ = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+class PartsView implements RequestView {
+  readonly #parts: RequestParts;
+  #method: string | undefined;
+  #host: string | undefined;
+  /** Whether every header name is lower-case already, so that names are looked up in place. */
+  #lowerCase: boolean | undefined;
+
+  constructor(parts: RequestParts) {
+    this.#parts = parts;
+  }
+
+  get method(): string {
+    return (this.#method ??= (this.#parts.method ?? 'GET').toUpperCase());
+  }
+
+  get path(): string {
+    return this.#parts.path ?? '/';
+  }
+
+  get host(): string {
+    return (this.#host ??= normaliseHost(this.#parts.host ?? this.header('host') ?? ''));
+  }
+
+  header(name: string): string | undefined {
+    const headers = this.#parts.headers;
+    if (headers === undefined || headers === null) return undefined;
+    this.#lowerCase ??= allLowerCase(headers);
+    return this.#lowerCase ? own(headers, name) : headerIgnoringCase(headers, name);
+  }
+
+  query(name: string): string | undefined {
+    return own(this.#parts.query, name);
+  }
+
+  cookie(name: string): string | undefined {
+    return own(this.#parts.cookies, name);
+  }
+}
+
+const { propertyIsEnumerable } = Object.prototype;
+
+/** The first value of `record`'s own enumerable property `name` (what `Object.entries` sees). */
+function own(record: Record_ | undefined, name: string): string | undefined {
+  if (record === undefined || record === null) return undefined;
+  const value = record[name];
+  if (value === undefined || !propertyIsEnumerable.call(record, name)) return undefined;
+  return first(value);
+}
+
+function first(value: string | readonly string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+/** Whether every own enumerable name of `headers` is ASCII without upper-case letters. */
+function allLowerCase(headers: Record_): boolean {
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    for (let i = 0; i < name.length; i++) {
+      const code = name.charCodeAt(i);
+      if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The first value among the headers whose lower-cased name is `name`, in `Object.entries` order
+ * (entries without a value are skipped). Compares in place; only a non-ASCII name is lower-cased.
+ */
+function headerIgnoringCase(headers: Record_, name: string): string | undefined {
+  for (const key in headers) {
+    if (!Object.hasOwn(headers, key) || !lowerCaseIs(key, name)) continue;
+    const value = first(headers[key]);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Whether `key.toLowerCase() === name`, without lower-casing an ASCII key. */
+function lowerCaseIs(key: string, name: string): boolean {
+  let ascii = true;
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 0x7f) {
+      ascii = false;
+      break;
+    }
+    // Lower-casing ASCII keeps every position, so an ASCII mismatch here is final.
+    if (i >= name.length || (code >= 0x41 && code <= 0x5a ? code + 0x20 : code) !== name.charCodeAt(i)) return false;
+  }
+  if (ascii) return key.length === name.length;
+  return key.toLowerCase() === name;
 }
 
 /**
@@ -66,8 +157,11 @@ class NodeRequestView implements RequestView {
   readonly #req: IncomingMessage;
   #path: string | undefined;
   #host: string | undefined;
-  #query: Map<string, string> | undefined;
-  #cookies: Map<string, string> | undefined;
+  /** The URL, read on the first query lookup; `#queryStart` is where its query string starts (-1: none). */
+  #url: string | undefined;
+  #queryStart = -1;
+  /** The Cookie header, read on the first cookie lookup; `null` when absent. */
+  #cookies: string | null | undefined;
 
   constructor(req: IncomingMessage) {
     this.#req = req;
@@ -97,36 +191,93 @@ class NodeRequestView implements RequestView {
   }
 
   query(name: string): string | undefined {
-    if (this.#query === undefined) {
+    if (this.#url === undefined) {
       const url = this.#req.url ?? '';
-      const q = url.indexOf('?');
-      this.#query = q < 0 ? new Map() : parsePairs(url.slice(q + 1, q + 1 + MAX_QUERY_LENGTH), '&', true);
+      this.#url = url;
+      this.#queryStart = url.indexOf('?') + 1 || -1;
     }
-    return this.#query.get(name);
+    const start = this.#queryStart;
+    if (start < 0) return undefined;
+    return findPair(this.#url, start, Math.min(this.#url.length, start + MAX_QUERY_LENGTH), AMPERSAND, true, name);
   }
 
   cookie(name: string): string | undefined {
-    if (this.#cookies === undefined) {
-      const header = this.#req.headers.cookie;
-      this.#cookies = header === undefined ? new Map() : parsePairs(header.slice(0, MAX_COOKIE_LENGTH), ';', false);
-    }
-    return this.#cookies.get(name);
+    if (this.#cookies === undefined) this.#cookies = this.header('cookie') ?? null;
+    const header = this.#cookies;
+    if (header === null) return undefined;
+    return findPair(header, 0, Math.min(header.length, MAX_COOKIE_LENGTH), SEMICOLON, false, name);
   }
 }
 
-/** Parses `a=1<sep>b=2`; the first value of a name wins; a pair without `=` has the value `''`. */
-function parsePairs(text: string, separator: string, plusIsSpace: boolean): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of text.split(separator, MAX_PAIRS)) {
-    const pair = plusIsSpace ? part : part.trim();
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const name = decode(eq < 0 ? pair : pair.slice(0, eq), plusIsSpace);
-    let value = eq < 0 ? '' : pair.slice(eq + 1);
-    if (!plusIsSpace && value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (!out.has(name)) out.set(name, decode(value, plusIsSpace));
+const AMPERSAND = '&';
+const SEMICOLON = ';';
+
+/**
+ * The value of `name` among the pairs `a=1<sep>b=2` of `text[start, end)`, exactly as a parse of
+ * that text would give it, without building anything: only the first {@link MAX_PAIRS} pieces
+ * count; cookie pairs are trimmed and lose one pair of surrounding double quotes; names and values
+ * are percent-decoded (query: `+` is a space); the first value of a name wins; a pair without `=`
+ * has the value `''`. Scanning allocates only the value returned. The matcher reads each field at
+ * most once per request, so a scan per lookup costs less than parsing every pair into a map.
+ */
+function findPair(text: string, start: number, end: number, separator: string, plusIsSpace: boolean, name: string): string | undefined {
+  let next = start;
+  for (let piece = 0; piece < MAX_PAIRS && next <= end; piece++) {
+    let s = next;
+    let e = text.indexOf(separator, s);
+    if (e < 0 || e > end) e = end;
+    next = e + 1;
+    if (!plusIsSpace) {
+      while (s < e && isTrimmed(text.charCodeAt(s))) s++;
+      while (e > s && isTrimmed(text.charCodeAt(e - 1))) e--;
+    }
+    if (s === e) continue;
+    let eq = text.indexOf('=', s);
+    if (eq >= e) eq = -1;
+    if (!nameIs(text, s, eq < 0 ? e : eq, name, plusIsSpace)) continue;
+    let from = eq < 0 ? e : eq + 1;
+    let to = e;
+    if (!plusIsSpace && to - from > 1 && text.charCodeAt(from) === 0x22 && text.charCodeAt(to - 1) === 0x22) {
+      from++;
+      to--;
+    }
+    return decode(text.slice(from, to), plusIsSpace);
   }
-  return out;
+  return undefined;
+}
+
+/** Whether `text[start, end)`, decoded, is `name`. */
+function nameIs(text: string, start: number, end: number, name: string, plusIsSpace: boolean): boolean {
+  if (end - start === name.length && text.startsWith(name, start)) {
+    // The raw name is `name`: it decodes to itself unless it holds an escape.
+    return !hasEscape(name, 0, name.length, plusIsSpace) || decode(name, plusIsSpace) === name;
+  }
+  return hasEscape(text, start, end, plusIsSpace) && decode(text.slice(start, end), plusIsSpace) === name;
+}
+
+function hasEscape(text: string, start: number, end: number, plusIsSpace: boolean): boolean {
+  const percent = text.indexOf('%', start);
+  if (percent >= 0 && percent < end) return true;
+  if (!plusIsSpace) return false;
+  const plus = text.indexOf('+', start);
+  return plus >= 0 && plus < end;
+}
+
+/** The characters `String.prototype.trim` removes (WhiteSpace and LineTerminator). */
+function isTrimmed(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }
 
 function decode(text: string, plusIsSpace: boolean): string {
@@ -143,16 +294,4 @@ function decode(text: string, plusIsSpace: boolean): string {
 function normaliseHost(host: string): string {
   const end = host.startsWith('[') ? host.indexOf(']') + 1 : host.lastIndexOf(':');
   return (end > 0 && end < host.length ? host.slice(0, end) : host).toLowerCase();
-}
-
-function toMap(
-  record: Readonly<Record<string, string | readonly string[] | undefined>> | undefined,
-  key: (name: string) => string = (name) => name,
-): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, value] of Object.entries(record ?? {})) {
-    const first = typeof value === 'string' ? value : value?.[0];
-    if (first !== undefined && !out.has(key(name))) out.set(key(name), first);
-  }
-  return out;
 }
