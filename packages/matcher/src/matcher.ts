@@ -9,8 +9,8 @@ import type { Test } from './compile/predicate.js';
 import { fieldReader } from './compile/field.js';
 import type { Attribute } from './compile/field.js';
 import { Memo } from './compile/memo.js';
-import { nextRequest, randomBucket } from './compile/state.js';
-import type { MatchState } from './compile/state.js';
+import { generateFirstMatch } from './compile/codegen.js';
+import { Frame, fieldValue, nextRequest, randomBucket } from './compile/state.js';
 
 /** Options of {@link compileMatcher}. */
 export interface CompileMatcherOptions {
@@ -46,7 +46,12 @@ export interface ExplainedRule {
   readonly condition: Condition;
 }
 
-/** Decides a request's lane. Compiled once from a rule set; `match` parses nothing. */
+/**
+ * Decides a request's lane. Compiled once from a rule set; `match` parses nothing, reads each
+ * distinct field of the request at most once and allocates nothing (a view may parse lazily).
+ * Evaluation is synchronous; a matcher may be used by any number of concurrent requests, and an
+ * attribute may even call the matcher that is evaluating it.
+ */
 export interface LaneMatcher {
   /** The winning lane, or `undefined` for base (no rule matched, or a base lane won). */
   match(req: RequestView): string | undefined;
@@ -62,15 +67,25 @@ export interface LaneMatcher {
  * @throws GraylaneError `GRAYLANE_ERR_RULE_INVALID` when a regex is refused or an attribute is not supplied.
  */
 export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOptions = {}): LaneMatcher {
-  const state: MatchState = { epoch: 0, draw: -1, random: options.random ?? Math.random };
-  const context: CompileContext = { attributes: options.attributes ?? {}, state, memo: new Memo(state), issues: [] };
+  return compileWith(rules, options, true).matcher;
+}
+
+/**
+ * {@link compileMatcher}, choosing the evaluator: with `generate`, `match` runs one generated
+ * function (see `compile/codegen.ts`); without it, or where the runtime forbids code generation,
+ * it runs the compiled closures. `explain` always runs the closures. Internal: tests run both.
+ */
+export function compileWith(
+  rules: LaneRuleSet,
+  options: CompileMatcherOptions,
+  generate: boolean,
+): { matcher: LaneMatcher; source: string | undefined } {
+  const memo = new Memo();
+  const context: CompileContext = { attributes: options.attributes ?? {}, memo, issues: [] };
   const ranked = rulesInPrecedenceOrder(rules).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
-  for (const { lane, rule } of ranked) {
-    context.memo.count(rule.condition);
-    if (lane.percentage?.key) context.memo.countField(lane.percentage.key);
-  }
+  for (const { rule } of ranked) memo.count(rule.condition);
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
@@ -80,7 +95,7 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
     const condition = compileCondition(rule.condition, `${path}.match[${ruleIndex}]`, context);
     const admit = lane.percentage && compilePercentage(lane.percentage, `${path}.percentage`, context);
     conditions.push(condition);
-    tests.push(admit ? (req) => condition(req) && admit(req) : condition);
+    tests.push(admit ? (req, frame) => condition(req, frame) && admit(req, frame) : condition);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
     explained.push({ tag: lane.tag, laneIndex, ruleIndex, priority: rule.priority, condition: rule.condition });
   }
@@ -90,37 +105,80 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
     throw new GraylaneError(ErrorCode.RULE_INVALID, `lane rules cannot be compiled:\n${summary}`, { details: { issues } });
   }
   const count = tests.length;
+  const readers = memo.readers;
+  const predicates = memo.predicates;
+  const random = options.random ?? Math.random;
 
-  return {
-    match(req) {
-      nextRequest(state);
-      for (let i = 0; i < count; i++) if (tests[i]!(req)) return lanes[i];
-      return undefined;
-    },
-    explain(req) {
-      nextRequest(state);
+  // One frame per call depth: depth 0 serves every top-level request (evaluation is synchronous,
+  // so requests never overlap there); deeper frames serve an attribute that calls this matcher.
+  const frames: Frame[] = [new Frame(readers, predicates, random)];
+  let depth = 0;
+  const enter = (): Frame => {
+    const frame = (frames[depth] ??= new Frame(readers, predicates, random));
+    depth++;
+    nextRequest(frame);
+    return frame;
+  };
+
+  function explain(req: RequestView): MatchExplanation {
+    const frame = enter();
+    try {
       const notAdmitted: ExplainedRule[] = [];
       for (let i = 0; i < count; i++) {
-        if (tests[i]!(req)) return { lane: lanes[i], rule: explained[i], notAdmitted };
-        if (conditions[i]!(req)) notAdmitted.push(explained[i]!);
+        if (tests[i]!(req, frame)) return { lane: lanes[i], rule: explained[i], notAdmitted };
+        if (conditions[i]!(req, frame)) notAdmitted.push(explained[i]!);
       }
       return { lane: undefined, rule: undefined, notAdmitted };
+    } finally {
+      depth--;
+    }
+  }
+
+  const generated = generate
+    ? generateFirstMatch(
+        ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
+        context.attributes,
+        random,
+      )
+    : undefined;
+  if (generated) {
+    const { first, source } = generated;
+    const matcher: LaneMatcher = {
+      match(req) {
+        const i = first(req);
+        return i < 0 ? undefined : lanes[i];
+      },
+      explain,
+    };
+    return { matcher, source };
+  }
+
+  const matcher: LaneMatcher = {
+    match(req) {
+      const frame = enter();
+      try {
+        for (let i = 0; i < count; i++) if (tests[i]!(req, frame)) return lanes[i];
+        return undefined;
+      } finally {
+        depth--;
+      }
     },
+    explain,
   };
+  return { matcher, source: undefined };
 }
 
 function compilePercentage(percentage: Percentage, path: string, context: CompileContext): Test {
   const { value, key } = percentage;
-  const state = context.state;
-  if (key === undefined) return () => randomBucket(state) < value;
+  if (key === undefined) return (_req, frame) => randomBucket(frame) < value;
   const raw = fieldReader(key, context.attributes);
   if (typeof raw === 'string') {
     context.issues.push({ path: `${path}.key.name`, message: raw, severity: 'error' });
     return () => false;
   }
-  const read = context.memo.field(key, raw);
-  return (req) => {
-    const k = read(req);
+  const slot = context.memo.field(key, raw);
+  return (req, frame) => {
+    const k = fieldValue(req, frame, slot);
     return k !== undefined && stickyBucket(k) < value;
   };
 }

@@ -1,15 +1,13 @@
 import type { Condition, RuleIssue } from '@graylane/rules';
 import { fieldReader } from './field.js';
-import type { Attribute, FieldReader } from './field.js';
+import type { Attribute } from './field.js';
 import type { Memo } from './memo.js';
 import { compilePredicate } from './predicate.js';
 import type { Test } from './predicate.js';
-import type { MatchState } from './state.js';
 
 /** What compiling a rule set needs besides the rules. */
 export interface CompileContext {
   readonly attributes: Readonly<Record<string, Attribute>>;
-  readonly state: MatchState;
   readonly memo: Memo;
   readonly issues: RuleIssue[];
 }
@@ -17,7 +15,6 @@ export interface CompileContext {
 const always: Test = () => true;
 
 const never: Test = () => false;
-const absent: FieldReader = () => undefined;
 
 /** Compiles a condition tree into one test; problems are pushed to `context.issues` under `path`. */
 export function compileCondition(condition: Condition, path: string, context: CompileContext): Test {
@@ -30,13 +27,13 @@ export function compileCondition(condition: Condition, path: string, context: Co
     if (children.length === 1) return children[0]!;
     return key === 'all' ? every(children) : some(children);
   }
-  let read = absent;
+  let slot = -1;
   if (condition.operator !== 'random') {
     const raw = fieldReader(condition, context.attributes);
     if (typeof raw === 'string') return refuse(`${path}.name`, raw, context);
-    read = context.memo.field(condition, raw);
+    slot = context.memo.field(condition, raw);
   }
-  const test = compilePredicate(condition, read, context.state);
+  const test = compilePredicate(condition, slot);
   if (typeof test === 'string') return refuse(`${path}.value`, test, context);
   return context.memo.predicate(condition, test);
 }
@@ -48,16 +45,16 @@ function refuse(path: string, message: string, context: CompileContext): Test {
 
 function every(tests: readonly Test[]): Test {
   const n = tests.length;
-  return (req) => {
-    for (let i = 0; i < n; i++) if (!tests[i]!(req)) return false;
+  return (req, frame) => {
+    for (let i = 0; i < n; i++) if (!tests[i]!(req, frame)) return false;
     return true;
   };
 }
 
 function some(tests: readonly Test[]): Test {
   const n = tests.length;
-  return (req) => {
-    for (let i = 0; i < n; i++) if (tests[i]!(req)) return true;
+  return (req, frame) => {
+    for (let i = 0; i < n; i++) if (tests[i]!(req, frame)) return true;
     return false;
   };
 }
