@@ -1,6 +1,7 @@
 export { startGraylane } from './graylane.js';
 export type { Graylane, GraylaneOptions, GraylaneRulesOptions } from './graylane.js';
-export { RegistryEnv, registryFromEnv } from './registry-from-env.js';
+export { RegistryEnv, nacosOptionsFromEnv, registryFromEnv } from './registry-from-env.js';
+export type { NacosEnvOptions } from './registry-from-env.js';
 export type { RuleSource, RuleSourceListener } from './rules/source.js';
 export { fileRuleSource } from './rules/file-source.js';
 export type { FileRuleSourceOptions } from './rules/file-source.js';
