@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Checks the dependency edges of the packages (docs/adr/0001-package-layout.md):
 // - the pure bottom packages import nothing from OpenTelemetry, HTTP clients, frameworks or Nacos;
-// - adapters never import each other; nothing imports the bootstrap (@graylane/node);
+// - adapters never import each other; nothing imports the bootstrap (@graylane/node), except the
+//   graylane CLI, an application like the examples, which reads the environment as services do;
 // - @opentelemetry/api and framework/client packages are peer dependencies, never dependencies;
 // - every @graylane/* or third-party import in src/ is declared in the package's package.json.
 // Exits 1 listing every violation.
@@ -15,6 +16,8 @@ const PURE = new Set(['core', 'rules', 'matcher', 'router', 'registry']);
 const ADAPTERS = new Set(['axios', 'express', 'fetch', 'nest', 'nacos', 'http']);
 const PEER_ONLY = new Set(['@opentelemetry/api', 'axios', 'express', '@nestjs/common', '@nestjs/core', 'undici', 'rxjs', 'reflect-metadata']);
 const IMPURE = ['@opentelemetry/', 'axios', 'express', '@nestjs/', 'undici', '@grpc/', 'nacos'];
+/** Packages that may import the bootstrap @graylane/node: applications, not libraries. */
+const BOOTSTRAP_USERS = new Set(['cli']);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
 const problems = [];
@@ -39,7 +42,7 @@ for (const name of readdirSync(packagesDir)) {
       if (PURE.has(name) && (target ? !PURE.has(target) : IMPURE.some((prefix) => bare.startsWith(prefix)))) {
         problems.push(`${where}: pure package imports ${bare} (no OpenTelemetry, HTTP clients, frameworks, gRPC or adapters down here)`);
       }
-      if (target === 'node') problems.push(`${where}: nothing may import the bootstrap @graylane/node`);
+      if (target === 'node' && !BOOTSTRAP_USERS.has(name)) problems.push(`${where}: nothing may import the bootstrap @graylane/node`);
       if (ADAPTERS.has(name) && target && ADAPTERS.has(target)) problems.push(`${where}: adapter imports adapter ${bare}`);
     }
   }

@@ -12,33 +12,26 @@ export type RegistryTarget =
   | { readonly kind: 'file'; readonly dir: string };
 
 /** See {@link RegistryTarget}. */
-export function registryTarget(context: Context): RegistryTarget {
-  const options = nacosOptions(context);
+export async function registryTarget(context: Context): Promise<RegistryTarget> {
+  const options = await nacosOptions(context);
   if (options) return { kind: 'nacos', options };
   const dir = context.env['GRAYLANE_REGISTRY_DIR']?.trim();
   return { kind: 'file', dir: dir ? resolve(context.cwd, dir) : join(context.cwd, '.graylane', 'registry') };
 }
 
 /**
- * Nacos connection options from `NACOS_SERVER_ADDR`, `NACOS_NAMESPACE`, `NACOS_GROUP`,
- * `NACOS_USERNAME` and `NACOS_PASSWORD`; `undefined` when `NACOS_SERVER_ADDR` is not set. Client
- * warnings are printed as `graylane: warning: ...`.
+ * Nacos connection options as applications read them (`nacosOptionsFromEnv` of
+ * @graylane/node: server, namespace, group, credentials, `NACOS_TLS*`; relative PEM paths from the
+ * command's directory); `undefined` when `NACOS_SERVER_ADDR` is not set. Client warnings are
+ * printed as `graylane: warning: ...`.
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when the variables do not fit together.
  */
-export function nacosOptions(context: Context): NacosClientOptions | undefined {
-  const { env } = context;
-  const serverAddr = env['NACOS_SERVER_ADDR']?.trim();
-  if (!serverAddr) return undefined;
-  const namespace = env['NACOS_NAMESPACE'] || undefined;
-  const group = env['NACOS_GROUP'] || undefined;
-  const username = env['NACOS_USERNAME'];
-  const password = env['NACOS_PASSWORD'];
-  return {
-    serverAddr,
-    ...(namespace === undefined ? {} : { namespace }),
-    ...(group === undefined ? {} : { group }),
-    // Given alone, either one is refused by the client with GRAYLANE_ERR_CONFIG_INVALID.
-    ...(username === undefined ? {} : { username }),
-    ...(password === undefined ? {} : { password }),
-    logger: { warn: (message) => context.err(`graylane: warning: ${message.replace(/^graylane: /, '')}`) },
-  };
+export async function nacosOptions(context: Context): Promise<NacosClientOptions | undefined> {
+  if (!context.env['NACOS_SERVER_ADDR']?.trim()) return undefined;
+  // Loaded on demand: @graylane/node brings the Nacos client (gRPC) along, which commands without Nacos do not need.
+  const { nacosOptionsFromEnv } = await import('@graylane/node');
+  const options = nacosOptionsFromEnv(context.env, { cwd: context.cwd });
+  if (!options) return undefined;
+  return { ...options, logger: { warn: (message) => context.err(`graylane: warning: ${message.replace(/^graylane: /, '')}`) } };
 }

@@ -19,8 +19,8 @@ const help = `Usage: graylane lanes [--service <name>...] [--watch] [--json]
 
 Lists the instances of services by lane, from the registry the environment names, as
 applications choose it: Nacos when NACOS_SERVER_ADDR is set (with NACOS_NAMESPACE, NACOS_GROUP,
-NACOS_USERNAME, NACOS_PASSWORD), else the file registry in GRAYLANE_REGISTRY_DIR (default
-.graylane/registry).
+NACOS_USERNAME, NACOS_PASSWORD, and NACOS_TLS, NACOS_TLS_CA, NACOS_TLS_SERVERNAME, NACOS_TLS_CERT,
+NACOS_TLS_KEY), else the file registry in GRAYLANE_REGISTRY_DIR (default .graylane/registry).
 
 Options:
   --service <name>  a service to list (repeatable); required with Nacos, which is read by
@@ -44,7 +44,7 @@ export const lanes: Command = {
     if (!parsed) return ExitCode.OK;
     const { values, positionals } = parsed;
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}; name services with --service`);
-    const target = registryTarget(context);
+    const target = await registryTarget(context);
     if (target.kind === 'nacos' && !values.service) {
       throw new UsageError('with Nacos (NACOS_SERVER_ADDR is set), name the services to list with --service');
     }

@@ -24,6 +24,9 @@ Environment:
   NACOS_GROUP        default group
   NACOS_USERNAME, NACOS_PASSWORD
                      credentials, set together
+  NACOS_TLS          true or 1: connect over TLS; then optionally
+                     NACOS_TLS_CA (CA PEM file), NACOS_TLS_SERVERNAME (name in the server's
+                     certificate), NACOS_TLS_CERT + NACOS_TLS_KEY (client certificate and key)
 
 Exit codes: 0 published, 1 invalid rules (nothing published) or Nacos failed, 2 usage.`;
 
@@ -40,7 +43,7 @@ export const rulesPublish: Command = {
     if (positionals.length !== 1) throw new UsageError('name exactly one rule file');
     const dataId = values['data-id'];
     if (!dataId) throw new UsageError('--data-id is required');
-    const nacos = nacosOptions(context);
+    const nacos = await nacosOptions(context);
     if (!nacos) throw new UsageError('NACOS_SERVER_ADDR is not set; point it at Nacos (host:port)');
     const file = positionals[0]!;
     const { text, format, warnings } = await readRuleFile(file, context);
