@@ -53,8 +53,8 @@ class PartsView implements RequestView {
   readonly #parts: RequestParts;
   #method: string | undefined;
   #host: string | undefined;
-  /** Whether every header name is lower-case already, so that names are looked up in place. */
-  #lowerCase: boolean | undefined;
+  /** The header names when some are not lower-case; `null` when all are (looked up in place). */
+  #headerNames: readonly string[] | null | undefined;
 
   constructor(parts: RequestParts) {
     this.#parts = parts;
@@ -75,8 +75,11 @@ class PartsView implements RequestView {
   header(name: string): string | undefined {
     const headers = this.#parts.headers;
     if (headers === undefined || headers === null) return undefined;
-    this.#lowerCase ??= allLowerCase(headers);
-    return this.#lowerCase ? own(headers, name) : headerIgnoringCase(headers, name);
+    if (this.#headerNames === undefined) {
+      const names = Object.keys(headers);
+      this.#headerNames = allLowerCase(names) ? null : names;
+    }
+    return this.#headerNames === null ? own(headers, name) : headerIgnoringCase(headers, this.#headerNames, name);
   }
 
   query(name: string): string | undefined {
@@ -102,10 +105,9 @@ function first(value: string | readonly string[] | undefined): string | undefine
   return typeof value === 'string' ? value : value?.[0];
 }
 
-/** Whether every own enumerable name of `headers` is ASCII without upper-case letters. */
-function allLowerCase(headers: Record_): boolean {
-  for (const name in headers) {
-    if (!Object.hasOwn(headers, name)) continue;
+/** Whether every name is ASCII without upper-case letters. */
+function allLowerCase(names: readonly string[]): boolean {
+  for (const name of names) {
     for (let i = 0; i < name.length; i++) {
       const code = name.charCodeAt(i);
       if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
@@ -115,12 +117,12 @@ function allLowerCase(headers: Record_): boolean {
 }
 
 /**
- * The first value among the headers whose lower-cased name is `name`, in `Object.entries` order
+ * The first value among the headers whose lower-cased name is `name`, in `Object.keys` order
  * (entries without a value are skipped). Compares in place; only a non-ASCII name is lower-cased.
  */
-function headerIgnoringCase(headers: Record_, name: string): string | undefined {
-  for (const key in headers) {
-    if (!Object.hasOwn(headers, key) || !lowerCaseIs(key, name)) continue;
+function headerIgnoringCase(headers: Record_, names: readonly string[], name: string): string | undefined {
+  for (const key of names) {
+    if (!lowerCaseIs(key, name)) continue;
     const value = first(headers[key]);
     if (value !== undefined) return value;
   }
