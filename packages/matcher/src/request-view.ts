@@ -55,6 +55,7 @@ class PartsView implements RequestView {
   #host: string | undefined;
   /** The header names when some are not lower-case; `null` when all are (looked up in place). */
   #headerNames: readonly string[] | null | undefined;
+  #headerCase = LOWER_CASE;
 
   constructor(parts: RequestParts) {
     this.#parts = parts;
@@ -77,9 +78,18 @@ class PartsView implements RequestView {
     if (headers === undefined || headers === null) return undefined;
     if (this.#headerNames === undefined) {
       const names = Object.keys(headers);
-      this.#headerNames = allLowerCase(names) ? null : names;
+      this.#headerCase = headerCase(names);
+      this.#headerNames = this.#headerCase === LOWER_CASE ? null : names;
     }
-    return this.#headerNames === null ? own(headers, name) : headerIgnoringCase(headers, this.#headerNames, name);
+    const names = this.#headerNames;
+    if (names === null) return own(headers, name);
+    const ascii = this.#headerCase === ASCII;
+    for (const key of names) {
+      if (ascii ? !asciiLowerCaseIs(key, name) : key.toLowerCase() !== name) continue;
+      const value = first(headers[key]);
+      if (value !== undefined) return value;
+    }
+    return undefined;
   }
 
   query(name: string): string | undefined {
@@ -105,44 +115,31 @@ function first(value: string | readonly string[] | undefined): string | undefine
   return typeof value === 'string' ? value : value?.[0];
 }
 
-/** Whether every name is ASCII without upper-case letters. */
-function allLowerCase(names: readonly string[]): boolean {
+/** Header names are all ASCII lower-case, all ASCII, or not all ASCII. */
+const LOWER_CASE = 0;
+const ASCII = 1;
+const OTHER = 2;
+
+function headerCase(names: readonly string[]): number {
+  let result = LOWER_CASE;
   for (const name of names) {
     for (let i = 0; i < name.length; i++) {
       const code = name.charCodeAt(i);
-      if (code > 0x7f || (code >= 0x41 && code <= 0x5a)) return false;
+      if (code > 0x7f) return OTHER;
+      if (code >= 0x41 && code <= 0x5a) result = ASCII;
     }
   }
-  return true;
+  return result;
 }
 
-/**
- * The first value among the headers whose lower-cased name is `name`, in `Object.keys` order
- * (entries without a value are skipped). Compares in place; only a non-ASCII name is lower-cased.
- */
-function headerIgnoringCase(headers: Record_, names: readonly string[], name: string): string | undefined {
-  for (const key of names) {
-    if (!lowerCaseIs(key, name)) continue;
-    const value = first(headers[key]);
-    if (value !== undefined) return value;
-  }
-  return undefined;
-}
-
-/** Whether `key.toLowerCase() === name`, without lower-casing an ASCII key. */
-function lowerCaseIs(key: string, name: string): boolean {
-  let ascii = true;
+/** Whether `key.toLowerCase() === name`, for an ASCII `key`. */
+function asciiLowerCaseIs(key: string, name: string): boolean {
+  if (key.length !== name.length) return false;
   for (let i = 0; i < key.length; i++) {
     const code = key.charCodeAt(i);
-    if (code > 0x7f) {
-      ascii = false;
-      break;
-    }
-    // Lower-casing ASCII keeps every position, so an ASCII mismatch here is final.
-    if (i >= name.length || (code >= 0x41 && code <= 0x5a ? code + 0x20 : code) !== name.charCodeAt(i)) return false;
+    if ((code >= 0x41 && code <= 0x5a ? code + 0x20 : code) !== name.charCodeAt(i)) return false;
   }
-  if (ascii) return key.length === name.length;
-  return key.toLowerCase() === name;
+  return true;
 }
 
 /**
