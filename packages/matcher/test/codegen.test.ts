@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { validateRules } from '@graylane/rules';
 import type { LaneRuleSet } from '@graylane/rules';
 import { compileWith } from '../src/matcher.js';
+import { MAX_GENERATED_SOURCE } from '../src/compile/codegen.js';
 import { compileMatcher, requestView } from '../src/index.js';
 import type { RequestView } from '../src/index.js';
 
@@ -114,6 +115,25 @@ describe('generated evaluator', () => {
     expect(result.source).toBeUndefined();
     expect(result.matcher.match(requestView({ headers: { 'x-env': 'gray' } }))).toBe('gray');
     expect(result.matcher.match(requestView({ headers: { 'x-env': 'prod' } }))).toBeUndefined();
+  });
+});
+
+describe('rule sets too large for one optimised function', () => {
+  it('are evaluated by the closures, with the same results', () => {
+    const lanes = (n: number) =>
+      rules({
+        lanes: Array.from({ length: n }, (_, i) => ({
+          tag: `lane-${i}`,
+          match: [{ all: [{ type: 'header', name: `x-${i % 7}`, operator: 'regex', value: '^u[0-9]+$' }, { type: 'query', name: 'group', operator: '==', value: `lane-${i}` }] }],
+        })),
+      });
+    const small = compileWith(lanes(20), {}, true);
+    expect(small.source!.length).toBeLessThan(MAX_GENERATED_SOURCE);
+    const large = compileWith(lanes(400), {}, true);
+    expect(large.source).toBeUndefined();
+    const req = (group: string) => requestView({ headers: { 'x-0': 'u1', 'x-1': 'u1', 'x-2': 'u1', 'x-3': 'u1', 'x-4': 'u1', 'x-5': 'u1', 'x-6': 'u1' }, query: { group } });
+    expect(large.matcher.match(req('lane-399'))).toBe('lane-399');
+    expect(large.matcher.match(req('lane-400'))).toBeUndefined();
   });
 });
 

@@ -27,7 +27,8 @@ export type FirstMatch = (req: RequestView) => number;
  * compiled (and refused if invalid) by the closure compiler before this runs.
  *
  * Returns `undefined` when the runtime forbids code generation from strings (a CSP,
- * `--disallow-code-generation-from-strings`); the caller then evaluates with closures.
+ * `--disallow-code-generation-from-strings`), or when the rule set is too large for one function
+ * (see {@link MAX_GENERATED_SOURCE}); the caller then evaluates with closures.
  */
 export function generateFirstMatch(
   rules: readonly GeneratedRule[],
@@ -45,7 +46,7 @@ function generate(
   rules: readonly GeneratedRule[],
   attributes: Readonly<Record<string, Attribute>>,
   random: () => number,
-): { first: FirstMatch; source: string } {
+): { first: FirstMatch; source: string } | undefined {
   const generator = new Generator(attributes, random);
   for (const { condition } of rules) generator.count(condition);
   const checks = rules.map(({ condition, percentage }, i) => {
@@ -68,9 +69,17 @@ function generate(
     '  return -1;',
     '};',
   ].join('\n');
+  if (source.length > MAX_GENERATED_SOURCE) return undefined;
   const build = new Function('K', source) as (constants: readonly unknown[]) => FirstMatch;
   return { first: build(generator.constants), source };
 }
+
+/**
+ * Longest generated source. V8 optimises only functions of up to about 60 KB of bytecode; a larger
+ * generated function runs unoptimised and is slower than the closures (measured: about 100 lanes
+ * of 5 conditions fit; from about 120, the closures win). Around 90 such lanes fit under this.
+ */
+export const MAX_GENERATED_SOURCE = 64 * 1024;
 
 /** Not-yet-read marker of a field local (a value no reader can return). */
 const UNREAD = Object.freeze({ unread: true });
