@@ -54,7 +54,7 @@ interface Spec {
   readonly next: string;
 }
 
-/** The seed scenario: A, B and C on base; A and C also on the `gray` lane. */
+/** The seed scenario: A, B and C on base; A and C also on the `gray` lane. Callees come first. */
 export const TOPOLOGY: readonly Spec[] = [
   { name: 'c-base', service: 'c', lane: 'base', next: '' },
   { name: 'c-gray', service: 'c', lane: 'gray', next: '' },
@@ -139,7 +139,12 @@ export async function launchDemo(options: DemoOptions): Promise<Demo> {
   }
 
   try {
-    await Promise.all(TOPOLOGY.map((spec) => startService(spec.name)));
+    // Callees first (TOPOLOGY lists them first): each caller's first instance list, which
+    // startGraylane waits for, then already holds its callees, so no early request meets an empty
+    // list while registry pushes catch up.
+    for (const service of new Set(TOPOLOGY.map((spec) => spec.service))) {
+      await Promise.all(TOPOLOGY.filter((spec) => spec.service === service).map((spec) => startService(spec.name)));
+    }
     const gatewayEnv = { ...baseEnv, GATEWAY_PORT: String(options.port ?? 8080), RULES: options.rulesPath };
     const gateway = await spawn('gateway', 'gateway.js', gatewayEnv, 'gateway', 'base');
     return {
