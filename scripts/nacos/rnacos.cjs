@@ -120,7 +120,7 @@ function lockIsStale(lock) {
 function cargoInstall(log) {
   const args = ['install', 'rnacos', '--version', RNACOS_VERSION, '--locked', '--root', installRoot()];
   log(`r-nacos ${RNACOS_VERSION} is not built yet: running cargo ${args.join(' ')}`);
-  log('this one-time release build takes roughly 10-20 minutes on 2 cores; the binary is cached afterwards');
+  log('this one-time release build takes roughly 15-25 minutes on 2 cores (23 min measured on a busy 2-core machine); the binary is cached afterwards');
   return new Promise((resolve, reject) => {
     const cargo = spawn('cargo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const tail = [];
