@@ -26,6 +26,14 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
    * `LaneTrust` or its options trust given networks or signed lane tokens.
    */
   readonly entry?: boolean | LaneTrust | LaneTrustOptions;
+  /**
+   * At an entry, decides the lane of a request that brings no trusted lane: the entry's rules, e.g.
+   * `(req) => matcher.match(requestViewFromNode(req))` with a matcher from `@graylane/matcher`, or
+   * `graylane.rules.matcher()` from `@graylane/node`. It sees the request as the client sent it.
+   * Without it, such requests run in base. Ignored by inner hops; errors it throws are logged and the
+   * request runs in base.
+   */
+  readonly laneFor?: (req: R) => string | undefined;
   /** Called once per request with its lane (`undefined` for base). Errors it throws are logged and ignored. */
   readonly onLane?: (lane: string | undefined, req: R) => void;
   /**
@@ -49,14 +57,17 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
  * `GRAYLANE_ERR_CONFIG_INVALID` here, at start-up.
  */
 export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
-  const { carriers, onLane, entry = false, trail } = options;
+  const { carriers, onLane, entry = false, trail, laneFor } = options;
   const trust = entry === false ? undefined : laneTrustFrom(entry === true ? 'none' : entry, carriers);
   return function inboundLane(req, res) {
     const active = context.active();
     let next = active;
     try {
       if (trust !== undefined) {
-        next = setLane(active, trust.admit(req.headers, req.socket?.remoteAddress).lane, carriers);
+        // Rules see the request as the client sent it, before untrusted carriers are stripped.
+        const ruled = laneFor === undefined ? undefined : ruledLane(laneFor, req);
+        const admitted = trust.admit(req.headers, req.socket?.remoteAddress).lane;
+        next = setLane(active, admitted ?? ruled, carriers);
       } else {
         const lane = extractLane(req.headers, carriers);
         if (lane !== undefined) next = setLane(active, lane, carriers);
@@ -70,6 +81,16 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
     }
     return next;
   };
+}
+
+/** The lane the entry's rules give `req`; `undefined` (base) when they throw. */
+function ruledLane<R extends InboundRequest>(laneFor: (req: R) => string | undefined, req: R): string | undefined {
+  try {
+    return laneFor(req);
+  } catch (error) {
+    diag.warn('graylane: the entry\'s laneFor threw; the request runs in base', error);
+    return undefined;
+  }
 }
 
 /** `ctx` with a new trail for the request, written to `res` with its head. */

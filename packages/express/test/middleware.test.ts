@@ -132,10 +132,10 @@ describe('graylaneMiddleware as an entry', () => {
    * with graylane's propagator would put them, then pass graylane's middleware with `entry`. It
    * answers with the lane, the headers the handler sees, and those an outbound call would send.
    */
-  async function entryApp(entry: GraylaneMiddlewareOptions['entry']): Promise<string> {
+  async function entryApp(entry: GraylaneMiddlewareOptions['entry'], laneFor?: GraylaneMiddlewareOptions['laneFor']): Promise<string> {
     const app = express();
     app.use((_req, _res, next) => context.with(setLane(context.active(), 'gray'), next));
-    app.use(graylaneMiddleware({ entry }));
+    app.use(graylaneMiddleware({ entry, laneFor }));
     app.get('/seen', (req, res) => {
       const outbound: Record<string, unknown> = { baggage: req.headers.baggage };
       injectLane(outbound, getLane());
@@ -168,6 +168,30 @@ describe('graylaneMiddleware as an entry', () => {
     expect(headers['x-mse-tag']).toBe('blue');
     expect(headers[LANE_TOKEN_HEADER]).toBeUndefined();
     expect(outbound).toMatchObject({ 'x-mse-tag': 'blue', baggage: 'lane=blue' });
+  });
+
+  test("the entry's rules (laneFor) decide for untrusted clients, on the request as sent", async () => {
+    const seenByRules: Array<string | undefined> = [];
+    const rules = (req: { url?: string; headers: Record<string, unknown> }) => {
+      seenByRules.push(req.headers['x-mse-tag'] as string | undefined);
+      return req.url?.includes('group=gray') ? 'gray' : undefined;
+    };
+    const url = await entryApp({ trustedNetworks: ELSEWHERE, tokens: { keys: [KEY] } }, rules as never);
+    const ruled = (await (await fetch(`${url}/seen?group=gray`, { headers: { 'x-mse-tag': 'blue' } })).json()) as { lane: string; outbound: Record<string, string> };
+    expect(ruled.lane).toBe('gray');
+    expect(ruled.outbound).toMatchObject({ 'x-mse-tag': 'gray', baggage: 'lane=gray' });
+    expect(seenByRules).toEqual(['blue']); // rules saw the carrier before it was stripped
+    expect((await seen(url, { 'x-mse-tag': 'gray' })).lane).toBeNull(); // no rule matches: base
+    const token = signLaneToken('blue', KEY, { ttlSeconds: 60 });
+    const tokened = (await (await fetch(`${url}/seen?group=gray`, { headers: { [LANE_TOKEN_HEADER]: token } })).json()) as { lane: string };
+    expect(tokened.lane).toBe('blue'); // a trusted lane wins over the rules, as at the gateway
+  });
+
+  test('a laneFor that throws leaves the request in base', async () => {
+    const url = await entryApp(true, () => {
+      throw new Error('broken rules');
+    });
+    expect((await seen(url, { 'x-mse-tag': 'gray' })).lane).toBeNull();
   });
 
   test('entry: true trusts no client, loopback included', async () => {
