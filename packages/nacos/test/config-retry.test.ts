@@ -5,28 +5,21 @@ import { ErrorCode, GraylaneError } from '@graylane/core';
 import { NacosConfig } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import type { Body } from '../src/proto.js';
-import type { ConnectHandler, NacosConnection, PushHandler, Send } from '../src/transport/connection.js';
+import type { Send } from '../src/transport/connection.js';
+import { FakeConnection, until } from './fake-connection.js';
 import { Inbox, collectingLogger } from './rnacos.js';
 
-type RequestType = 'ConfigQueryRequest' | 'ConfigBatchListenRequest';
-
 /** An in-memory config server behind the connection surface NacosConfig uses. */
-class FakeConnection {
+class FakeConfigServer extends FakeConnection<'ConfigQueryRequest' | 'ConfigBatchListenRequest'> {
   readonly contents = new Map<string, string>();
   /** `group/dataId` of configs the "server" has a listener for. */
   readonly listening = new Set<string>();
-  readonly calls: string[] = [];
-  /** Requests of a type fail (with a timeout) while this count is above zero. */
-  readonly failures: Record<RequestType, number> = { ConfigQueryRequest: 0, ConfigBatchListenRequest: 0 };
-  readonly #push = new Map<string, PushHandler>();
-  readonly #connect: ConnectHandler[] = [];
 
-  readonly send: Send = async (type: string, body: Body) => {
-    this.calls.push(type);
-    if ((type === 'ConfigQueryRequest' || type === 'ConfigBatchListenRequest') && this.failures[type] > 0) {
-      this.failures[type]--;
-      throw new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} timed out after 3000 ms (injected)`);
-    }
+  constructor() {
+    super(['ConfigQueryRequest', 'ConfigBatchListenRequest']);
+  }
+
+  protected handle(type: string, body: Body): Body {
     const key = `${String(body['group'])}/${String(body['dataId'])}`;
     if (type === 'ConfigQueryRequest') {
       const content = this.contents.get(key);
@@ -42,40 +35,16 @@ class FakeConnection {
       return { changedConfigs: [] };
     }
     return {};
-  };
+  }
 
-  onPush(type: string, handler: PushHandler): void {
-    this.#push.set(type, handler);
+  protected forgetConnection(): void {
+    this.listening.clear();
   }
-  onConnect(handler: ConnectHandler): void {
-    this.#connect.push(handler);
-  }
-  /** The `send` of the current connection: a new one after {@link reconnect}, as with NacosConnection. */
-  #current: Send = (type, body) => this.send(type, body);
-  async ready(): Promise<Send> {
-    return this.#current;
-  }
-  request(type: string, body: Body): Promise<Body> {
-    return this.#current(type, body);
-  }
-  async close(): Promise<void> {}
 
   /** The server publishes a change and notifies listeners, as r-nacos does. */
   publish(dataId: string, content: string, group = 'DEFAULT_GROUP'): void {
     this.contents.set(`${group}/${dataId}`, content);
-    if (this.listening.has(`${group}/${dataId}`)) this.#push.get('ConfigChangeNotifyRequest')?.({ dataId, group, tenant: '' });
-  }
-
-  /** A new connection: runs the connect handlers as NacosConnection does (and, like it, swallows their errors). */
-  async reconnect(): Promise<void> {
-    this.listening.clear();
-    const send: Send = (type, body) => this.send(type, body);
-    this.#current = send;
-    for (const handler of this.#connect) await handler(send).catch(() => undefined);
-  }
-
-  count(type: RequestType): number {
-    return this.calls.filter((call) => call === type).length;
+    if (this.listening.has(`${group}/${dataId}`)) this.push('ConfigChangeNotifyRequest', { dataId, group, tenant: '' });
   }
 }
 
@@ -85,21 +54,14 @@ afterEach(async () => {
 });
 
 function setup(options: { configSyncIntervalMs?: number } = {}) {
-  const connection = new FakeConnection();
+  const connection = new FakeConfigServer();
   const logger = collectingLogger();
   const resolved = resolveOptions({ serverAddr: '127.0.0.1:8848', cacheDir: false, logger, configSyncIntervalMs: options.configSyncIntervalMs ?? 0 });
-  const config = new NacosConfig(connection as unknown as NacosConnection, resolved);
+  const config = new NacosConfig(connection.asConnection(), resolved);
   clients.push(config);
   return { connection, logger, config };
 }
 
-const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('NacosConfig watch retries', () => {

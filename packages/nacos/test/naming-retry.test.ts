@@ -6,33 +6,26 @@ import { NacosNaming } from '../src/index.js';
 import type { NacosInstance } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import type { Body } from '../src/proto.js';
+import type { Send } from '../src/transport/connection.js';
 import { RETRY_MAX_MS, retryDelay } from '../src/retry.js';
-import type { ConnectHandler, NacosConnection, PushHandler, Send } from '../src/transport/connection.js';
+import { FakeConnection, until } from './fake-connection.js';
 import { Inbox, collectingLogger } from './rnacos.js';
 
-type RequestType = 'SubscribeServiceRequest' | 'InstanceRequest';
-
 /** An in-memory naming server behind the connection surface NacosNaming uses. */
-class FakeConnection {
+class FakeNamingServer extends FakeConnection<'SubscribeServiceRequest' | 'InstanceRequest'> {
   /** `group@@service` → `ip:port` → the registered instance. */
   readonly services = new Map<string, Map<string, Body>>();
   /** `group@@service` the "server" pushes to this client. */
   readonly subscribed = new Set<string>();
-  readonly calls: string[] = [];
-  /** Requests of a type fail (with a timeout) while this count is above zero. */
-  readonly failures: Record<RequestType, number> = { SubscribeServiceRequest: 0, InstanceRequest: 0 };
   /** Registrations fail with this server errorCode (a refusal) while set. */
   refuseWith: number | undefined;
   #lastRefTime = 0;
-  readonly #push = new Map<string, PushHandler>();
-  readonly #connect: ConnectHandler[] = [];
 
-  readonly send: Send = async (type: string, body: Body) => {
-    this.calls.push(type);
-    if ((type === 'SubscribeServiceRequest' || type === 'InstanceRequest') && this.failures[type] > 0) {
-      this.failures[type]--;
-      throw new GraylaneError(ErrorCode.NACOS_TIMEOUT, `Nacos ${type} timed out after 3000 ms (injected)`);
-    }
+  constructor() {
+    super(['SubscribeServiceRequest', 'InstanceRequest']);
+  }
+
+  protected handle(type: string, body: Body): Body {
     const key = `${String(body['groupName'])}@@${String(body['serviceName'])}`;
     if (type === 'SubscribeServiceRequest') {
       if (body['subscribe']) this.subscribed.add(key);
@@ -49,26 +42,14 @@ class FakeConnection {
       if (body['type'] === 'registerInstance') hosts.set(`${String(instance['ip'])}:${String(instance['port'])}`, instance);
       else hosts.delete(`${String(instance['ip'])}:${String(instance['port'])}`);
       this.#notify(key);
-      return {};
     }
     return {};
-  };
+  }
 
-  onPush(type: string, handler: PushHandler): void {
-    this.#push.set(type, handler);
+  protected forgetConnection(): void {
+    this.subscribed.clear();
+    this.services.clear();
   }
-  onConnect(handler: ConnectHandler): void {
-    this.#connect.push(handler);
-  }
-  /** The `send` of the current connection: a new one after {@link reconnect}, as with NacosConnection. */
-  #current: Send = (type, body) => this.send(type, body);
-  async ready(): Promise<Send> {
-    return this.#current;
-  }
-  request(type: string, body: Body): Promise<Body> {
-    return this.#current(type, body);
-  }
-  async close(): Promise<void> {}
 
   /** Another client registers an instance: the server pushes to subscribers, as r-nacos does. */
   addInstance(service: string, ip: string, port: number): void {
@@ -84,19 +65,6 @@ class FakeConnection {
     return this.services.get(`DEFAULT_GROUP@@${service}`)?.has(`${ip}:${port}`) ?? false;
   }
 
-  /** A new connection: the server forgets ephemeral state; runs the connect handlers and, like NacosConnection, swallows their errors. */
-  async reconnect(): Promise<void> {
-    this.subscribed.clear();
-    this.services.clear();
-    const send: Send = (type, body) => this.send(type, body);
-    this.#current = send;
-    for (const handler of this.#connect) await handler(send).catch(() => undefined);
-  }
-
-  count(type: RequestType): number {
-    return this.calls.filter((call) => call === type).length;
-  }
-
   #info(key: string): Body {
     const [groupName, name] = key.split('@@') as [string, string];
     return { name, groupName, lastRefTime: ++this.#lastRefTime, hosts: [...(this.services.get(key)?.values() ?? [])] };
@@ -105,7 +73,7 @@ class FakeConnection {
   #notify(key: string): void {
     if (!this.subscribed.has(key)) return;
     const info = this.#info(key);
-    this.#push.get('NotifySubscriberRequest')?.({ serviceName: info['name'], groupName: info['groupName'], serviceInfo: info });
+    this.push('NotifySubscriberRequest', { serviceName: info['name'], groupName: info['groupName'], serviceInfo: info });
   }
 }
 
@@ -115,21 +83,14 @@ afterEach(async () => {
 });
 
 function setup() {
-  const connection = new FakeConnection();
+  const connection = new FakeNamingServer();
   const logger = collectingLogger();
   const resolved = resolveOptions({ serverAddr: '127.0.0.1:8848', cacheDir: false, logger });
-  const naming = new NacosNaming(connection as unknown as NacosConnection, resolved);
+  const naming = new NacosNaming(connection.asConnection(), resolved);
   clients.push(naming);
   return { connection, logger, naming };
 }
 
-const until = async (condition: () => boolean, timeoutMs: number, what: string) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ports = (hosts: readonly NacosInstance[]) => hosts.map((host) => host.port).join();
 
