@@ -5,7 +5,7 @@
 import http from 'node:http';
 import axios from 'axios';
 import express from 'express';
-import { laneMetadata } from '@graylane/core';
+import { createInstance } from '@graylane/core';
 import { graylaneMiddleware } from '@graylane/express';
 import { attachLaneRouting } from '@graylane/axios';
 import { createRouter } from '@graylane/router';
@@ -32,9 +32,7 @@ describePropagationContract('express middleware + axios interceptor', (): Propag
       const port = Number(target.port);
       const service = `svc-${port}`;
       if (!router.knows(service)) {
-        router.update(service, [
-          { id: `127.0.0.1:${port}`, service, host: '127.0.0.1', port, lane: undefined, weight: 1, healthy: true, enabled: true, metadata: laneMetadata(undefined) },
-        ]);
+        router.update(service, [createInstance({ service, host: '127.0.0.1', port })]);
       }
       const { data } = await client.get(`http://${service}${target.pathname}${target.search}`, { headers });
       return data;

@@ -4,7 +4,7 @@
  * every inbound case also checks what the gateway forwards. Outbound calls use plain `injectLane`.
  */
 import http from 'node:http';
-import { laneMetadata } from '@graylane/core';
+import { createInstance } from '@graylane/core';
 import { extractLane, getLane, injectLane, withLane } from '@graylane/context';
 import { createGateway } from '@graylane/gateway';
 import type { Gateway } from '@graylane/gateway';
@@ -28,9 +28,7 @@ describePropagationContract('entry gateway (trust: all) in front of a plain upst
       );
       const port = Number(new URL(upstream.url).port);
       const service = `up-${port}`;
-      router.update(service, [
-        { id: `127.0.0.1:${port}`, service, host: '127.0.0.1', port, lane: undefined, weight: 1, healthy: true, enabled: true, metadata: laneMetadata(undefined) },
-      ]);
+      router.update(service, [createInstance({ service, host: '127.0.0.1', port })]);
       const gateway = createGateway({ router, upstream: service, trust: 'all' });
       gateways.push(gateway);
       const address = await gateway.listen(0);

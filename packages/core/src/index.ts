@@ -1,5 +1,6 @@
 export { ErrorCode, GraylaneError, isGraylaneError } from './errors.js';
 export type { GraylaneErrorOptions } from './errors.js';
 export { BASE_LANE, MAX_LANE_LENGTH, assertLane, isValidLane, laneLabel, parseLane } from './lane.js';
-export { WireNames, laneFromEnv, laneFromMetadata, laneMetadata } from './metadata.js';
+export { WireNames, createInstance, laneFromEnv, laneFromMetadata, laneMetadata } from './metadata.js';
+export type { InstanceFields } from './metadata.js';
 export type { Instance, InstanceRegistration, InstancesListener, Registry } from './instance.js';

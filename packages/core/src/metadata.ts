@@ -1,3 +1,4 @@
+import type { Instance } from './instance.js';
 import { parseLane } from './lane.js';
 
 /**
@@ -90,4 +91,39 @@ export function laneFromEnv(
     return { lane, source: name };
   }
   return { lane: undefined, source: undefined };
+}
+
+/** The fields {@link createInstance} takes; everything but the address is optional. */
+export interface InstanceFields {
+  readonly service: string;
+  readonly host: string;
+  readonly port: number;
+  /** Registry metadata; the instance's lane is read from it ({@link laneFromMetadata}). Default none. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Default 1. */
+  readonly weight?: number;
+  /** Default true. */
+  readonly healthy?: boolean;
+  /** Default true. */
+  readonly enabled?: boolean;
+}
+
+/**
+ * Builds a frozen {@link Instance} the way every registry reports one: id `host:port`, the lane read
+ * from its metadata, weight 1, healthy and enabled unless said otherwise. For registries, and for
+ * lists given to a router directly (`router.update(service, [createInstance(...)])`).
+ */
+export function createInstance(fields: InstanceFields): Instance {
+  const metadata = Object.freeze({ ...fields.metadata });
+  return Object.freeze({
+    id: `${fields.host}:${fields.port}`,
+    service: fields.service,
+    host: fields.host,
+    port: fields.port,
+    lane: laneFromMetadata(metadata),
+    weight: fields.weight ?? 1,
+    healthy: fields.healthy ?? true,
+    enabled: fields.enabled ?? true,
+    metadata,
+  });
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ErrorCode, assertLane, isValidLane, laneFromEnv, laneFromMetadata, laneLabel, laneMetadata, parseLane } from '../src/index.js';
+import { ErrorCode, assertLane, createInstance, isValidLane, laneFromEnv, laneFromMetadata, laneLabel, laneMetadata, parseLane } from '../src/index.js';
 
 describe('lane grammar', () => {
   test.each(['gray', 'feature-x', 'v1.2', 'a', 'A_b-9', 'x'.repeat(63)])('%s is valid', (lane) => {
@@ -68,5 +68,31 @@ describe('wire names', () => {
     expect(laneFromEnv({ GRAYLANE_LANE: 'base' })).toEqual({ lane: undefined, source: 'GRAYLANE_LANE' });
     expect(laneFromEnv({ GRAYLANE_LANE: '' , MSE_ALICLOUD_SERVICE_TAG: 'gray'})).toEqual({ lane: 'gray', source: 'MSE_ALICLOUD_SERVICE_TAG' });
     expect(laneFromEnv({ GRAYLANE_LANE: 'bad lane' })).toEqual({ lane: null, source: 'GRAYLANE_LANE' });
+  });
+});
+
+describe('createInstance', () => {
+  test('builds a frozen instance as registries report one, the lane read from its metadata', () => {
+    const instance = createInstance({ service: 'b', host: '127.0.0.1', port: 8080, metadata: laneMetadata('gray') });
+    expect(instance).toEqual({
+      id: '127.0.0.1:8080',
+      service: 'b',
+      host: '127.0.0.1',
+      port: 8080,
+      lane: 'gray',
+      weight: 1,
+      healthy: true,
+      enabled: true,
+      metadata: laneMetadata('gray'),
+    });
+    expect(Object.isFrozen(instance)).toBe(true);
+    expect(Object.isFrozen(instance.metadata)).toBe(true);
+    expect(createInstance({ service: 'b', host: 'h', port: 1, weight: 0, healthy: false, enabled: false })).toMatchObject({
+      lane: undefined,
+      weight: 0,
+      healthy: false,
+      enabled: false,
+      metadata: {},
+    });
   });
 });

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, laneMetadata } from '@graylane/core';
+import { ErrorCode, createInstance, laneMetadata } from '@graylane/core';
 import type { Instance } from '@graylane/core';
 import { LANE_TOKEN_HEADER, ensureContextManager, signLaneToken } from '@graylane/context';
 import type { LaneTokenKey } from '@graylane/context';
@@ -58,7 +58,7 @@ async function upstream(name: string, handler?: http.RequestListener): Promise<n
 }
 
 function instance(service: string, port: number, lane: string | undefined): Instance {
-  return { id: `127.0.0.1:${port}`, service, host: '127.0.0.1', port, lane, weight: 1, healthy: true, enabled: true, metadata: laneMetadata(lane) };
+  return createInstance({ service, host: '127.0.0.1', port, metadata: laneMetadata(lane) });
 }
 
 async function send(url: string, init: RequestInit = {}): Promise<{ status: number; json: any; headers: Headers }> {

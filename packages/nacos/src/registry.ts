@@ -1,4 +1,4 @@
-import { assertLane, laneFromMetadata, laneMetadata } from '@graylane/core';
+import { assertLane, createInstance, laneMetadata } from '@graylane/core';
 import type { Instance, InstanceRegistration, Registry } from '@graylane/core';
 import { NacosNaming, isUnreachable } from './naming.js';
 import type { NacosInstance } from './naming.js';
@@ -51,15 +51,13 @@ function describe(registration: InstanceRegistration): string {
 
 /** Maps a Nacos host to graylane's {@link Instance}: id `ip:port`, lane read from the metadata. */
 export function toInstance(service: string, host: NacosInstance): Instance {
-  return {
-    id: `${host.ip}:${host.port}`,
+  return createInstance({
     service,
     host: host.ip,
     port: host.port,
-    lane: laneFromMetadata(host.metadata),
     weight: host.weight,
     healthy: host.healthy,
     enabled: host.enabled,
     metadata: host.metadata,
-  };
+  });
 }

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import {
   ErrorCode,
   GraylaneError,
+  createInstance,
   type Instance,
   type InstanceRegistration,
   type InstancesListener,
   type Registry,
 } from '@graylane/core';
-import { byId, closedError, deliver, fingerprint, instanceOf, toInstance } from './instance.js';
+import { byId, closedError, deliver, fingerprint, instanceOf } from './instance.js';
 
 /** Options of {@link createFileRegistry}. */
 export interface FileRegistryOptions {
@@ -463,7 +464,7 @@ function parseRecord(text: string, service: string): FileRecord | undefined {
 }
 
 function recordInstance(record: FileRecord): Instance {
-  return toInstance({
+  return createInstance({
     service: record.service,
     host: record.host,
     port: record.port,

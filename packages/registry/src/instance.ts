@@ -2,6 +2,7 @@ import {
   ErrorCode,
   GraylaneError,
   assertLane,
+  createInstance,
   laneFromMetadata,
   laneMetadata,
   type Instance,
@@ -33,31 +34,7 @@ export function instanceOf(registration: InstanceRegistration): Instance {
     registration.lane !== undefined
       ? assertLane(registration.lane, `registration of "${service}" lane`)
       : laneFromMetadata(registration.metadata);
-  return toInstance({ service, host, port, weight, metadata: { ...registration.metadata, ...laneMetadata(lane) } });
-}
-
-/** Builds a frozen {@link Instance}, reading its lane from its metadata the way every registry does. */
-export function toInstance(fields: {
-  service: string;
-  host: string;
-  port: number;
-  weight: number;
-  metadata: Record<string, string>;
-  healthy?: boolean;
-  enabled?: boolean;
-}): Instance {
-  const metadata = Object.freeze({ ...fields.metadata });
-  return Object.freeze({
-    id: `${fields.host}:${fields.port}`,
-    service: fields.service,
-    host: fields.host,
-    port: fields.port,
-    lane: laneFromMetadata(metadata),
-    weight: fields.weight,
-    healthy: fields.healthy ?? true,
-    enabled: fields.enabled ?? true,
-    metadata,
-  });
+  return createInstance({ service, host, port, weight, metadata: { ...registration.metadata, ...laneMetadata(lane) } });
 }
 
 /** Orders instances by id, so that equal sets give equal lists. */
