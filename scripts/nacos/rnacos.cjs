@@ -11,32 +11,29 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const fsp = require('node:fs/promises');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { HOST, running, sleep, cacheDir, buildOnce, forEachLine, runBuild, freePorts, getJson, canConnect, defaultLog } = require('./common.cjs');
 
 const RNACOS_VERSION = '0.8.8';
-const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_LINES = 30;
 const START_ATTEMPTS = 3;
 
-/** @type {Set<import('node:child_process').ChildProcess>} */
-const running = new Set();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
-function defaultLog(line) {
-  process.stderr.write(`[rnacos] ${line}\n`);
-}
-
-function cacheDir() {
-  if (process.env.GRAYLANE_CACHE_DIR) return process.env.GRAYLANE_CACHE_DIR;
-  const xdg = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(xdg, 'graylane');
-}
+/**
+ * Cargo profile for the one-time build. r-nacos' release profile (LTO, one codegen unit) took 23 to
+ * 45 minutes on two cores; a test server does not need that optimisation: opt-level 1, 16 codegen
+ * units and no LTO built it in 8 min on an idle two-core machine. A binary built either way serves
+ * the tests; the profile is part of the cache key so a change rebuilds.
+ */
+const CARGO_PROFILE = {
+  CARGO_PROFILE_RELEASE_LTO: 'false',
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16',
+  CARGO_PROFILE_RELEASE_OPT_LEVEL: '1',
+  CARGO_PROFILE_RELEASE_DEBUG: 'false',
+  CARGO_PROFILE_RELEASE_STRIP: 'true',
+};
 
 function installRoot() {
   return path.join(cacheDir(), `rnacos-${RNACOS_VERSION}`);
@@ -57,136 +54,47 @@ function isExecutable(file) {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Returns the path of a usable r-nacos binary, building it with cargo first when it is missing.
  * Concurrent callers (jest workers, several suites) share one build through a lock directory.
  */
-async function ensureRnacos({ log = defaultLog } = {}) {
+async function ensureRnacos({ log = defaultLog('rnacos') } = {}) {
   const bin = rnacosBinary();
   if (isExecutable(bin)) return bin;
   if (process.env.GRAYLANE_RNACOS_BIN) {
     throw new Error(`GRAYLANE_RNACOS_BIN=${bin} is not an executable file`);
   }
-  await fsp.mkdir(cacheDir(), { recursive: true });
-  const lock = `${installRoot()}.lock`;
-  for (;;) {
-    try {
-      await fsp.mkdir(lock);
-      break;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-    }
-    if (lockIsStale(lock)) {
-      await fsp.rm(lock, { recursive: true, force: true });
-      continue;
-    }
-    log(`waiting for another process building r-nacos ${RNACOS_VERSION} (lock ${lock})`);
-    while (fs.existsSync(lock) && !lockIsStale(lock)) await sleep(2_000);
-    if (isExecutable(bin)) return bin;
-  }
-  try {
-    await fsp.writeFile(path.join(lock, 'pid'), String(process.pid));
-    if (isExecutable(bin)) return bin;
-    await cargoInstall(log);
-    if (!isExecutable(bin)) throw new Error(`cargo install finished but ${bin} is missing`);
-    return bin;
-  } finally {
-    await fsp.rm(lock, { recursive: true, force: true });
-  }
+  await buildOnce({
+    lock: `${installRoot()}.lock`,
+    isDone: () => isExecutable(bin),
+    build: () => cargoInstall(log),
+    log,
+    what: `r-nacos ${RNACOS_VERSION}`,
+  });
+  return bin;
 }
 
-function lockIsStale(lock) {
-  let pid;
-  try {
-    pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
-  } catch {
-    // Just created, pid not written yet: give its owner a moment before calling it stale.
-    try {
-      return Date.now() - fs.statSync(lock).mtimeMs > 10_000;
-    } catch {
-      return false;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return error.code === 'ESRCH';
-  }
-}
-
-function cargoInstall(log) {
+async function cargoInstall(log) {
   const args = ['install', 'rnacos', '--version', RNACOS_VERSION, '--locked', '--root', installRoot()];
-  log(`r-nacos ${RNACOS_VERSION} is not built yet: running cargo ${args.join(' ')}`);
-  log('this one-time release build takes roughly 15-25 minutes on 2 cores (23 min measured on a busy 2-core machine); the binary is cached afterwards');
-  return new Promise((resolve, reject) => {
-    const cargo = spawn('cargo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const tail = [];
-    const onLine = (line) => {
-      tail.push(line);
-      if (tail.length > STDERR_TAIL_LINES) tail.shift();
-      if (/^\s*(Compiling|Installing|Installed|Finished|Downloaded|error|warning: build failed)/.test(line)) log(line.trim());
-    };
-    forEachLine(cargo.stdout, onLine);
-    forEachLine(cargo.stderr, onLine);
-    cargo.on('error', (error) => {
-      reject(
-        error.code === 'ENOENT'
-          ? new Error('cannot build r-nacos: `cargo` is not on PATH (install Rust from https://rustup.rs, or set GRAYLANE_RNACOS_BIN to an r-nacos binary)')
-          : error,
-      );
+  log(`r-nacos ${RNACOS_VERSION} is not built yet: running cargo ${args.join(' ')} (opt-level 1, no LTO)`);
+  log('this one-time build took 8 min on an idle 2-core machine; the binary is cached in ' + installRoot());
+  try {
+    await runBuild('cargo', args, {
+      env: { ...process.env, ...CARGO_PROFILE },
+      log,
+      progress: /^\s*(Installing|Installed|Finished|error|warning: build failed)/,
     });
-    cargo.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`cargo install rnacos ${RNACOS_VERSION} failed with exit code ${code}:\n${tail.join('\n')}`));
-    });
-  });
-}
-
-function forEachLine(stream, onLine) {
-  let buffered = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    buffered += chunk;
-    const lines = buffered.split(/\r?\n/);
-    buffered = lines.pop();
-    for (const line of lines) onLine(line);
-  });
-  stream.on('end', () => buffered && onLine(buffered));
-}
-
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host: HOST, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
+  } catch (error) {
+    if (error.code === 'ENOENT') {
+      throw new Error('cannot build r-nacos: `cargo` is not on PATH (install Rust from https://rustup.rs, or set GRAYLANE_RNACOS_BIN to an r-nacos binary)');
+    }
+    throw new Error(`cargo install rnacos ${RNACOS_VERSION} failed: ${error.message}`);
+  }
 }
 
 /** A random HTTP port whose gRPC port (HTTP + 1000) is free too. */
-async function freePortPair() {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const http = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await portIsFree(http)) && (await portIsFree(http + 1000))) return http;
-  }
-  throw new Error('no free loopback port pair (p, p+1000) found for r-nacos');
-}
-
-/** Status and, when the body is JSON, the parsed body; status 0 when the server did not answer. */
-async function getJson(url, init) {
-  try {
-    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(1_000) });
-    const text = await response.text();
-    try {
-      return { status: response.status, body: JSON.parse(text) };
-    } catch {
-      return { status: response.status, body: undefined };
-    }
-  } catch {
-    return { status: 0, body: undefined };
-  }
+function freePortPair() {
+  return freePorts([0, 1000]);
 }
 
 /**
@@ -203,17 +111,6 @@ async function isReady(httpPort, env) {
   }
   const metrics = await getJson(`${base}/nacos/v1/raft/metrics`);
   return metrics.status === 403 || (metrics.body?.current_leader ?? null) !== null;
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -342,7 +239,7 @@ class RnacosNode {
  * Starts one r-nacos on free loopback ports (or `httpPort`) with a throw-away data directory.
  * `env` adds variables such as `RNACOS_NAMING_HEALTH_TIMEOUT_SECOND`.
  */
-async function startRnacos({ httpPort, env = {}, log = defaultLog } = {}) {
+async function startRnacos({ httpPort, env = {}, log = defaultLog('rnacos') } = {}) {
   const bin = await ensureRnacos({ log });
   const port = httpPort ?? (await freePortPair());
   const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'graylane-rnacos-'));
@@ -360,7 +257,7 @@ async function startRnacos({ httpPort, env = {}, log = defaultLog } = {}) {
  * Starts an `size`-node r-nacos raft cluster on loopback. Node 1 initialises the cluster, the others
  * join it. `serverAddr` lists every node's HTTP address, comma-separated.
  */
-async function startRnacosCluster(size = 3, { env = {}, log = defaultLog } = {}) {
+async function startRnacosCluster(size = 3, { env = {}, log = defaultLog('rnacos') } = {}) {
   const bin = await ensureRnacos({ log });
   const nodes = [];
   try {
