@@ -44,7 +44,12 @@ async function ensureMavenProject({ projectDir, name, log }) {
       log(`${name} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     },
   });
-  return { dir, classpath: [path.join(dir, 'target', 'classes'), path.join(dir, 'target', 'lib', '*')].join(path.delimiter) };
+  // Dependency order as Maven resolved it (target/classpath.txt, written by build-classpath) when the
+  // project asks for it, since jars holding classes of the same names must come in a fixed order;
+  // else every jar in target/lib.
+  const ordered = path.join(dir, 'target', 'classpath.txt');
+  const dependencies = fs.existsSync(ordered) ? fs.readFileSync(ordered, 'utf8').trim() : path.join(dir, 'target', 'lib', '*');
+  return { dir, classpath: [path.join(dir, 'target', 'classes'), dependencies].join(path.delimiter) };
 }
 
 module.exports = { ensureMavenProject };
