@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command. Makes sure r-nacos is built, builds every workspace, runs each workspace's jest suites through
+// The README's test command. Makes sure the Nacos test servers are built, builds every workspace, runs each workspace's jest suites through
 // turbo, then prints one line summing them: "N passed, N failed". Exit code is non-zero when any
 // suite failed or any workspace did not report (a crashed runner never counts as green).
 import { spawnSync } from 'node:child_process';
@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// The Nacos suites run against a real r-nacos: build it first (once per machine, with progress), so
-// no suite's set-up has to wait for a 20-minute cargo build. Without it the run fails, never skips.
+// The Nacos suites run against real servers (r-nacos and the Java Nacos server; the mixed chain also
+// runs a Java service): build whatever is missing first, in parallel, with progress, so no suite's
+// set-up waits on a cargo or Maven build. Without them the run fails, never skips.
 try {
-  const { ensureRnacos } = await import('./nacos/rnacos.mjs');
-  await ensureRnacos({ log: (line) => console.log(`[r-nacos] ${line}`) });
+  const { prepareTestServers } = await import('./nacos/servers.mjs');
+  await prepareTestServers();
 } catch (error) {
-  console.error(`r-nacos, the Nacos server the tests run against, is not available: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`the Nacos test servers are not available: ${error instanceof Error ? error.message : String(error)}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Builds r-nacos (crates.io, `cargo install --locked`) into graylane's cache when it is missing,
-// printing progress; prints the binary's path. Used by .ci/run before the tests.
-import { ensureRnacos } from './rnacos.mjs';
+// Builds every Nacos test server that is missing (r-nacos with cargo, the Java Nacos server and the
+// Java test service with Maven), in parallel, printing progress and how long each took.
+import { prepareTestServers } from './servers.mjs';
 
-const started = Date.now();
-const bin = await ensureRnacos({ log: (line) => console.log(`[r-nacos] ${line}`) });
-console.log(`[r-nacos] ready: ${bin} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+try {
+  await prepareTestServers();
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}

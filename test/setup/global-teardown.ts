@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__GRAYLANE_RNACOS__?.stop();
+  await Promise.all((globalThis.__GRAYLANE_NACOS_SERVERS__ ?? []).map((node) => node.stop()));
 }

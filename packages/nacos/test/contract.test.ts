@@ -1,20 +1,24 @@
-// The registry contract suite (packages/registry/test/contract.ts), run unchanged over Nacos: one
-// client watches, another registers, as two processes would.
+// The registry contract suite (packages/registry/test/contract.ts), run unchanged over Nacos on
+// every test server (r-nacos and the Java Nacos server): one client watches, another registers, as
+// two processes would. No namespace is set, as most users set none.
 import { describeRegistryContract } from '../../registry/test/contract.js';
 import { createNacosRegistry } from '../src/index.js';
-import { collectingLogger, useRnacos } from './rnacos.js';
+import { collectingLogger } from './rnacos.js';
+import { nacosServers, useNacosServer } from './servers.js';
 
-const nacos = useRnacos();
+describe.each(nacosServers)('on %s', (label, kind) => {
+  const nacos = useNacosServer(kind);
 
-describeRegistryContract('nacos', async () => {
-  const options = { serverAddr: nacos.serverAddr, clientIp: '127.0.0.1', logger: collectingLogger() };
-  const registry = createNacosRegistry(options);
-  const registrant = createNacosRegistry(options);
-  return {
-    registry,
-    registrant,
-    cleanup: async () => {
-      await Promise.all([registry.close(), registrant.close()]);
-    },
-  };
+  describeRegistryContract(`nacos (${label})`, async () => {
+    const options = { serverAddr: nacos.serverAddr, clientIp: '127.0.0.1', logger: collectingLogger() };
+    const registry = createNacosRegistry(options);
+    const registrant = createNacosRegistry(options);
+    return {
+      registry,
+      registrant,
+      cleanup: async () => {
+        await Promise.all([registry.close(), registrant.close()]);
+      },
+    };
+  });
 });
