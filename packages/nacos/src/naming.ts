@@ -50,7 +50,12 @@ const DEFAULT_CLUSTER = 'DEFAULT';
 
 interface Registration {
   readonly key: string;
-  readonly request: Body;
+  /** `group@@service`: the registrations of one service go out together (see {@link NacosNaming.register}). */
+  readonly service: string;
+  readonly groupName: string;
+  readonly serviceName: string;
+  /** The instance as Nacos' `Instance` message. */
+  readonly instance: Body;
   /** The connection the server last accepted this registration on. */
   sentOn: Send | undefined;
   /** Sends the registration again after it failed on a live connection, with backoff. */
@@ -125,23 +130,20 @@ export class NacosNaming {
     const key = instanceKey(registration, groupName);
     const entry: Registration = {
       key,
-      request: {
-        namespace: this.#options.namespace,
+      service: serviceKey(groupName, registration.serviceName),
+      groupName,
+      serviceName: registration.serviceName,
+      instance: {
+        instanceId: '',
+        ip: registration.ip,
+        port: registration.port,
+        weight: registration.weight ?? 1,
+        healthy: registration.healthy ?? true,
+        enabled: registration.enabled ?? true,
+        ephemeral: true,
+        clusterName: registration.clusterName || DEFAULT_CLUSTER,
         serviceName: registration.serviceName,
-        groupName,
-        type: 'registerInstance',
-        instance: {
-          instanceId: '',
-          ip: registration.ip,
-          port: registration.port,
-          weight: registration.weight ?? 1,
-          healthy: registration.healthy ?? true,
-          enabled: registration.enabled ?? true,
-          ephemeral: true,
-          clusterName: registration.clusterName || DEFAULT_CLUSTER,
-          serviceName: registration.serviceName,
-          metadata: { ...registration.metadata },
-        },
+        metadata: { ...registration.metadata },
       },
       sentOn: undefined,
       retry: new Backoff(() => void this.#reregister(entry)),
@@ -184,12 +186,17 @@ export class NacosNaming {
     }
   }
 
-  /** Deregisters an instance and resolves once Nacos has accepted it; unknown instances are a no-op. */
+  /**
+   * Deregisters an instance and resolves once Nacos has accepted it; unknown instances are a no-op.
+   * Other instances this client registered for the same service are announced again, since the
+   * Java server drops a connection's whole registration of a service on a deregister.
+   */
   async deregisterInstance(instance: NacosInstanceKey): Promise<void> {
     const groupName = instance.groupName || this.#options.group;
     const key = instanceKey(instance, groupName);
     this.#registrations.get(key)?.retry.cancel();
     this.#registrations.delete(key);
+    const remaining = this.#siblings(serviceKey(groupName, instance.serviceName));
     await this.#connection.request('InstanceRequest', {
       namespace: this.#options.namespace,
       serviceName: instance.serviceName,
@@ -207,6 +214,7 @@ export class NacosNaming {
         metadata: {},
       },
     });
+    if (remaining[0]) await this.#register(await this.#connection.ready(), remaining[0]);
   }
 
   /**
@@ -300,10 +308,30 @@ export class NacosNaming {
     this.#apply(subscription, obj(response['serviceInfo']));
   }
 
-  /** Sends a registration and records the connection it went out on. */
+  /**
+   * Sends a registration and records the connection it went out on. Nacos 2.x and 3.x servers keep
+   * one registration per service and connection: a second `registerInstance` of the same service
+   * replaces the first (r-nacos adds it instead). So when this client registers several instances
+   * of one service, they go out together as one `batchRegisterInstance`, which every server takes
+   * as the connection's whole set.
+   */
   async #register(send: Send, entry: Registration): Promise<void> {
-    await send('InstanceRequest', entry.request);
+    const siblings = this.#siblings(entry.service);
+    const base = { namespace: this.#options.namespace, serviceName: entry.serviceName, groupName: entry.groupName };
+    if (siblings.length <= 1) {
+      await send('InstanceRequest', { ...base, type: 'registerInstance', instance: entry.instance });
+    } else {
+      await send('BatchInstanceRequest', { ...base, type: 'batchRegisterInstance', instances: siblings.map((sibling) => sibling.instance) });
+    }
     entry.sentOn = send;
+    for (const sibling of siblings) if (this.#registrations.get(sibling.key) === sibling) sibling.sentOn = send;
+  }
+
+  /** The kept registrations of one service (`group@@service`). */
+  #siblings(service: string): Registration[] {
+    const siblings: Registration[] = [];
+    for (const entry of this.#registrations.values()) if (entry.service === service) siblings.push(entry);
+    return siblings;
   }
 
   /**
@@ -313,7 +341,8 @@ export class NacosNaming {
   async #restore(send: Send): Promise<void> {
     const failures: string[] = [];
     for (const [key, entry] of this.#registrations) {
-      if (this.#registrations.get(key) !== entry) continue;
+      // Gone, or announced already with a sibling's batch.
+      if (this.#registrations.get(key) !== entry || entry.sentOn === send) continue;
       try {
         await this.#register(send, entry);
       } catch (error) {
