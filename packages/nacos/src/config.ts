@@ -114,7 +114,7 @@ export class NacosConfig {
     await this.#connection.request('ConfigPublishRequest', {
       dataId,
       group: group || this.#options.group,
-      tenant: this.#options.namespace,
+      tenant: this.#options.tenant,
       content,
       casMd5: '',
       additionMap: options.type ? { type: options.type } : {},
@@ -126,7 +126,7 @@ export class NacosConfig {
     await this.#connection.request('ConfigRemoveRequest', {
       dataId,
       group: group || this.#options.group,
-      tenant: this.#options.namespace,
+      tenant: this.#options.tenant,
       tag: '',
     });
   }
@@ -291,7 +291,7 @@ export class NacosConfig {
 
   async #query(send: Send, dataId: string, group: string): Promise<string | undefined> {
     try {
-      const response = await send('ConfigQueryRequest', { dataId, group, tenant: this.#options.namespace, tag: '' });
+      const response = await send('ConfigQueryRequest', { dataId, group, tenant: this.#options.tenant, tag: '' });
       return str(response['content']);
     } catch (error) {
       if (isGraylaneError(error) && error.code === ErrorCode.NACOS && error.details['errorCode'] === NOT_FOUND) return undefined;
@@ -344,7 +344,7 @@ export class NacosConfig {
     return {
       dataId: watch.dataId,
       group: watch.group,
-      tenant: this.#options.namespace,
+      tenant: this.#options.tenant,
       md5: watch.content === undefined ? '' : md5(watch.content),
       tag: '',
     };

@@ -4,7 +4,7 @@ export { NacosConfig } from './config.js';
 export type { NacosConfigListener, NacosPublishOptions } from './config.js';
 export { NacosNaming } from './naming.js';
 export type { NacosInstance, NacosInstanceKey, NacosInstanceRegistration, NacosServiceListener } from './naming.js';
-export { DEFAULT_GROUP, parseServerAddr } from './options.js';
+export { DEFAULT_GROUP, DEFAULT_NAMESPACE, parseServerAddr } from './options.js';
 export type { NacosClientOptions, NacosLogger, NacosServer, NacosTlsOptions } from './options.js';
 export { createNacosRegistry, toInstance } from './registry.js';
 export type { NacosRegistryOptions } from './registry.js';

@@ -3,6 +3,9 @@ import { homedir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 
+/** The namespace the Java client and the Java server use when none is set. */
+export const DEFAULT_NAMESPACE = 'public';
+
 /** Where graylane's Nacos client reports what it cannot throw: lost connections, failed redo. */
 export interface NacosLogger {
   warn(message: string): void;
@@ -45,8 +48,14 @@ export interface NacosClientOptions {
    * Nacos 2.x client does. On a lost connection the client moves on to the next server.
    */
   readonly serverAddr: string;
-  /** Namespace id (Nacos' tenant); default `''`, the public namespace. */
-  readonly namespace?: string;
+  /**
+   * Namespace id. Unset (or empty), graylane does what the official Java client does, so that Node
+   * and Java services meet: naming uses `public`, and config uses tenant `''` (on Nacos 2.x an
+   * explicit `public` tenant is another one than `''`; on 3.x both land in `public`). Set, the id is
+   * used as given for both. Sending `''` for naming, as graylane did before, files instances in a
+   * namespace of their own on the Java server, where no Java service sees them.
+   */
+  readonly namespace?: string | undefined;
   /** Group of services and configs when a call names none; default `DEFAULT_GROUP`. */
   readonly group?: string;
   /** With `password`, logs in over HTTP (`POST /nacos/v1/auth/login`) and sends the access token. */
@@ -89,7 +98,10 @@ export interface NacosServer {
 /** {@link NacosClientOptions} with defaults applied and `serverAddr` parsed. */
 export interface ResolvedOptions {
   readonly servers: readonly NacosServer[];
+  /** The naming namespace: the option, else `public`. */
   readonly namespace: string;
+  /** The config tenant: the option, else `''` (the Java client's default). */
+  readonly tenant: string;
   readonly group: string;
   readonly credentials: { readonly username: string; readonly password: string } | undefined;
   readonly timeoutMs: number;
@@ -159,11 +171,12 @@ export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
     throw invalid('username and password go together: set both or neither');
   }
   const servers = parseServerAddr(options.serverAddr);
-  const namespace = options.namespace ?? '';
+  const namespace = options.namespace || DEFAULT_NAMESPACE;
   const cacheRoot = cacheRootOf(options.cacheDir);
   return {
     servers,
     namespace,
+    tenant: options.namespace || '',
     group: options.group || DEFAULT_GROUP,
     credentials:
       options.username === undefined ? undefined : { username: options.username, password: options.password ?? '' },
@@ -171,7 +184,7 @@ export function resolveOptions(options: NacosClientOptions): ResolvedOptions {
     tls: resolveTls(options.tls),
     clientIp: options.clientIp ?? defaultClientIp(),
     logger: options.logger ?? emitWarning,
-    cacheDir: cacheRoot === undefined ? undefined : join(cacheRoot, fileSafe(servers.map((s) => `${s.host}_${s.httpPort}`).join('+')), fileSafe(namespace || 'public')),
+    cacheDir: cacheRoot === undefined ? undefined : join(cacheRoot, fileSafe(servers.map((s) => `${s.host}_${s.httpPort}`).join('+')), fileSafe(namespace)),
     configSyncIntervalMs,
   };
 }
