@@ -1,16 +1,20 @@
 /**
  * The walking skeleton, end to end: the seed scenario as real processes on real sockets, once on the
- * embedded file registry and once on a real Nacos (r-nacos, started by the global setup).
+ * embedded file registry and on each real Nacos server (r-nacos and the Java Nacos server, started
+ * by the global setup).
  */
 import { addressOf, get, hops, startDemo } from './demo';
 import type { Demo } from './demo';
 
 const nacosAddr = process.env['GRAYLANE_TEST_NACOS_ADDR'];
 if (!nacosAddr) throw new Error('GRAYLANE_TEST_NACOS_ADDR is not set: the global setup did not start r-nacos');
+const javaNacosAddr = process.env['GRAYLANE_TEST_JAVA_NACOS_ADDR'];
+if (!javaNacosAddr) throw new Error('GRAYLANE_TEST_JAVA_NACOS_ADDR is not set: the global setup did not start the Java Nacos server');
 
 const registries: Array<[string, NodeJS.ProcessEnv]> = [
   ['the embedded file registry', { ...process.env, NACOS_SERVER_ADDR: '' }],
   ['a real Nacos (r-nacos)', { ...process.env, NACOS_SERVER_ADDR: nacosAddr }],
+  ['the Java Nacos server', { ...process.env, NACOS_SERVER_ADDR: javaNacosAddr }],
 ];
 
 describe.each(registries)('A -> B -> C on %s', (_name, env) => {
