@@ -90,7 +90,7 @@ spec:
     expect(matcher.explain(requestView({}))).toEqual({ lane: undefined, rule: undefined, notAdmitted: [] });
   });
 
-  it('refuses unsafe regexes and unknown attributes with RULE_INVALID and paths', () => {
+  it('refuses unknown attributes with RULE_INVALID and paths, and takes a nested-quantifier regex (RE2 runs it in linear time)', () => {
     const set = rules({
       lanes: [
         {
@@ -110,10 +110,9 @@ spec:
     }
     expect(isGraylaneError(error) && error.code === ErrorCode.RULE_INVALID).toBe(true);
     expect((error as { details: { issues: unknown } }).details.issues).toEqual([
-      { path: 'lanes[0].match[0].value', message: expect.stringMatching(/backtrack catastrophically/), severity: 'error' },
       { path: 'lanes[0].match[1].all[1].name', message: expect.stringMatching(/attribute "tenant" is not supplied/), severity: 'error' },
     ]);
-    expect(() => compileMatcher(set, { attributes: { tenant: () => 'x' } })).toThrow(/backtrack/);
+    expect(() => compileMatcher(set, { attributes: { tenant: () => 'x' } })).not.toThrow();
   });
 
   it('memoises shared predicates per request without leaking results across requests', () => {

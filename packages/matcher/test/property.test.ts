@@ -32,9 +32,15 @@ function isNumber(s: string): boolean {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s);
 }
 
+const isInteger = (s: string): boolean => /^[+-]?\d+$/.test(s);
+
+/** `==` and `!=` on strings, exactly; ordering on integers (any length), decimals, else strings. */
 function compare(op: string, a: string, b: string): boolean {
-  const [x, y] = isNumber(a) && isNumber(b) ? [Number(a), Number(b)] : [a, b];
-  return op === '==' ? x === y : op === '!=' ? x !== y : op === '>' ? x > y : op === '<' ? x < y : op === '>=' ? x >= y : x <= y;
+  if (op === '==') return a === b;
+  if (op === '!=') return a !== b;
+  const [x, y]: [bigint, bigint] | [number, number] | [string, string] =
+    isInteger(a) && isInteger(b) ? [BigInt(a), BigInt(b)] : isNumber(a) && isNumber(b) ? [Number(a), Number(b)] : [a, b];
+  return op === '>' ? x > y : op === '<' ? x < y : op === '>=' ? x >= y : x <= y;
 }
 
 function holds(c: Condition, req: PlainRequest): boolean {
@@ -53,7 +59,7 @@ function holds(c: Condition, req: PlainRequest): boolean {
     case 'suffix': return v.endsWith(p.value);
     case 'contains': return v.includes(p.value);
     case 'regex': return new RegExp(p.value).test(v);
-    case 'modulo': return /^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) && compare(p.compare, String(Number(v) % p.divisor), String(p.remainder));
+    case 'modulo': return isInteger(v) && compare(p.compare, String(BigInt(v) % BigInt(p.divisor)), String(p.remainder));
     case 'sticky': return fnv1a32(v) % 100 < p.percentage;
     default: return compare(p.operator, v, (p as ComparePredicate).value);
   }

@@ -6,6 +6,7 @@ export { nativeRuleJsonSchema } from './json-schema.js';
 export { rulesInPrecedenceOrder } from './compile/precedence.js';
 export type { RankedRule } from './compile/precedence.js';
 export { MAX_REGEX_LENGTH } from './model/limits.js';
+export { regexProblem } from './compile/conditions.js';
 export type {
   AllCondition,
   AnyCondition,

@@ -133,7 +133,7 @@ spec:
     expect(byPath['lanes[0].match[0].operator']).toMatch(/must be one of .*"==".*got "~="/);
     expect(byPath['lanes[0].match[1].name']).toMatch(/is required/);
     expect(byPath['lanes[0].match[2].name']).toMatch(/must be omitted/);
-    expect(byPath['lanes[0].match[3].value']).toMatch(/not a valid JavaScript regular expression/);
+    expect(byPath['lanes[0].match[3].value']).toMatch(/not a valid RE2 regular expression/);
     expect(byPath['lanes[0].match[4].colour']).toMatch(/unknown field; expected one of: all, priority, entries/);
     expect(byPath['lanes[0].fallback[0]']).toMatch(/"base" ends the chain/);
     expect(byPath['lanes[0].fallback[2]']).toMatch(/cannot fall back to itself/);

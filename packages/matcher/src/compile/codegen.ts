@@ -168,7 +168,7 @@ class Generator {
       case 'sticky':
         return test(`${this.constant(stickyTest(predicate.percentage))}(v)`);
       default:
-        if (isStringEquality(predicate.operator, predicate.value)) return `(${field} === ${this.constant(predicate.value)})`;
+        if (isStringEquality(predicate.operator)) return `(${field} === ${this.constant(predicate.value)})`;
         return test(`${this.constant(valueComparison(predicate.operator, predicate.value))}(v)`);
     }
   }

@@ -102,7 +102,7 @@ export function compilePredicate(predicate: Predicate, slot: number): Test | str
     default: {
       const expected = predicate.value;
       // `undefined === expected` is false, so absence needs no separate check.
-      if (isStringEquality(predicate.operator, expected)) return (req, frame) => fieldValue(req, frame, slot) === expected;
+      if (isStringEquality(predicate.operator)) return (req, frame) => fieldValue(req, frame, slot) === expected;
       const holds = valueComparison(predicate.operator, expected);
       return (req, frame) => {
         const value = fieldValue(req, frame, slot);
@@ -112,18 +112,26 @@ export function compilePredicate(predicate: Predicate, slot: number): Test | str
   }
 }
 
-/** True when `field == expected` is plain string equality (`expected` is not a decimal number). */
-export function isStringEquality(operator: CompareOperator, expected: string): boolean {
-  return operator === '==' && !DECIMAL.test(expected);
+/**
+ * True when the operator compares strings exactly: `==` always does, as in OpenSergo, MSE and
+ * APISIX (`012345`, `12345.0` and `1.2345e4` are not `12345`; two 19-digit ids are equal only when
+ * their digits are).
+ */
+export function isStringEquality(operator: CompareOperator): boolean {
+  return operator === '==';
 }
 
-/** `integer(actual) % divisor <compare> remainder`; false unless `actual` is a safe decimal integer. */
+/**
+ * `integer(actual) % divisor <compare> remainder`, on integers of any length (BigInt past 2^53);
+ * false unless `actual` is a decimal integer.
+ */
 export function moduloTest(divisor: number, remainder: number, compare: CompareOperator): (actual: string) => boolean {
   const holds = numberComparison(compare, remainder);
+  const bigDivisor = BigInt(divisor);
   return (actual) => {
     if (!INTEGER.test(actual)) return false;
     const n = Number(actual);
-    return Number.isSafeInteger(n) && holds(n % divisor);
+    return Number.isSafeInteger(n) ? holds(n % divisor) : holds(Number(BigInt(actual) % bigDivisor));
   };
 }
 
@@ -132,14 +140,37 @@ export function stickyTest(percentage: number): (actual: string) => boolean {
   return (actual) => stickyBucket(actual) < percentage;
 }
 
-/** `actual <op> expected`: numeric when both are decimal numbers, else by UTF-16 code units. */
+/**
+ * `actual <op> expected`. `==` and `!=` compare strings exactly. The ordering operators compare
+ * numbers when both sides are decimal numbers: integers of any length exactly (BigInt), other
+ * decimals as doubles; otherwise strings by UTF-16 code units.
+ */
 export function valueComparison(operator: CompareOperator, expected: string): (actual: string) => boolean {
-  if (!DECIMAL.test(expected)) return stringComparison(operator, expected);
+  if (operator === '==' || operator === '!=' || !DECIMAL.test(expected)) return stringComparison(operator, expected);
   const byString = stringComparison(operator, expected);
   const byNumber = numberComparison(operator, Number(expected));
-  if (operator === '==') return (actual) => actual === expected || (DECIMAL.test(actual) && byNumber(Number(actual)));
-  if (operator === '!=') return (actual) => actual !== expected && (!DECIMAL.test(actual) || byNumber(Number(actual)));
+  if (INTEGER.test(expected)) {
+    const byInteger = integerComparison(operator, BigInt(expected));
+    return (actual) => (INTEGER.test(actual) ? byInteger(BigInt(actual)) : DECIMAL.test(actual) ? byNumber(Number(actual)) : byString(actual));
+  }
   return (actual) => (DECIMAL.test(actual) ? byNumber(Number(actual)) : byString(actual));
+}
+
+function integerComparison(operator: CompareOperator, expected: bigint): (actual: bigint) => boolean {
+  switch (operator) {
+    case '==':
+      return (actual) => actual === expected;
+    case '!=':
+      return (actual) => actual !== expected;
+    case '>':
+      return (actual) => actual > expected;
+    case '<':
+      return (actual) => actual < expected;
+    case '>=':
+      return (actual) => actual >= expected;
+    case '<=':
+      return (actual) => actual <= expected;
+  }
 }
 
 function stringComparison(operator: CompareOperator, expected: string): (actual: string) => boolean {

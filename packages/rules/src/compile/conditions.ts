@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { Condition, FieldType, Predicate } from '../model/types.js';
 import type { ConditionDoc, PredicateDoc } from '../model/schema.js';
 import { joinPath, show } from '../model/issues.js';
@@ -97,11 +98,26 @@ function checkRegex(pattern: string, path: string, issues: IssueList): boolean {
     issues.error(path, `regex is ${pattern.length} characters long; the limit is ${MAX_REGEX_LENGTH}`);
     return false;
   }
+  const refused = regexProblem(pattern);
+  if (refused === undefined) return true;
+  issues.error(path, `regex ${show(pattern)} ${refused}`);
+  return false;
+}
+
+/**
+ * Why a rule regex cannot be used, or `undefined`. Rule regexes run on RE2JS, a linear-time engine
+ * (no backtracking, so no pattern can hang a request on a long header): RE2 syntax, which is
+ * JavaScript's without backreferences and lookaround.
+ */
+export function regexProblem(pattern: string): string | undefined {
   try {
-    new RegExp(pattern);
-    return true;
+    RE2JS.compile(pattern);
+    return undefined;
   } catch (error) {
-    issues.error(path, `is not a valid JavaScript regular expression ${show(pattern)}: ${(error as Error).message}`);
-    return false;
+    const reason = (error as Error).message;
+    const unsupported = /\\[1-9]|\\k<|\(\?<?[=!]/.test(pattern);
+    return unsupported
+      ? `uses a backreference or lookaround, which a linear-time regex engine (RE2) cannot run (${reason}); match the parts with separate conditions instead`
+      : `is not a valid RE2 regular expression: ${reason}`;
   }
 }
