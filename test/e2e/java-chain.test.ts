@@ -118,7 +118,9 @@ describe('Java A -> graylane B -> Java C on the Java Nacos server', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(started.map((hop) => hop.stop('SIGKILL')));
+    // SIGTERM: each deregisters, so the next suite on this shared server (the demo chain uses the same
+    // service names) never meets instances left behind until the server notices the dead connection.
+    await Promise.all(started.map((hop) => hop.stop('SIGTERM')));
   });
 
   test('x-mse-tag: gray from a Java caller reaches Java C-gray through graylane B', async () => {
@@ -159,7 +161,9 @@ describe('graylane A -> Java B -> graylane C on the Java Nacos server', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(started.map((hop) => hop.stop('SIGKILL')));
+    // SIGTERM: each deregisters, so the next suite on this shared server (the demo chain uses the same
+    // service names) never meets instances left behind until the server notices the dead connection.
+    await Promise.all(started.map((hop) => hop.stop('SIGTERM')));
   });
 
   test('a Java caller lists graylane instances in public, with their lane metadata', async () => {
