@@ -150,27 +150,10 @@ export function valueComparison(operator: CompareOperator, expected: string): (a
   const byString = stringComparison(operator, expected);
   const byNumber = numberComparison(operator, Number(expected));
   if (INTEGER.test(expected)) {
-    const byInteger = integerComparison(operator, BigInt(expected));
+    const byInteger = numberComparison(operator, BigInt(expected));
     return (actual) => (INTEGER.test(actual) ? byInteger(BigInt(actual)) : DECIMAL.test(actual) ? byNumber(Number(actual)) : byString(actual));
   }
   return (actual) => (DECIMAL.test(actual) ? byNumber(Number(actual)) : byString(actual));
-}
-
-function integerComparison(operator: CompareOperator, expected: bigint): (actual: bigint) => boolean {
-  switch (operator) {
-    case '==':
-      return (actual) => actual === expected;
-    case '!=':
-      return (actual) => actual !== expected;
-    case '>':
-      return (actual) => actual > expected;
-    case '<':
-      return (actual) => actual < expected;
-    case '>=':
-      return (actual) => actual >= expected;
-    case '<=':
-      return (actual) => actual <= expected;
-  }
 }
 
 function stringComparison(operator: CompareOperator, expected: string): (actual: string) => boolean {
@@ -190,7 +173,8 @@ function stringComparison(operator: CompareOperator, expected: string): (actual:
   }
 }
 
-function numberComparison(operator: CompareOperator, expected: number): (actual: number) => boolean {
+/** `actual <op> expected` on numbers, or on BigInts for integers of any length. */
+function numberComparison<T extends number | bigint>(operator: CompareOperator, expected: T): (actual: T) => boolean {
   switch (operator) {
     case '==':
       return (actual) => actual === expected;
