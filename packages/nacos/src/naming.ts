@@ -445,7 +445,10 @@ function withoutGroup(name: string): string {
 
 /** True when Nacos answered and refused, as opposed to a timeout or an unreachable server. */
 function isRejection(error: unknown): boolean {
-  return isGraylaneError(error) && (error.code === ErrorCode.NACOS_AUTH || typeof error.details['errorCode'] === 'number');
+  return (
+    isGraylaneError(error) &&
+    (error.code === ErrorCode.NACOS_AUTH || error.code === ErrorCode.CONFIG_INVALID || typeof error.details['errorCode'] === 'number')
+  );
 }
 
 /**

@@ -52,14 +52,26 @@ export interface NacosClientOptions {
    * Namespace id. Unset (or empty), graylane does what the official Java client does, so that Node
    * and Java services meet: naming uses `public`, and config uses tenant `''` (on Nacos 2.x an
    * explicit `public` tenant is another one than `''`; on 3.x both land in `public`). Set, the id is
-   * used as given for both. Sending `''` for naming, as graylane did before, files instances in a
-   * namespace of their own on the Java server, where no Java service sees them.
+   * used as given for both, as the Java client passes it: `public` set explicitly is tenant
+   * `public` for config, which on Nacos 2.x is another tenant than `''`. Sending `''` for naming,
+   * as graylane did before, files instances in a namespace of their own on the Java server, where
+   * no Java service sees them. A set namespace other than `public` is checked against the server's
+   * namespace list on connecting: one the server does not have fails with
+   * `GRAYLANE_ERR_CONFIG_INVALID` (`details.path: 'namespace'`); when the list cannot be read, a
+   * warning is logged and the client goes on.
    */
   readonly namespace?: string | undefined;
   /** Group of services and configs when a call names none; default `DEFAULT_GROUP`. */
   readonly group?: string;
-  /** With `password`, logs in over HTTP (`POST /nacos/v1/auth/login`) and sends the access token. */
+  /**
+   * With `password`, logs in over HTTP (`POST /nacos/v3/auth/user/login`, else
+   * `/nacos/v1/auth/login`) on every new connection, sends the access token with every gRPC
+   * request, refreshes it at 90 % of its lifetime and logs in again when a request is refused for
+   * it. Refused credentials fail with `GRAYLANE_ERR_NACOS_AUTH` naming the server; default unset
+   * (no login).
+   */
   readonly username?: string;
+  /** Goes with `username`; default unset. */
   readonly password?: string;
   /** Deadline of each request, waiting for a connection included; default 3000 ms. */
   readonly timeoutMs?: number;

@@ -37,6 +37,12 @@ describe('NacosConfig against r-nacos', () => {
 
   it('keeps namespaces apart', async () => {
     const dataId = uniqueDataId('namespace');
+    // A namespace must exist on the server (the client checks at start-up).
+    const created = await fetch(`http://${nacos.serverAddr}/nacos/v1/console/namespaces`, {
+      method: 'POST',
+      body: new URLSearchParams({ customNamespaceId: 'team-a', namespaceName: 'team-a' }),
+    });
+    expect(created.status).toBe(200);
     await client('team-a').publish(dataId, 'a');
     await expect(client('team-a').get(dataId)).resolves.toBe('a');
     await expect(client().get(dataId)).resolves.toBeUndefined();

@@ -6,6 +6,7 @@ import { decodePayload, encodePayload, nacosMethods } from '../proto.js';
 import type { Body, Payload } from '../proto.js';
 import { num, str } from '../wire.js';
 import { NacosAuth } from './auth.js';
+import { checkNamespace } from './namespace.js';
 
 /** The Nacos module a connection serves; Nacos clients open one connection per module. */
 export type NacosModule = 'naming' | 'config';
@@ -71,6 +72,8 @@ export class NacosConnection {
   #closed = false;
   #serverIndex = 0;
   #lastError: Error | undefined;
+  /** The message of the last start-up error (credentials, namespace) logged, to log each once. */
+  #lastFatal: string | undefined;
   #lastActivity = 0;
   #requestIds = 0;
   #healthCheck: Promise<void> | undefined;
@@ -126,6 +129,7 @@ export class NacosConnection {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#healthTimer);
+    this.#auth?.close();
     this.#wakeUp?.();
     const error = new GraylaneError(ErrorCode.CLOSED, `the Nacos ${this.#module} client is closed`);
     for (const waiter of this.#waiters) waiter.reject(error);
@@ -155,6 +159,14 @@ export class NacosConnection {
       } catch (error) {
         if (this.#closed) return;
         this.#lastError = error as Error;
+        if (isFatal(error)) {
+          // Wrong credentials or a missing namespace: retrying will not help. Every waiter gets the
+          // error now; the loop stops, and the next request tries once more (it may be fixed by then).
+          for (const waiter of this.#waiters) waiter.reject(error);
+          if (error.message !== this.#lastFatal) this.#options.logger.warn(`graylane: ${error.message}`);
+          this.#lastFatal = error.message;
+          return;
+        }
         for (const waiter of this.#waiters) if (waiter.failFast) waiter.reject(this.#unreachable(error as Error));
         if (attempt === 0) {
           this.#options.logger.warn(
@@ -188,6 +200,10 @@ export class NacosConnection {
         if (!isStarting(errorCode) || Date.now() + SETUP_RETRY_MS >= deadline) throw responseError(server, 'ServerCheckRequest', check.body);
         await delay(SETUP_RETRY_MS);
       }
+
+      // A fresh login on every connection: a restarted server may have forgotten the tokens it gave.
+      const token = this.#auth ? (await this.#auth.login(server)).value : undefined;
+      await checkNamespace(this.#options, server, token);
 
       const { requestBiStream } = nacosMethods();
       const stream = client.makeBidiStreamRequest(
@@ -275,7 +291,7 @@ export class NacosConnection {
     if (this.#closed) return Promise.reject(new GraylaneError(ErrorCode.CLOSED, `the Nacos ${this.#module} client is closed`));
     if (this.#live?.ready) return Promise.resolve(this.#live);
     const failFast = failFastMs !== undefined;
-    if (failFast && this.#lastError && !this.#live) return Promise.reject(this.#unreachable(this.#lastError));
+    if (failFast && this.#lastError && !isFatal(this.#lastError) && !this.#live) return Promise.reject(this.#unreachable(this.#lastError));
     this.connect();
     const timeoutMs = failFast ? Math.min(failFastMs, this.#options.timeoutMs) : this.#options.timeoutMs;
     return new Promise<Live>((resolve, reject) => {
@@ -308,6 +324,7 @@ export class NacosConnection {
 
   /** The error of a wait that ends because connecting failed with `lastError`. */
   #unreachable(lastError: Error): GraylaneError {
+    if (isFatal(lastError)) return lastError;
     const servers = this.#options.servers.map(address).join(',');
     return new GraylaneError(isGraylaneError(lastError) ? lastError.code : ErrorCode.NACOS, `cannot reach Nacos (${this.#module}) at ${servers}: ${lastError.message}`, {
       cause: lastError,
@@ -315,12 +332,16 @@ export class NacosConnection {
     });
   }
 
-  async #send(live: Live, type: string, body: Body): Promise<Body> {
+  async #send(live: Live, type: string, body: Body, retried = false): Promise<Body> {
     const deadline = Date.now() + this.#options.timeoutMs;
     const response = await this.#unary(live.client, live.server, type, { module: this.#module, ...body }, deadline);
     if (isSuccess(response.type, response.body)) return response.body;
-    const error = responseError(live.server, type, response.body);
-    if (error.code === ErrorCode.NACOS_AUTH) this.#auth?.invalidate();
+    const error = responseError(live.server, type, response.body, this.#auth !== undefined);
+    if (error.code === ErrorCode.NACOS_AUTH && this.#auth && !retried) {
+      // The token expired early, or the server restarted and forgot it: log in again, try once more.
+      await this.#auth.login(live.server);
+      return this.#send(live, type, body, true);
+    }
     throw error;
   }
 
@@ -400,18 +421,25 @@ export class NacosConnection {
 
 const address = (server: NacosServer) => `${server.host}:${server.httpPort}`;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Errors of connecting that retrying does not cure: refused credentials, a namespace the server does not have. */
+function isFatal(error: unknown): error is GraylaneError {
+  return isGraylaneError(error) && (error.code === ErrorCode.NACOS_AUTH || error.code === ErrorCode.CONFIG_INVALID);
+}
 const isAnonymous = (type: string) => type === 'ServerCheckRequest' || type === 'HealthCheckRequest';
 
 function isSuccess(type: string, body: Body): boolean {
   return type !== 'ErrorResponse' && num(body['resultCode'], 200) === 200;
 }
 
-function responseError(server: NacosServer, type: string, body: Body): GraylaneError {
+function responseError(server: NacosServer, type: string, body: Body, loggedIn = false): GraylaneError {
   const errorCode = num(body['errorCode'], 0);
   const message = str(body['message']) || 'no message';
   const details = { server: address(server), type, errorCode };
   if (errorCode === 401 || errorCode === 403) {
-    return new GraylaneError(ErrorCode.NACOS_AUTH, `Nacos refused ${type} (errorCode ${errorCode}: ${message}); check username and password`, {
+    const hint = loggedIn
+      ? 'check that the user may use this namespace and group'
+      : 'the server requires a login: set username and password (NACOS_USERNAME, NACOS_PASSWORD)';
+    return new GraylaneError(ErrorCode.NACOS_AUTH, `Nacos at ${address(server)} refused ${type} (errorCode ${errorCode}: ${message}); ${hint}`, {
       details,
     });
   }
