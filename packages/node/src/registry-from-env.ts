@@ -10,7 +10,7 @@ import type { NacosClientOptions, NacosTlsOptions } from '@graylane/nacos';
 export const RegistryEnv = {
   /** `host:port[,host:port...]` of a Nacos server or cluster. When set, Nacos is used. */
   NACOS_SERVER_ADDR: 'NACOS_SERVER_ADDR',
-  /** Nacos namespace (tenant) id. */
+  /** Nacos namespace id, used as given for naming and config; unset: naming in `public`, config in tenant `''` (the Java client's defaults). */
   NACOS_NAMESPACE: 'NACOS_NAMESPACE',
   /** Nacos group. Default `DEFAULT_GROUP`. */
   NACOS_GROUP: 'NACOS_GROUP',
