@@ -32,9 +32,16 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function startChild(dir: string, service: string, port: number, lane?: string): Promise<ChildProcess> {
+async function startChild(
+  dir: string,
+  service: string,
+  port: number,
+  lane?: string,
+  spawnOptions: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildProcess> {
   const proc = spawn(process.execPath, [child, dir, service, String(port), ...(lane ? [lane] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    ...spawnOptions,
   });
   children.push(proc);
   const [data] = (await Promise.race([
@@ -96,5 +103,40 @@ describe('file registry across real processes', () => {
     const gone = timeUntil(watcher, 'orders', (list) => list.length === 1 && list[0]!.port === 9005);
     killed!.kill('SIGKILL');
     await expect(gone).resolves.toBeLessThan(2000);
+  }, 15_000);
+});
+
+describe('the default file registry across real processes', () => {
+  const saved = { ...process.env };
+  let root: string;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(work, 'tmp-'));
+    // A private temporary folder stands for the user's: nothing touches the real one.
+    delete process.env['GRAYLANE_REGISTRY_DIR'];
+    delete process.env['XDG_RUNTIME_DIR'];
+    process.env['TMPDIR'] = root;
+  });
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  // Regression: the default was `.graylane/registry` under each process's working directory, so
+  // services started from two directories never saw each other and gray traffic went to base.
+  it('is shared by processes started from different working directories', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    const [first, second] = [mkdtempSync(join(work, 'cwd-a-')), mkdtempSync(join(work, 'cwd-b-'))];
+    await Promise.all([
+      startChild('-', 'orders', 9101, undefined, { cwd: first, env }),
+      startChild('-', 'orders', 9102, 'gray', { cwd: second, env }),
+    ]);
+    const watcher = createFileRegistry({ pollMs: 50 });
+    try {
+      expect(watcher.dir).toBe(join(root, `graylane-${process.getuid!()}`, 'registry'));
+      await timeUntil(watcher, 'orders', (list) => list.length === 2 && list.some((i) => i.port === 9102 && i.lane === 'gray'));
+      expect(readdirSync(join(watcher.dir, 'orders')).sort()).toEqual(['127.0.0.1_9101.json', '127.0.0.1_9102.json']);
+    } finally {
+      await watcher.close();
+    }
   }, 15_000);
 });
