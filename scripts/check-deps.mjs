@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Checks the dependency edges of the packages (docs/adr/0001-package-layout.md):
 // - the pure bottom packages import nothing from OpenTelemetry, HTTP clients, frameworks or Nacos;
+// - the outbound core (@graylane/outbound) sits below the client adapters: it imports only core,
+//   router and context of graylane's packages, and no HTTP client or framework;
 // - adapters never import each other; nothing imports the bootstrap (@graylane/node), except the
 //   graylane CLI, an application like the examples, which reads the environment as services do;
 // - @opentelemetry/api and framework/client packages are peer dependencies, never dependencies;
@@ -16,6 +18,9 @@ const PURE = new Set(['core', 'rules', 'matcher', 'router', 'registry']);
 const ADAPTERS = new Set(['axios', 'express', 'fetch', 'nest', 'nacos', 'http']);
 const PEER_ONLY = new Set(['@opentelemetry/api', 'axios', 'express', '@nestjs/common', '@nestjs/core', 'undici', 'rxjs', 'reflect-metadata']);
 const IMPURE = ['@opentelemetry/', 'axios', 'express', '@nestjs/', 'undici', '@grpc/', 'nacos'];
+/** The outbound core, and the only graylane packages it may import (docs/adr/0007-outbound-core.md). */
+const OUTBOUND = 'outbound';
+const OUTBOUND_IMPORTS = new Set(['core', 'router', 'context']);
 /** Packages that may import the bootstrap @graylane/node: applications, not libraries. */
 const BOOTSTRAP_USERS = new Set(['cli']);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -41,6 +46,9 @@ for (const name of readdirSync(packagesDir)) {
       const target = bare.startsWith('@graylane/') ? bare.slice('@graylane/'.length) : undefined;
       if (PURE.has(name) && (target ? !PURE.has(target) : IMPURE.some((prefix) => bare.startsWith(prefix)))) {
         problems.push(`${where}: pure package imports ${bare} (no OpenTelemetry, HTTP clients, frameworks, gRPC or adapters down here)`);
+      }
+      if (name === OUTBOUND && (target ? !OUTBOUND_IMPORTS.has(target) : IMPURE.some((prefix) => bare.startsWith(prefix) && prefix !== '@opentelemetry/'))) {
+        problems.push(`${where}: the outbound core imports ${bare} (only @graylane/core, router and context, and no HTTP client or framework)`);
       }
       if (target === 'node' && !BOOTSTRAP_USERS.has(name)) problems.push(`${where}: nothing may import the bootstrap @graylane/node`);
       if (ADAPTERS.has(name) && target && ADAPTERS.has(target)) problems.push(`${where}: adapter imports adapter ${bare}`);

@@ -1,29 +1,13 @@
 import { getAdapter } from 'axios';
-import type { AxiosAdapter, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { diag, trace } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/api';
-import { LanePropagator, TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions, LaneTrail } from '@graylane/context';
-import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
-import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
+import type { AxiosAdapter, AxiosHeaders, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { LanePropagator, TRAIL_HEADER } from '@graylane/context';
+import type { LaneTrail } from '@graylane/context';
+import { createOutbound, isReplayableBody } from '@graylane/outbound';
+import type { HeaderAccess, OutboundCall, OutboundOptions, RetryOptions } from '@graylane/outbound';
+import type { Selection } from '@graylane/router';
 
-/** Options of {@link attachLaneRouting}. */
-export interface AxiosLaneOptions {
-  /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
-  readonly router: LaneRouter;
-  /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
-  /**
-   * Host names that are services even before the router knows them (it then waits for their first
-   * instance list). A request to any other host the router does not know passes through untouched,
-   * and no lane carrier is sent to it.
-   */
-  readonly services?: readonly string[];
-  /**
-   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
-   * logged and ignored.
-   */
-  readonly onSelect?: (selection: Selection) => void;
+/** Options of {@link attachLaneRouting}: graylane's outbound options (see `OutboundOptions` in `@graylane/outbound`). */
+export interface AxiosLaneOptions extends OutboundOptions {
   /**
    * Retries of a call whose instance could not be reached (connection refused or not made, or
    * reset before any response byte) on another instance of the lane, then along its fallback
@@ -67,30 +51,23 @@ declare module 'axios' {
  * ```
  */
 export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOptions): () => void {
-  const { router, carriers, onSelect } = options;
-  const declared = new Set(options.services ?? []);
-  const retry = compileRetry(options.retry);
-  const carrierFields = new LanePropagator(carriers).fields();
-  const carrierScratch: Record<string, unknown> = {};
+  // Invalid carriers fail here, at start-up, as they always have for axios.
+  if (options.carriers !== undefined) new LanePropagator(options.carriers);
+  const outbound = createOutbound(options, { retriesResets: true });
   /** The debug trail of the request each routed config was made in, when it has one. */
   const trails = new WeakMap<InternalAxiosRequestConfig, LaneTrail>();
 
   async function route(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
     const target = targetOf(config);
-    if (target === undefined) return config;
-    const service = target.hostname;
-    if (!router.knows(service) && !declared.has(service)) return config;
+    if (target === undefined || !outbound.routes(target.hostname)) return config;
 
-    const lane = getLane();
-    const span = trace.getActiveSpan();
-    const trail = getLaneTrail();
-    if (trail !== undefined) trails.set(config, trail);
-    const selection = await router.selectAsync(service, lane);
+    const call = outbound.start(target.hostname);
+    if (call.trail !== undefined) trails.set(config, call.trail);
+    const selection = await call.select();
     aim(config, target, selection);
     config.baseURL = undefined;
-    writeCarriers(config, lane, carriers, carrierFields, carrierScratch);
-    report(selection, span, 0, onSelect);
-    if (retry.allows(config.method)) config.adapter = retrying(config.adapter, target, retry.start(selection), span);
+    call.inject(config.headers, AXIOS_HEADERS);
+    if (call.selected(selection, config.method)) config.adapter = retrying(config.adapter, target, call);
     return config;
   }
 
@@ -99,22 +76,16 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
    * could not reach its instance. Retrying here, below axios's interceptors and transforms, sends
    * the very request axios prepared: the user's interceptors run once and see one outcome.
    */
-  function retrying(
-    adapter: InternalAxiosRequestConfig['adapter'],
-    target: URL,
-    attempts: RetryAttempts,
-    span: Span | undefined,
-  ): AxiosAdapter {
+  function retrying(adapter: InternalAxiosRequestConfig['adapter'], target: URL, call: OutboundCall): AxiosAdapter {
     return async (config) => {
       const send = getAdapter(adapter ?? instance.defaults.adapter);
       for (;;) {
         try {
           return await send(config);
         } catch (error) {
-          const next = neverAnswered(error) && isReplayableBody(config.data) ? attempts.next(router) : undefined;
+          const next = answered(error) || !isReplayableBody(config.data) ? undefined : call.retryAfter(error);
           if (next === undefined) throw error;
           aim(config, target, next);
-          report(next, span, attempts.retries, onSelect);
         }
       }
     };
@@ -153,24 +124,13 @@ function aim(config: InternalAxiosRequestConfig, target: URL, selection: Selecti
 }
 
 /**
- * True when an attempt failed before any byte of a response arrived: the connection could not be
- * made, or was reset before the response. axios sets `response` once the headers arrived; older
- * versions leave it out when the body fails, but Node's request then holds the response (`res`).
+ * True when any byte of a response arrived before the attempt failed: axios sets `response` once
+ * the headers arrived; older versions leave it out when the body fails, but Node's request then
+ * holds the response (`res`). Such an attempt is never retried.
  */
-function neverAnswered(error: unknown): boolean {
+function answered(error: unknown): boolean {
   const { response, request } = error as { response?: unknown; request?: { res?: unknown } };
-  if (response !== undefined || request?.res != null) return false;
-  return isConnectFailure(error) || isConnectionReset(error);
-}
-
-function report(selection: Selection, span: Span | undefined, retries: number, onSelect: AxiosLaneOptions['onSelect']): void {
-  if (span !== undefined) recordSelection(selection, span, retries);
-  if (!onSelect) return;
-  try {
-    onSelect(selection);
-  } catch (error) {
-    diag.warn('graylane: onSelect threw; ignored', error);
-  }
+  return response !== undefined || request?.res != null;
 }
 
 const ABSOLUTE_URL = /^([a-z][a-z\d+\-.]*:)?\/\//i;
@@ -190,27 +150,12 @@ function targetOf(config: InternalAxiosRequestConfig): URL | undefined {
   }
 }
 
-/**
- * Writes the lane carriers into axios's headers. graylane's injector works on a plain record, so the
- * carrier headers already set on the request are copied in (to merge `baggage`, and so a stale lane
- * header is removed in the base lane) and the result copied back.
- */
-function writeCarriers(
-  config: InternalAxiosRequestConfig,
-  lane: string | undefined,
-  carriers: CarrierOptions | undefined,
-  fields: readonly string[],
-  scratch: Record<string, unknown>,
-): void {
-  for (const key in scratch) delete scratch[key];
-  for (const field of fields) {
-    const value = config.headers.get(field);
-    if (typeof value === 'string') scratch[field] = value;
-  }
-  injectLane(scratch, lane, carriers);
-  for (const field of fields) {
-    const value = scratch[field];
-    if (typeof value === 'string') config.headers.set(field, value);
-    else config.headers.delete(field);
-  }
-}
+/** axios's request headers, for the outbound core: `AxiosHeaders` matches names case-insensitively. */
+const AXIOS_HEADERS: HeaderAccess<AxiosHeaders> = {
+  get(headers, name) {
+    const value = headers.get(name);
+    return typeof value === 'string' ? value : undefined;
+  },
+  set: (headers, name, value) => void headers.set(name, value),
+  delete: (headers, name) => void headers.delete(name),
+};

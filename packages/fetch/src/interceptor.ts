@@ -1,28 +1,12 @@
 import type { Dispatcher } from 'undici';
-import { diag, trace } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/api';
-import { TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions, LaneTrail } from '@graylane/context';
-import { compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '@graylane/router';
-import type { LaneRouter, RetryAttempts, RetryOptions, Selection } from '@graylane/router';
+import { TRAIL_HEADER } from '@graylane/context';
+import type { LaneTrail } from '@graylane/context';
+import { createOutbound, isReplayableBody } from '@graylane/outbound';
+import type { HeaderAccess, OutboundCall, OutboundOptions, RetryOptions } from '@graylane/outbound';
+import type { Selection } from '@graylane/router';
 
-/** Options of {@link laneInterceptor}. */
-export interface LaneInterceptorOptions {
-  /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
-  readonly router: LaneRouter;
-  /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
-  /**
-   * Host names that are services even before the router knows them (it then waits for their first
-   * instance list). A request to any other host the router does not know passes through untouched,
-   * and no lane carrier is sent to it.
-   */
-  readonly services?: readonly string[];
-  /**
-   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
-   * logged and ignored.
-   */
-  readonly onSelect?: (selection: Selection) => void;
+/** Options of {@link laneInterceptor}: graylane's outbound options (see `OutboundOptions` in `@graylane/outbound`). */
+export interface LaneInterceptorOptions extends OutboundOptions {
   /**
    * Retries of a request whose instance could not be reached (connection refused or not made, or
    * closed before the response headers) on another instance of the lane, then along its fallback
@@ -67,73 +51,61 @@ type DispatchHandler = Parameters<Dispatcher['dispatch']>[1];
  * ```
  */
 export function laneInterceptor(options: LaneInterceptorOptions): Dispatcher.DispatcherComposeInterceptor {
-  const { router, carriers, onSelect } = options;
-  const declared = new Set(options.services ?? []);
-  const retry = compileRetry(options.retry);
+  const outbound = createOutbound(options, { retriesResets: true });
 
   return (dispatch) =>
     function laneDispatch(opts, handler) {
       const service = hostOf(opts.origin);
-      if (service === undefined || !(router.knows(service) || declared.has(service))) return dispatch(opts, handler);
+      if (!outbound.routes(service)) return dispatch(opts, handler);
 
-      // Read now: this is the caller's context; the selection below may settle in another one.
-      const lane = getLane();
-      const span = trace.getActiveSpan();
-      const trail = getLaneTrail();
-      const answered = trail === undefined ? handler : trailing(handler, trail);
-      router
-        .selectAsync(service, lane)
+      // Started now: this is the caller's context; the selection below may settle in another one.
+      const call = outbound.start(service);
+      const answered = call.trail === undefined ? handler : trailing(handler, call.trail);
+      call
+        .select()
         .then((selection) => {
-          report(selection, span, 0, onSelect);
-          const attempts =
-            retry.allows(opts.method) && isReplayableBody(opts.body)
-              ? retrying(answered, retry.start(selection), (next, retries) => {
-                  report(next, span, retries, onSelect);
-                  dispatch(routed(opts, next, lane, carriers), attempts);
-                })
-              : answered;
-          dispatch(routed(opts, selection, lane, carriers), attempts);
+          const headers = headerRecord(opts.headers);
+          call.inject(headers, RECORD_HEADERS);
+          const attempts = call.selected(selection, opts.method, isReplayableBody(opts.body))
+            ? retrying(answered, call, (next) => dispatch(routed(opts, next, headers), attempts))
+            : answered;
+          dispatch(routed(opts, selection, headers), attempts);
         })
         .catch((error: Error) => handler.onError?.(error));
       return true;
     };
+}
 
-  /**
-   * `handler` behind a proxy that, when an attempt fails before any response byte, selects the next
-   * instance and calls `resend` with it instead of reporting the error. undici has two handler
-   * interfaces (`onHeaders`/`onError`, and undici 7's `onResponseStart`/`onResponseError`), and
-   * tells them apart by the methods present; a proxy keeps the handler's own shape and steps into
-   * the calls that say a response started or the attempt failed. Each attempt calls the handler's
-   * `onConnect` or `onRequestStart` again, as undici's own redirects do.
-   */
-  function retrying(
-    handler: DispatchHandler,
-    attempts: RetryAttempts,
-    resend: (next: Selection, retries: number) => void,
-  ): DispatchHandler {
-    let responded = false;
-    return new Proxy(handler, {
-      get(target, key) {
-        const value: unknown = Reflect.get(target, key, target);
-        if (typeof value !== 'function') return value;
-        if (RESPONSE_STARTS.has(key)) {
-          return (...args: unknown[]) => {
-            responded = true;
-            return value.apply(target, args);
-          };
-        }
-        if (key === 'onError' || key === 'onResponseError') {
-          return (...args: unknown[]) => {
-            const error = args[args.length - 1];
-            const next = !responded && (isConnectFailure(error) || isConnectionReset(error)) ? attempts.next(router) : undefined;
-            if (next === undefined) return value.apply(target, args);
-            resend(next, attempts.retries);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-  }
+/**
+ * `handler` behind a proxy that, when an attempt fails before any response byte, asks `call` for
+ * the next instance and calls `resend` with it instead of reporting the error. undici has two
+ * handler interfaces (`onHeaders`/`onError`, and undici 7's `onResponseStart`/`onResponseError`),
+ * and tells them apart by the methods present; a proxy keeps the handler's own shape and steps into
+ * the calls that say a response started or the attempt failed. Each attempt calls the handler's
+ * `onConnect` or `onRequestStart` again, as undici's own redirects do.
+ */
+function retrying(handler: DispatchHandler, call: OutboundCall, resend: (next: Selection) => void): DispatchHandler {
+  let responded = false;
+  return new Proxy(handler, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (typeof value !== 'function') return value;
+      if (RESPONSE_STARTS.has(key)) {
+        return (...args: unknown[]) => {
+          responded = true;
+          return value.apply(target, args);
+        };
+      }
+      if (key === 'onError' || key === 'onResponseError') {
+        return (...args: unknown[]) => {
+          const next = responded ? undefined : call.retryAfter(args[args.length - 1]);
+          if (next === undefined) return value.apply(target, args);
+          resend(next);
+        };
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 /**
@@ -178,17 +150,10 @@ function hostOf(origin: string | URL | undefined): string | undefined {
   }
 }
 
-/** `opts` aimed at the selected instance, with the lane carriers written into a copy of its headers. */
-function routed(
-  opts: Dispatcher.DispatchOptions,
-  selection: Selection,
-  lane: string | undefined,
-  carriers: CarrierOptions | undefined,
-): Dispatcher.DispatchOptions {
+/** `opts` aimed at the selected instance, with `headers`: a copy of its own with the lane carriers written. */
+function routed(opts: Dispatcher.DispatchOptions, selection: Selection, headers: Record<string, unknown>): Dispatcher.DispatchOptions {
   const { host, port } = selection.instance;
   const origin = new URL(String(opts.origin));
-  const headers = headerRecord(opts.headers);
-  injectLane(headers, lane, carriers);
   return {
     ...opts,
     origin: `${origin.protocol}//${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -218,12 +183,30 @@ function headerRecord(headers: DispatchHeaders): Record<string, unknown> {
   return record;
 }
 
-function report(selection: Selection, span: Span | undefined, retries: number, onSelect: LaneInterceptorOptions['onSelect']): void {
-  if (span !== undefined) recordSelection(selection, span, retries);
-  if (!onSelect) return;
-  try {
-    onSelect(selection);
-  } catch (error) {
-    diag.warn('graylane: onSelect threw; ignored', error);
-  }
+/**
+ * The copy of a request's headers `routed` sends, for the outbound core. Names are kept as the
+ * caller gave them, so a carrier header is looked up case-insensitively, and written lower case in
+ * place of any other case of its name.
+ */
+const RECORD_HEADERS: HeaderAccess<Record<string, unknown>> = {
+  get(record, name) {
+    const value = record[keyOf(record, name) ?? name];
+    return typeof value === 'string' || Array.isArray(value) ? (value as string | string[]) : undefined;
+  },
+  set(record, name, value) {
+    const key = keyOf(record, name);
+    if (key !== undefined && key !== name) delete record[key];
+    record[name] = value;
+  },
+  delete(record, name) {
+    const key = keyOf(record, name);
+    if (key !== undefined) delete record[key];
+  },
+};
+
+/** The key of `record` equal to `name` (lower case) ignoring case; an exact one is found without a scan. */
+function keyOf(record: Record<string, unknown>, name: string): string | undefined {
+  if (record[name] !== undefined) return name;
+  for (const key in record) if (key.length === name.length && key.toLowerCase() === name) return key;
+  return undefined;
 }

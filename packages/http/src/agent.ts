@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { ClientRequest, ClientRequestArgs } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { NEXT_INSTANCE, connectWithRetries, laneRouting } from './routing.js';
+import { RETRIED_CALL, connectWithRetries, laneRouting } from './routing.js';
 import type { LaneRoutingOptions, RequestTarget, Route } from './routing.js';
 
 /** Options of {@link LaneAgent}: `http.Agent`'s (`keepAlive`, `maxSockets`, ...) and graylane's routing. */
@@ -11,23 +11,25 @@ export interface LaneAgentOptions extends http.AgentOptions, LaneRoutingOptions 
 /** Options of {@link LaneHttpsAgent}: `https.Agent`'s (`ca`, `keepAlive`, ...) and graylane's routing. */
 export interface LaneHttpsAgentOptions extends https.AgentOptions, LaneRoutingOptions {}
 
-/** `http.Agent#addRequest`: how Node hands an agent each new request. Agents override it; @types/node does not declare it. */
-type AddRequest = (this: http.Agent, req: ClientRequest, options: RequestTarget) => void;
-
-/** The callback of `createConnection`, as Node passes it. */
-type Connected = (error: Error | null, socket?: Duplex) => void;
-
-/** `keepSocketAlive`'s result: Node reads it (falsy: destroy the socket); @types/node types it `void`. */
-const keepAlive = (result: void): boolean => (result as unknown as boolean | undefined) === true;
-
-const httpAddRequest = (http.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
-const httpsAddRequest = (https.Agent.prototype as unknown as { addRequest: AddRequest }).addRequest;
+/** What a lane agent adds to its base agent: Node's hooks, overridden to route. */
+interface LaneHooks {
+  /** Node's hook for each new request (see `http.Agent`): routes it, then queues it on this agent. */
+  addRequest(req: ClientRequest, options: RequestTarget): void;
+}
 
 /**
  * An `http.Agent` that routes requests to service hosts (`http://b/hello`) in the caller's lane: it
  * writes the lane carriers (`x-mse-tag`, baggage, ...) and connects to an instance of the service in
  * that lane, or along the lane's fallback chain to base. Sockets are pooled per instance. The
  * request keeps `Host: b`. Requests to other hosts pass through untouched, without lane carriers.
+ */
+export interface LaneAgent extends http.Agent, LaneHooks {}
+
+/** The `https.Agent` counterpart of {@link LaneAgent}. */
+export interface LaneHttpsAgent extends https.Agent, LaneHooks {}
+
+/**
+ * `http.Agent`: routes requests to service hosts in the caller's lane (see the {@link LaneAgent} type).
  *
  * Works with anything built on `node:http` that takes an agent (`http.request`, got, node-fetch 2,
  * axios's `httpAgent`, ...). When no instance qualifies, the request emits `error` with graylane's
@@ -43,39 +45,15 @@ const httpsAddRequest = (https.Agent.prototype as unknown as { addRequest: AddRe
  * http.get('http://b/hello', { agent }, (res) => { ... });
  * ```
  */
-export class LaneAgent extends http.Agent {
-  readonly #route: Route;
-  readonly #moved = new WeakSet<Duplex>();
-
-  constructor(options: LaneAgentOptions) {
-    const { router, carriers, services, onSelect, retry, ...agentOptions } = options;
-    super(agentOptions);
-    this.#route = laneRouting({ router, carriers, services, onSelect, retry });
-  }
-
-  /** Node's hook for each new request (see `http.Agent`): routes it, then queues it on this agent. */
-  addRequest(req: ClientRequest, options: RequestTarget): void {
-    this.#route(req, options, (target) => httpAddRequest.call(this, req, target));
-  }
-
-  /** Node's hook for each new connection: a routed request's connects to the next instance when one cannot be made. */
-  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex | null | undefined {
-    const next = (options as RequestTarget)[NEXT_INSTANCE];
-    if (next === undefined || callback === undefined) return super.createConnection(options, callback);
-    connectWithRetries((target) => super.createConnection(target) as Duplex, options as RequestTarget, next, callback as Connected, this.#moved);
-    return undefined;
-  }
-
-  /** Node's hook for a socket a request is done with: pooled, unless it is connected to another instance than its pool's. */
-  override keepSocketAlive(socket: Duplex): boolean {
-    return !this.#moved.has(socket) && keepAlive(super.keepSocketAlive(socket));
-  }
-}
+export const LaneAgent: { new (options: LaneAgentOptions): LaneAgent; readonly prototype: LaneAgent } = laneAgentClass('LaneAgent', http.Agent);
 
 /**
- * The `https.Agent` counterpart of {@link LaneAgent}. TLS is checked against the service name: the
- * `Host` header names the service, so the SNI server name is `b` and the instance's certificate must
- * be valid for `b` (pass `servername` in the request options to check another name).
+ * The `https.Agent` counterpart of {@link LaneAgent}, the same routing on `https.Agent`. TLS is
+ * checked against the service name: the `Host` header names the service, so the SNI server name is
+ * `b` and the instance's certificate must be valid for `b` (pass `servername` in the request
+ * options to check another name).
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when `retry` is invalid.
  *
  * @example
  * ```ts
@@ -83,31 +61,53 @@ export class LaneAgent extends http.Agent {
  * https.get('https://b/hello', { agent }, (res) => { ... });
  * ```
  */
-export class LaneHttpsAgent extends https.Agent {
-  readonly #route: Route;
-  readonly #moved = new WeakSet<Duplex>();
+export const LaneHttpsAgent: { new (options: LaneHttpsAgentOptions): LaneHttpsAgent; readonly prototype: LaneHttpsAgent } =
+  laneAgentClass('LaneHttpsAgent', https.Agent);
 
-  constructor(options: LaneHttpsAgentOptions) {
-    const { router, carriers, services, onSelect, retry, ...agentOptions } = options;
-    super(agentOptions);
-    this.#route = laneRouting({ router, carriers, services, onSelect, retry });
-  }
+/** `http.Agent#addRequest`: how Node hands an agent each new request. Agents override it; @types/node does not declare it. */
+type AddRequest = (this: http.Agent, req: ClientRequest, options: RequestTarget) => void;
 
-  /** Node's hook for each new request (see `http.Agent`): routes it, then queues it on this agent. */
-  addRequest(req: ClientRequest, options: RequestTarget): void {
-    this.#route(req, options, (target) => httpsAddRequest.call(this, req, target));
-  }
+/** The callback of `createConnection`, as Node passes it. */
+type Connected = (error: Error | null, socket?: Duplex) => void;
 
-  /** Node's hook for each new connection: a routed request's connects to the next instance when one cannot be made. */
-  override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex | null | undefined {
-    const next = (options as RequestTarget)[NEXT_INSTANCE];
-    if (next === undefined || callback === undefined) return super.createConnection(options, callback);
-    connectWithRetries((target) => super.createConnection(target) as Duplex, options as RequestTarget, next, callback as Connected, this.#moved);
-    return undefined;
-  }
+/** `keepSocketAlive`'s result: Node reads it (falsy: destroy the socket); @types/node types it `void`. */
+const keepAlive = (result: void): boolean => (result as unknown as boolean | undefined) === true;
 
-  /** Node's hook for a socket a request is done with: pooled, unless it is connected to another instance than its pool's. */
-  override keepSocketAlive(socket: Duplex): boolean {
-    return !this.#moved.has(socket) && keepAlive(super.keepSocketAlive(socket));
-  }
+/**
+ * The one lane agent class, named `name`, over `Base` (`http.Agent` or `https.Agent`): its constructor takes the
+ * base's options and graylane's, and Node's three hooks route requests, retry connections and keep
+ * sockets pooled by the instance they reached.
+ */
+function laneAgentClass<A extends http.Agent, O extends http.AgentOptions>(name: string, Base: new (options: O) => A) {
+  const addRequest = (Base.prototype as unknown as { addRequest: AddRequest }).addRequest;
+  const AgentBase = Base as unknown as typeof http.Agent;
+  const LaneAgentClass = class extends AgentBase implements LaneHooks {
+    readonly #route: Route;
+    readonly #moved = new WeakSet<Duplex>();
+
+    constructor(options: O & LaneRoutingOptions) {
+      const { router, carriers, services, onSelect, retry, ...agentOptions } = options;
+      super(agentOptions);
+      this.#route = laneRouting({ router, carriers, services, onSelect, retry });
+    }
+
+    addRequest(req: ClientRequest, options: RequestTarget): void {
+      this.#route(req, options, (target) => addRequest.call(this, req, target));
+    }
+
+    /** Node's hook for each new connection: a routed request's connects to the next instance when one cannot be made. */
+    override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex | null | undefined {
+      const call = (options as RequestTarget)[RETRIED_CALL];
+      if (call === undefined || callback === undefined) return super.createConnection(options, callback);
+      connectWithRetries((target) => super.createConnection(target) as Duplex, options as RequestTarget, call, callback as Connected, this.#moved);
+      return undefined;
+    }
+
+    /** Node's hook for a socket a request is done with: pooled, unless it is connected to another instance than its pool's. */
+    override keepSocketAlive(socket: Duplex): boolean {
+      return !this.#moved.has(socket) && keepAlive(super.keepSocketAlive(socket));
+    }
+  };
+  Object.defineProperty(LaneAgentClass, 'name', { value: name });
+  return LaneAgentClass as unknown as { new (options: O & LaneRoutingOptions): A & LaneHooks; readonly prototype: A & LaneHooks };
 }

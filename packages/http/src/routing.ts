@@ -1,29 +1,16 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, OutgoingHttpHeader } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { diag, trace } from '@opentelemetry/api';
-import type { Span } from '@opentelemetry/api';
-import { TRAIL_HEADER, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions, LaneTrail } from '@graylane/context';
-import { compileRetry, isConnectFailure } from '@graylane/router';
-import type { LaneRouter, RetryOptions, Selection } from '@graylane/router';
+import { diag } from '@opentelemetry/api';
+import { TRAIL_HEADER } from '@graylane/context';
+import type { LaneTrail } from '@graylane/context';
+import { createOutbound } from '@graylane/outbound';
+import type { HeaderAccess, OutboundCall, OutboundOptions, RetryOptions } from '@graylane/outbound';
 
-/** How a lane agent routes; shared by {@link LaneAgent} and {@link LaneHttpsAgent}. */
-export interface LaneRoutingOptions {
-  /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
-  readonly router: LaneRouter;
-  /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
-  /**
-   * Host names that are services even before the router knows them (it then waits for their first
-   * instance list). A request to any other host the router does not know passes through untouched,
-   * and no lane carrier is sent to it.
-   */
-  readonly services?: readonly string[];
-  /**
-   * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
-   * logged and ignored.
-   */
-  readonly onSelect?: (selection: Selection) => void;
+/**
+ * How a lane agent routes; shared by {@link LaneAgent} and {@link LaneHttpsAgent}: graylane's
+ * outbound options (see `OutboundOptions` in `@graylane/outbound`).
+ */
+export interface LaneRoutingOptions extends OutboundOptions {
   /**
    * Retries of a request whose connection to its instance cannot be made (refused, unreachable,
    * timed out), on another instance of the lane, then along its fallback chain. The agent connects
@@ -35,11 +22,10 @@ export interface LaneRoutingOptions {
 }
 
 /**
- * Where a routed request's options carry the selection of its next instance, for
- * `createConnection` to call when a connection cannot be made; absent when the request is not
- * retried.
+ * Where a routed request's options carry its call, for `createConnection` to ask for the next
+ * instance when a connection cannot be made; absent when the request is not retried.
  */
-export const NEXT_INSTANCE = Symbol('graylane.nextInstance');
+export const RETRIED_CALL = Symbol('graylane.retriedCall');
 
 /**
  * What `http.Agent#addRequest` receives from `ClientRequest`: the request options, with `host` the
@@ -48,8 +34,8 @@ export const NEXT_INSTANCE = Symbol('graylane.nextInstance');
 export interface RequestTarget {
   host?: string | null;
   port?: number | string | null;
-  /** @internal See {@link NEXT_INSTANCE}. */
-  [NEXT_INSTANCE]?: () => Selection | undefined;
+  /** @internal See {@link RETRIED_CALL}. */
+  [RETRIED_CALL]?: Retrier;
   readonly [option: string]: unknown;
 }
 
@@ -67,32 +53,23 @@ export type Route = (req: ClientRequest, target: RequestTarget, enqueue: Enqueue
  * When the caller's request has a debug trail, the callee's trail header is added to it.
  */
 export function laneRouting(options: LaneRoutingOptions): Route {
-  const { router, carriers, onSelect } = options;
-  const declared = new Set(options.services ?? []);
-  const retry = compileRetry(options.retry);
+  // The agent connects before the request writes: a reset comes after, and is the caller's request's.
+  const outbound = createOutbound(options, { retriesResets: false });
 
   return (req, target, enqueue) => {
     const service = target.host;
-    if (typeof service !== 'string' || !(router.knows(service) || declared.has(service))) return enqueue(target);
+    if (!outbound.routes(service)) return enqueue(target);
 
-    // Read now: `http.request` calls the agent synchronously, in the caller's context.
-    const lane = getLane();
-    const span = trace.getActiveSpan();
-    const trail = getLaneTrail();
-    if (trail !== undefined) collectTrail(req, trail);
-    writeCarriers(req, lane, carriers);
-    router.selectAsync(service, lane).then(
+    // Started now: `http.request` calls the agent synchronously, in the caller's context.
+    const call = outbound.start(service);
+    if (call.trail !== undefined) collectTrail(req, call.trail);
+    if (req.headersSent) {
+      diag.warn(`graylane: the headers of a request to ${req.host} were already serialised (given as an array?); lane carriers not written`);
+    } else call.inject(req, REQUEST_HEADERS);
+    call.select().then(
       (selection) => {
-        report(selection, span, 0, onSelect);
         const aimed: RequestTarget = { ...target, host: selection.instance.host, port: selection.instance.port };
-        if (retry.allows(req.method)) {
-          const attempts = retry.start(selection);
-          aimed[NEXT_INSTANCE] = () => {
-            const next = attempts.next(router);
-            if (next !== undefined) report(next, span, attempts.retries, onSelect);
-            return next;
-          };
-        }
+        if (call.selected(selection, req.method)) aimed[RETRIED_CALL] = call;
         enqueue(aimed);
       },
       (error: Error) => fail(req, error),
@@ -100,17 +77,20 @@ export function laneRouting(options: LaneRoutingOptions): Route {
   };
 }
 
+/** What {@link connectWithRetries} asks for the next instance: an {@link OutboundCall} with retries armed. */
+export type Retrier = Pick<OutboundCall, 'retryAfter'>;
+
 /**
  * Connects with `create`, but hands the socket to `callback` only once it is connected. When the
- * connection cannot be made (or does not complete within the request's `timeout`) and `next`
- * selects another instance, connects there instead; otherwise fails with the error. A socket
+ * connection cannot be made (or does not complete within the request's `timeout`) and `call`
+ * selects another instance for the error, connects there instead; otherwise fails with the error. A socket
  * connected to another instance than the one the agent pools it under is added to `moved`: the
  * agent must not keep it alive, or a later request would reuse it for the wrong instance.
  */
 export function connectWithRetries(
   create: (target: RequestTarget) => Duplex,
   target: RequestTarget,
-  next: () => Selection | undefined,
+  call: Retrier,
   callback: (error: Error | null, socket?: Duplex) => void,
   moved: WeakSet<Duplex>,
 ): void {
@@ -123,7 +103,7 @@ export function connectWithRetries(
     };
     const onError = (error: Error): void => {
       socket.off('connect', onConnect).off('timeout', onTimeout);
-      const selection = isConnectFailure(error) ? next() : undefined;
+      const selection = call.retryAfter(error);
       if (selection === undefined) return callback(error);
       connect({ ...to, host: selection.instance.host, port: selection.instance.port }, true);
     };
@@ -137,21 +117,18 @@ export function connectWithRetries(
 }
 
 /**
- * Writes the lane carriers into the request's headers, merging an existing `baggage`, removing stale
- * carriers for the base lane. Headers given to `http.request` as an array (or with `Expect`) are
- * already serialised; the request is then routed without carriers, with a diagnostic.
+ * A `ClientRequest`'s headers, for the outbound core: Node matches names case-insensitively. Headers
+ * given to `http.request` as an array (or with `Expect`) are already serialised; the request is then
+ * routed without carriers, with a diagnostic.
  */
-function writeCarriers(req: ClientRequest, lane: string | undefined, carriers: CarrierOptions | undefined): void {
-  if (req.headersSent) {
-    diag.warn(`graylane: the headers of a request to ${req.host} were already serialised (given as an array?); lane carriers not written`);
-    return;
-  }
-  const before = req.getHeaders();
-  const after: Record<string, unknown> = { ...before };
-  injectLane(after, lane, carriers);
-  for (const name in before) if (after[name] === undefined) req.removeHeader(name);
-  for (const name in after) if (after[name] !== before[name]) req.setHeader(name, after[name] as string | string[]);
-}
+const REQUEST_HEADERS: HeaderAccess<ClientRequest> = {
+  get(req, name) {
+    const value: OutgoingHttpHeader | undefined = req.getHeader(name);
+    return typeof value === 'number' ? undefined : value;
+  },
+  set: (req, name, value) => void req.setHeader(name, value),
+  delete: (req, name) => req.removeHeader(name),
+};
 
 /**
  * Adds the trail header of `req`'s response to `trail`. Node dumps a response nobody listens for;
@@ -170,14 +147,4 @@ function collectTrail(req: ClientRequest, trail: LaneTrail): void {
  */
 function fail(req: ClientRequest, error: Error): void {
   (req as unknown as { onSocket(socket: undefined, error: Error): void }).onSocket(undefined, error);
-}
-
-function report(selection: Selection, span: Span | undefined, retries: number, onSelect: LaneRoutingOptions['onSelect']): void {
-  if (span !== undefined) recordSelection(selection, span, retries);
-  if (!onSelect) return;
-  try {
-    onSelect(selection);
-  } catch (error) {
-    diag.warn('graylane: onSelect threw; ignored', error);
-  }
 }

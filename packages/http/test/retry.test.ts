@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
+import { isConnectFailure } from '@graylane/outbound';
 import { createRouter } from '@graylane/router';
 import type { Selection } from '@graylane/router';
 import { describeRetryContract } from '../../context/test/retry-contract.js';
@@ -84,7 +85,8 @@ describe('LaneAgent retry specifics', () => {
           return sockets[sockets.push(new PassThrough()) - 1]!;
         },
         { host: '10.0.0.1', port: 1, timeout: 100 },
-        () => ({ instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] }),
+        // As an armed call does: the next instance for a connection failure (the timeout is one), none otherwise.
+        { retryAfter: (error) => (isConnectFailure(error) ? { instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] } : undefined) },
         (error, socket) => resolve([error, socket]),
         moved,
       ),

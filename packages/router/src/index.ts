@@ -11,8 +11,7 @@ export type { LaneIndexOptions } from './lane-index.js';
 export { selectFromIndex } from './select.js';
 export { compilePolicy } from './policy.js';
 export type { RoutingPolicy } from './policy.js';
-export { IDEMPOTENT_METHODS, compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from './retry.js';
-export type { RetryAttempts, RetryOptions, RetryPolicy } from './retry.js';
+export type { RetryOptions } from './deprecated.js';
 export type {
   BalancerKind,
   FallbackReason,

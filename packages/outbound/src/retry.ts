@@ -1,5 +1,5 @@
 import { ErrorCode, GraylaneError } from '@graylane/core';
-import type { LaneRouter, Selection } from './types.js';
+import type { LaneRouter, Selection } from '@graylane/router';
 
 /** The methods retried by default: those HTTP defines as idempotent (RFC 9110, section 9.2.2). */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -71,32 +71,37 @@ export function compileRetry(retry: RetryOptions | false | undefined): RetryPoli
 
   return {
     allows: (method) => methods.has(method === undefined ? 'GET' : method.toUpperCase()),
-    start(first) {
-      const startedAt = performance.now();
-      const tried = new Set<string>();
-      let current = first;
-      let retries = 0;
-      return {
-        get current() {
-          return current;
-        },
-        get retries() {
-          return retries;
-        },
-        next(router) {
-          if (retries >= attempts || performance.now() - startedAt >= budgetMs) return undefined;
-          tried.add(current.instance.id);
-          try {
-            current = router.select(current.service, current.requestedLane, { unreachable: tried });
-          } catch {
-            return undefined; // nothing left to try: the adapter reports the connection error it has
-          }
-          retries++;
-          return current;
-        },
-      };
-    },
+    start: (first) => new Attempts(first, attempts, budgetMs),
   };
+}
+
+/** The attempts of one call: a class, so that starting one allocates no closures. */
+class Attempts implements RetryAttempts {
+  current: Selection;
+  retries = 0;
+  readonly #attempts: number;
+  readonly #budgetMs: number;
+  readonly #startedAt = performance.now();
+  #tried: Set<string> | undefined;
+
+  constructor(first: Selection, attempts: number, budgetMs: number) {
+    this.current = first;
+    this.#attempts = attempts;
+    this.#budgetMs = budgetMs;
+  }
+
+  next(router: LaneRouter): Selection | undefined {
+    if (this.retries >= this.#attempts || performance.now() - this.#startedAt >= this.#budgetMs) return undefined;
+    const tried = (this.#tried ??= new Set());
+    tried.add(this.current.instance.id);
+    try {
+      this.current = router.select(this.current.service, this.current.requestedLane, { unreachable: tried });
+    } catch {
+      return undefined; // nothing left to try: the adapter reports the connection error it has
+    }
+    this.retries++;
+    return this.current;
+  }
 }
 
 function invalid(path: string, value: unknown, expected: string): never {

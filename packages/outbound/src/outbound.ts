@@ -1,0 +1,239 @@
+import { diag, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { LanePropagator, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
+import type { CarrierOptions, LaneTrail } from '@graylane/context';
+import type { LaneRouter, Selection } from '@graylane/router';
+import type { HeaderAccess } from './headers.js';
+import type { OutboundOptions } from './options.js';
+import { compileRetry, isConnectFailure, isConnectionReset } from './retry.js';
+import type { RetryAttempts, RetryPolicy } from './retry.js';
+
+/**
+ * What the outbound core needs to know of the client an adapter wraps.
+ *
+ * @experimental for adapter authors; may change before 1.0.
+ */
+export interface OutboundClient {
+  /**
+   * True when the adapter can tell whether any byte of a response arrived, so that a connection
+   * reset before one is retried as well as a connection that could not be made. False for a client
+   * that retries connection failures only (`node:http`'s agent connects before the request writes;
+   * a later reset is the caller's request's).
+   */
+  readonly retriesResets: boolean;
+}
+
+/**
+ * The outbound steps of one adapter, built once from its options by {@link createOutbound}: which
+ * hosts are services, and the start of each call to one.
+ *
+ * @experimental for adapter authors; may change before 1.0.
+ */
+export interface Outbound {
+  /** The router the calls select with. */
+  readonly router: LaneRouter;
+  /**
+   * True when `host` is a service: the router knows it, or the options' `services` name it. A
+   * request to any other host passes through untouched, without lane carriers.
+   */
+  routes(host: string | null | undefined): host is string;
+  /**
+   * Starts a call to `service`: reads the caller's lane, active span and debug trail now. Call it
+   * synchronously in the caller's context; the selection may settle in another one.
+   */
+  start(service: string): OutboundCall;
+}
+
+/**
+ * One call to a service, from the lane snapshot to its last attempt. It selects, writes the
+ * carriers, reports each selection (span attributes, `onSelect`) and, once armed by
+ * {@link OutboundCall.selected}, picks the instance of each retry: within the lane, then along its
+ * fallback chain. The adapter keeps the glue for its client: where the instance goes, when an
+ * attempt failed, how it is sent again.
+ *
+ * @experimental for adapter authors; may change before 1.0.
+ */
+export interface OutboundCall {
+  /** The callee service. */
+  readonly service: string;
+  /** The caller's lane when the call started; `undefined` for base. */
+  readonly lane: string | undefined;
+  /** The span active when the call started; each selection is recorded on it. */
+  readonly span: Span | undefined;
+  /** The caller's debug trail, when it has one: the adapter adds the callee's trail header to it. */
+  readonly trail: LaneTrail | undefined;
+  /**
+   * Selects the first instance: the router's `selectAsync` for the call's service and lane, as it
+   * is (no promise of graylane's in between). Pass the selection to {@link OutboundCall.selected}.
+   */
+  select(): Promise<Selection>;
+  /**
+   * Reports the first selection and arms retries when the retry policy allows `method`
+   * (`undefined` = `GET`) and the adapter says the body can be sent again.
+   *
+   * @returns true when retries are armed: the adapter should then hand failed attempts to
+   *   {@link OutboundCall.retryAfter}.
+   */
+  selected(selection: Selection, method: string | undefined, replayable?: boolean): boolean;
+  /**
+   * Called when an attempt failed with `error` before any byte of a response arrived (the adapter
+   * knows; the core does not). Returns the selection of the next attempt, reported already, or
+   * `undefined` when the error is not one to retry (not a connection failure, or a reset for a
+   * client that does not retry them), retries are not armed, or none is left: the adapter then
+   * reports `error` as it would without graylane.
+   */
+  retryAfter(error: unknown): Selection | undefined;
+  /**
+   * Writes the call's lane carriers into `request`'s headers through `headers`: the lane headers
+   * set (or removed, in the base lane), the lane entries merged into an existing `baggage`.
+   */
+  inject<R>(request: R, headers: HeaderAccess<R>): void;
+}
+
+/**
+ * Builds the outbound core of one adapter instance from the adapter's options. Options are
+ * validated here, at start-up.
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when `retry` is invalid.
+ * @experimental for adapter authors; may change before 1.0.
+ * @example
+ * ```ts
+ * const outbound = createOutbound(options, { retriesResets: true });
+ * // per request, in the caller's context:
+ * if (outbound.routes(host)) {
+ *   const call = outbound.start(host);
+ *   const selection = await call.select();
+ *   call.inject(request, MY_HEADERS);
+ *   const retried = call.selected(selection, request.method);
+ * }
+ * ```
+ */
+export function createOutbound(options: OutboundOptions, client: OutboundClient): Outbound {
+  return new OutboundCore(options, client);
+}
+
+class OutboundCore implements Outbound {
+  readonly router: LaneRouter;
+  readonly carriers: CarrierOptions | undefined;
+  readonly onSelect: ((selection: Selection) => void) | undefined;
+  readonly retry: RetryPolicy;
+  readonly retriesResets: boolean;
+  readonly #declared: ReadonlySet<string>;
+  /** The carrier headers, lower case: all that {@link OutboundCore.inject} reads and writes. */
+  readonly #fields: readonly string[];
+  /** Reused by every injection (they are synchronous): the carrier headers as `injectLane` edits them. */
+  readonly #scratch: Record<string, unknown> = {};
+  /** Reused likewise: each field's value before the injection, by index. */
+  readonly #before: (string | string[] | undefined)[];
+
+  constructor(options: OutboundOptions, client: OutboundClient) {
+    this.router = options.router;
+    this.carriers = options.carriers;
+    this.onSelect = options.onSelect;
+    this.retry = compileRetry(options.retry);
+    this.retriesResets = client.retriesResets;
+    this.#declared = new Set(options.services ?? []);
+    this.#fields = carrierFields(options.carriers);
+    this.#before = new Array<string | string[] | undefined>(this.#fields.length);
+  }
+
+  routes(host: string | null | undefined): host is string {
+    return typeof host === 'string' && (this.router.knows(host) || this.#declared.has(host));
+  }
+
+  start(service: string): OutboundCall {
+    return new Call(this, service);
+  }
+
+  /** Records `selection` on `span` and tells `onSelect`, whose errors are logged and ignored. */
+  report(selection: Selection, span: Span | undefined, retries: number): void {
+    if (span !== undefined) recordSelection(selection, span, retries);
+    const { onSelect } = this;
+    if (!onSelect) return;
+    try {
+      onSelect(selection);
+    } catch (error) {
+      diag.warn('graylane: onSelect threw; ignored', error);
+    }
+  }
+
+  /**
+   * `injectLane` works on a plain record: the carrier headers already on the request are copied in
+   * (to merge `baggage`, and so a stale lane header is removed in the base lane), the lane written,
+   * and what changed copied back.
+   */
+  inject<R>(request: R, headers: HeaderAccess<R>, lane: string | undefined): void {
+    const fields = this.#fields;
+    const scratch = this.#scratch;
+    const before = this.#before;
+    for (const key in scratch) delete scratch[key];
+    for (let i = 0; i < fields.length; i++) {
+      const value = headers.get(request, fields[i]!);
+      before[i] = value;
+      if (value !== undefined) scratch[fields[i]!] = value;
+    }
+    injectLane(scratch, lane, this.carriers);
+    for (let i = 0; i < fields.length; i++) {
+      const field = fields[i]!;
+      const value = scratch[field] as string | string[] | undefined;
+      if (value === undefined) headers.delete(request, field);
+      else if (value !== before[i]) headers.set(request, field, value);
+    }
+  }
+}
+
+class Call implements OutboundCall {
+  readonly service: string;
+  readonly lane: string | undefined;
+  readonly span: Span | undefined;
+  readonly trail: LaneTrail | undefined;
+  readonly #core: OutboundCore;
+  #attempts: RetryAttempts | undefined;
+
+  constructor(core: OutboundCore, service: string) {
+    this.#core = core;
+    this.service = service;
+    this.lane = getLane();
+    this.span = trace.getActiveSpan();
+    this.trail = getLaneTrail();
+  }
+
+  select(): Promise<Selection> {
+    return this.#core.router.selectAsync(this.service, this.lane);
+  }
+
+  selected(selection: Selection, method: string | undefined, replayable = true): boolean {
+    const core = this.#core;
+    core.report(selection, this.span, 0);
+    if (!replayable || !core.retry.allows(method)) return false;
+    this.#attempts = core.retry.start(selection);
+    return true;
+  }
+
+  retryAfter(error: unknown): Selection | undefined {
+    const attempts = this.#attempts;
+    if (attempts === undefined) return undefined;
+    const core = this.#core;
+    if (!(isConnectFailure(error) || (core.retriesResets && isConnectionReset(error)))) return undefined;
+    const next = attempts.next(core.router);
+    if (next !== undefined) core.report(next, this.span, attempts.retries);
+    return next;
+  }
+
+  inject<R>(request: R, headers: HeaderAccess<R>): void {
+    this.#core.inject(request, headers, this.lane);
+  }
+}
+
+/**
+ * The carrier header names for `carriers`. Invalid carrier options are not an error here: on the
+ * request path `injectLane` falls back to the default carriers (and says so once through `diag`),
+ * so their fields are the default ones too.
+ */
+function carrierFields(carriers: CarrierOptions | undefined): readonly string[] {
+  try {
+    return new LanePropagator(carriers).fields();
+  } catch {
+    return new LanePropagator().fields();
+  }
+}
