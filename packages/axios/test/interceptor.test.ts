@@ -2,13 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import axios from 'axios';
-import { ErrorCode, laneMetadata } from '@graylane/core';
-import type { Instance } from '@graylane/core';
+import { ErrorCode } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
 import { describeRetryContract } from '../../context/test/retry-contract.js';
 import { attachLaneRouting } from '../src/index.js';
+import { deadPort, instance } from '../../outbound/test/support.js';
 
 interface Seen {
   server: string;
@@ -27,20 +27,6 @@ async function echoServer(name: string): Promise<number> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
-}
-
-function instance(service: string, port: number, lane: string | undefined): Instance {
-  return {
-    id: `127.0.0.1:${port}`,
-    service,
-    host: '127.0.0.1',
-    port,
-    lane,
-    weight: 1,
-    healthy: true,
-    enabled: true,
-    metadata: laneMetadata(lane),
-  };
 }
 
 describe('attachLaneRouting', () => {
@@ -146,12 +132,16 @@ describe('attachLaneRouting retry options', () => {
     );
   });
 
+  test('invalid carriers fail at attach time with CONFIG_INVALID', () => {
+    const router = createRouter(undefined);
+    expect(() => attachLaneRouting(axios.create(), { router, carriers: { mseTag: 'not a header' } })).toThrow(
+      expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
+    );
+  });
+
   test('a streamed body is not retried: it may have been read', async () => {
     const router = createRouter(undefined);
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port: dead } = closed.address() as AddressInfo;
-    await new Promise((resolve) => closed.close(resolve));
+    const dead = await deadPort();
     const live = await echoServer('live');
     router.update('s', [instance('s', dead, 'gray'), instance('s', live, undefined)]);
     const client = axios.create();

@@ -7,6 +7,7 @@ import { createRouter } from '@graylane/router';
 import type { Selection } from '@graylane/router';
 import { codesOf, describeRetryContract } from '../../context/test/retry-contract.js';
 import { createLaneFetch, laneInterceptor } from '../src/index.js';
+import { deadPort } from '../../outbound/test/support.js';
 import { instance } from './support.js';
 
 describeRetryContract('undici.request', {
@@ -43,10 +44,7 @@ describe('laneInterceptor retry specifics', () => {
 
   beforeAll(async () => {
     ensureContextManager();
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    dead = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    dead = await deadPort();
     live = http.createServer((req, res) => req.resume().on('end', () => res.end('live')));
     await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
   });

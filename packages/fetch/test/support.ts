@@ -1,7 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { laneMetadata } from '@graylane/core';
-import type { Instance } from '@graylane/core';
+import { closeAll } from '../../outbound/test/support.js';
 
 /** What an echo server saw. */
 export interface Seen {
@@ -40,31 +39,8 @@ export function echoServers() {
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       return (server.address() as AddressInfo).port;
     },
-    async close(): Promise<void> {
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeAllConnections();
-            }),
-        ),
-      );
-    },
+    close: () => closeAll(servers),
   };
 }
 
-/** An instance of `service` on 127.0.0.1:`port` in `lane`. */
-export function instance(service: string, port: number, lane: string | undefined): Instance {
-  return {
-    id: `127.0.0.1:${port}`,
-    service,
-    host: '127.0.0.1',
-    port,
-    lane,
-    weight: 1,
-    healthy: true,
-    enabled: true,
-    metadata: laneMetadata(lane),
-  };
-}
+export { instance } from '../../outbound/test/support.js';

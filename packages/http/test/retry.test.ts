@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { ErrorCode } from '@graylane/core';
@@ -10,6 +9,7 @@ import type { Selection } from '@graylane/router';
 import { describeRetryContract } from '../../context/test/retry-contract.js';
 import { LaneAgent } from '../src/index.js';
 import { connectWithRetries } from '../src/routing.js';
+import { deadPort } from '../../outbound/test/support.js';
 import { echoServers, get, instance } from './support.js';
 
 /** Sends `method` to `url` through `agent` (with a small body unless GET or HEAD); resolves with the response body. */
@@ -46,10 +46,7 @@ describe('LaneAgent retry specifics', () => {
 
   beforeAll(async () => {
     ensureContextManager();
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    dead = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    dead = await deadPort();
     live = await servers.start('live');
   });
 

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { laneMetadata } from '@graylane/core';
-import type { Instance } from '@graylane/core';
+import { closeAll } from '../../outbound/test/support.js';
 
 /** What an echo server saw. */
 export interface Seen {
@@ -35,17 +34,7 @@ export function echoServers() {
   return {
     start: (name: string) => listen(http.createServer(handler(name))),
     startTls: (name: string, tls: https.ServerOptions) => listen(https.createServer(tls, handler(name))),
-    async close(): Promise<void> {
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeAllConnections();
-            }),
-        ),
-      );
-    },
+    close: () => closeAll(servers),
   };
 }
 
@@ -63,17 +52,4 @@ export function get(url: string, options: http.RequestOptions): Promise<Reply> {
   });
 }
 
-/** An instance of `service` on 127.0.0.1:`port` in `lane`. */
-export function instance(service: string, port: number, lane: string | undefined): Instance {
-  return {
-    id: `127.0.0.1:${port}`,
-    service,
-    host: '127.0.0.1',
-    port,
-    lane,
-    weight: 1,
-    healthy: true,
-    enabled: true,
-    metadata: laneMetadata(lane),
-  };
-}
+export { instance } from '../../outbound/test/support.js';

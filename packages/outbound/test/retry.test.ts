@@ -5,16 +5,6 @@ import { createRouter } from '@graylane/router';
 import { IDEMPOTENT_METHODS, compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '../src/index.js';
 import { instance } from './support.js';
 
-function errorOf(fn: () => unknown): GraylaneError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GraylaneError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraylaneError');
-}
-
 describe('compileRetry', () => {
   const router = createRouter(undefined);
   router.update('orders', [instance('orders', 1, undefined), instance('orders', 2, undefined), instance('orders', 3, undefined), instance('orders', 4, 'gray'), instance('orders', 5, 'gray')]);
@@ -66,9 +56,14 @@ describe('compileRetry', () => {
       [{ budgetMs: Number.NaN }, 'retry.budgetMs'],
       [{ methods: 'GET' as unknown as string[] }, 'retry.methods'],
     ] as const) {
-      const error = errorOf(() => compileRetry(options));
-      expect(error.code).toBe(ErrorCode.CONFIG_INVALID);
-      expect(error.details).toMatchObject({ path });
+      let error: unknown;
+      try {
+        compileRetry(options);
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect(error).toBeInstanceOf(GraylaneError);
+      expect(error).toMatchObject({ code: ErrorCode.CONFIG_INVALID, details: { path } });
     }
   });
 });
