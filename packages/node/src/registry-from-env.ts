@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
 import { createFileRegistry } from '@graylane/registry';
@@ -26,22 +26,27 @@ export const RegistryEnv = {
   NACOS_TLS_CERT: 'NACOS_TLS_CERT',
   /** Path of the PEM private key of `NACOS_TLS_CERT`. Needs `NACOS_TLS`. */
   NACOS_TLS_KEY: 'NACOS_TLS_KEY',
-  /** Directory of the file registry. Default `.graylane/registry` under the working directory. */
+  /**
+   * Directory of the file registry. Default the user's own folder, the same for all their processes
+   * (`$XDG_RUNTIME_DIR/graylane/registry`, else `<os.tmpdir()>/graylane-<uid>/registry`; see
+   * `defaultFileRegistryDir` in @graylane/registry).
+   */
   GRAYLANE_REGISTRY_DIR: 'GRAYLANE_REGISTRY_DIR',
 } as const;
 
 /**
  * The registry the environment asks for: Nacos when `NACOS_SERVER_ADDR` is set (connection options
  * as {@link nacosOptionsFromEnv} reads them, TLS included), otherwise the embedded file registry
- * (no server needed) in `GRAYLANE_REGISTRY_DIR`.
+ * (no server needed) in `GRAYLANE_REGISTRY_DIR`, by default in a folder of the user's shared by all
+ * their processes whatever their working directory (`defaultFileRegistryDir` of @graylane/registry).
  *
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when the Nacos variables do not fit together.
  */
 export function registryFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Registry {
   const nacos = nacosOptionsFromEnv(env);
   if (nacos) return createNacosRegistry(nacos);
-  const dir = env[RegistryEnv.GRAYLANE_REGISTRY_DIR]?.trim() || join(process.cwd(), '.graylane', 'registry');
-  return createFileRegistry({ dir });
+  const dir = env[RegistryEnv.GRAYLANE_REGISTRY_DIR]?.trim();
+  return createFileRegistry(dir ? { dir } : {});
 }
 
 /** Options of {@link nacosOptionsFromEnv}. */

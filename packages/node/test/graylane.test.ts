@@ -88,6 +88,28 @@ describe('registryFromEnv', () => {
     await nacos.close();
   });
 
+  test("the file registry's default folder is the user's, not the working directory's", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'graylane-default-'));
+    const saved = { ...process.env };
+    const cwd = process.cwd();
+    try {
+      delete process.env['GRAYLANE_REGISTRY_DIR'];
+      delete process.env['XDG_RUNTIME_DIR'];
+      process.env['TMPDIR'] = root;
+      const expected = join(root, `graylane-${process.getuid?.() ?? ''}`.replace(/-$/, ''), 'registry');
+      const first = registryFromEnv({});
+      process.chdir(root);
+      const second = registryFromEnv({});
+      expect([(first as { dir?: string }).dir, (second as { dir?: string }).dir]).toEqual([expected, expected]);
+      await Promise.all([first.close(), second.close()]);
+    } finally {
+      process.chdir(cwd);
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('credentials must come in pairs', () => {
     expect(() => registryFromEnv({ NACOS_SERVER_ADDR: '127.0.0.1:1', NACOS_USERNAME: 'nacos' })).toThrow(
       expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }),
