@@ -1,13 +1,14 @@
 import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, assertLane, laneFromEnv, laneLabel } from '@graylane/core';
 import type { InstanceRegistration, Registry } from '@graylane/core';
 import { ensureContextManager } from '@graylane/context';
 import type { CarrierOptions, TrailHop } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, RouterOptions } from '@graylane/router';
+import { StartupEnv, createDiagnostics, describeRegistry, stderrLogger } from './diagnostics.js';
+import type { GraylaneLogger } from './diagnostics.js';
 import { registryFromEnv } from './registry-from-env.js';
 import { RulesEnv, rulesFromEnv } from './rules/from-env.js';
 import { createRulesManager } from './rules/manager.js';
@@ -30,16 +31,23 @@ export interface GraylaneOptions {
    * The lane this process serves; `undefined` or `base` for base. Default: read from the environment
    * (`GRAYLANE_LANE`, `MSE_ALICLOUD_SERVICE_TAG`, `alicloud.service.tag`, `traffic.opensergo.io/label`).
    */
-  readonly lane?: string;
-  /** The registry. Default: {@link registryFromEnv} (Nacos if `NACOS_SERVER_ADDR` is set, else the file registry). */
-  readonly registry?: Registry;
-  /** Services this application calls. They are watched at start, and start waits for their lists. */
-  readonly dependencies?: readonly string[];
+  readonly lane?: string | undefined;
+  /**
+   * The registry. Default: {@link registryFromEnv} (Nacos if `NACOS_SERVER_ADDR` is set, else the
+   * file registry in the user's folder shared by all their processes, or in `GRAYLANE_REGISTRY_DIR`).
+   * For the file registry in a folder of your choice: `createFileRegistry({ dir })` of @graylane/registry.
+   */
+  readonly registry?: Registry | undefined;
+  /**
+   * Services this application calls. They are watched at start, and start waits for their lists.
+   * One with no instance then, or later, is reported with a warning (see {@link GraylaneOptions.logger}).
+   */
+  readonly dependencies?: readonly string[] | undefined;
   /**
    * Fallback chains, strict lanes and balancing; see `@graylane/router`. With `rules`, the fallback
    * chains and strict lanes come from the rules: `fallback` and `strict` may not be set here.
    */
-  readonly routing?: RouterOptions;
+  readonly routing?: RouterOptions | undefined;
   /**
    * Lane rules, hot-reloaded: a {@link RuleSource}, `'env'` for {@link rulesFromEnv}, or a source
    * with loading options. `startGraylane` resolves only once the first rules are applied (see
@@ -47,16 +55,36 @@ export interface GraylaneOptions {
    * router's fallback chains and strict lanes those of the rules in force. The manager is
    * {@link Graylane.rules}: give its matcher to the entry gateway or middleware.
    */
-  readonly rules?: RuleSource | 'env' | GraylaneRulesOptions;
+  readonly rules?: RuleSource | 'env' | GraylaneRulesOptions | undefined;
   /** Lane carriers to read and write; shared by the adapters given `graylane.carriers`. */
-  readonly carriers?: CarrierOptions;
+  readonly carriers?: CarrierOptions | undefined;
   /**
    * Milliseconds to keep serving after deregistering on shutdown, so callers see the instance leave
    * before its server closes. Default 500 with the embedded registries (they propagate in under
    * 500 ms) and 1500 with Nacos (its pushes take 0.5-1 s).
    */
-  readonly drainMs?: number;
+  readonly drainMs?: number | undefined;
+  /**
+   * Where graylane's own messages go: the start-up line, warnings (a dependency with no instance, a
+   * call to a host that looks like a service graylane does not know) and shutdown. They are
+   * written at start-up and on changes, never per request. Anything with `info`, `warn` and
+   * `error` taking a message string fits: `console`, a pino or winston logger. `false` silences
+   * them. Default: lines on stderr. (Request-path diagnostics of the adapters go to OpenTelemetry's
+   * `diag`; see docs/guides/debugging.md.)
+   */
+  readonly logger?: GraylaneLogger | false | undefined;
+  /**
+   * Whether to log one line when this process is up: its service and lane, its address, the
+   * registry and where it lives, and each dependency's instances by lane. Default `true`, unless the
+   * environment variable `GRAYLANE_STARTUP_LOG` is `off`, `false` or `0`. Warnings are logged either way.
+   */
+  readonly startupLog?: boolean | undefined;
 }
+
+/** The address {@link Graylane.register} announces: a server's (once it listens), or a host and port. */
+export type RegisterAddress =
+  | { readonly server: Server; readonly host?: string | undefined }
+  | { readonly host?: string | undefined; readonly port: number };
 
 /** A running graylane for one application; see {@link startGraylane}. */
 export interface Graylane {
@@ -75,20 +103,25 @@ export interface Graylane {
   /** The lane rules when {@link GraylaneOptions.rules} was given: `matcher()`, `status()`, `onChange()`. */
   readonly rules: RulesManager | undefined;
   /**
-   * Announces this process at `host:port` under its service and lane. Pass the listening server to
-   * take its port. Call it once the server accepts connections.
+   * Announces this process at `host:port` under its service and lane. Pass the server to take its
+   * port: called right after `listen(...)`, it waits until the server listens, and rejects with the
+   * listen error (`EADDRINUSE`, ...) when listening fails, so nothing is announced that no one
+   * serves. The first registration logs the start-up line (see {@link GraylaneOptions.startupLog}).
+   *
+   * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when the server is not listening (its
+   *   listen failed: the message and `cause` hold the listen error) or listens on a pipe.
    */
-  register(address: { server: Server; host?: string } | { host?: string; port: number }): Promise<InstanceRegistration>;
+  register(address: RegisterAddress): Promise<InstanceRegistration>;
   /**
    * Deregisters, waits `drainMs` so callers stop routing here, closes `server` if given, then
    * releases the registry and the rule source. Idempotent.
    */
-  shutdown(server?: Server): Promise<void>;
+  shutdown(server?: Server | undefined): Promise<void>;
   /**
    * Installs SIGTERM and SIGINT handlers that call {@link Graylane.shutdown} and exit with code 0
    * (or 1 when shutdown fails). Returns a function that removes them.
    */
-  handleSignals(server?: Server): () => void;
+  handleSignals(server?: Server | undefined): () => void;
 }
 
 /**
@@ -101,7 +134,8 @@ export interface Graylane {
  * @example
  * ```ts
  * const graylane = await startGraylane({ service: 'a', dependencies: ['b'] });
- * const server = app.listen(0, '127.0.0.1', () => graylane.register({ server }));
+ * const server = app.listen(3000, '127.0.0.1');
+ * await graylane.register({ server }); // rejects with the listen error, e.g. EADDRINUSE
  * graylane.handleSignals(server);
  * ```
  */
@@ -114,10 +148,13 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     });
   }
   const lane = resolveLane(options.lane);
+  const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
+  const startupLog = options.startupLog ?? !['off', 'false', '0'].includes(process.env[StartupEnv.GRAYLANE_STARTUP_LOG]?.trim().toLowerCase() ?? '');
   ensureContextManager();
   const registry = options.registry ?? registryFromEnv();
+  const registryText = describeRegistry(registry, options.registry === undefined ? process.env : undefined);
   const router = createRouter(registry, options.routing);
-  const dependencies = options.dependencies ?? [];
+  const dependencies = [...new Set(options.dependencies ?? [])];
   let rules: RulesManager | undefined;
   try {
     rules = options.rules === undefined ? undefined : startRules(options.rules, options.routing);
@@ -130,11 +167,14 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     throw error;
   }
 
+  const me = `${options.service}[${laneLabel(lane)}]`;
+  const diagnostics = createDiagnostics({ me, router, registryText, dependencies, logger, startupLog });
   const drainMs = options.drainMs ?? (registry.kind === 'nacos' ? 1500 : 500);
   const registrations: InstanceRegistration[] = [];
   let stopping: Promise<void> | undefined;
 
   async function stop(server?: Server): Promise<void> {
+    diagnostics.close();
     await Promise.allSettled(registrations.map((r) => registry.deregister(r)));
     if (registrations.length > 0 && drainMs > 0) await delay(drainMs);
     if (server?.listening) {
@@ -151,11 +191,12 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     service: options.service,
     lane,
     registry,
-    router,
+    router: diagnostics.router,
     carriers: options.carriers,
     trail: { service: options.service, lane },
     rules,
     async register(address) {
+      if ('server' in address) await listening(address.server);
       const registration: InstanceRegistration = {
         service: options.service,
         lane,
@@ -163,7 +204,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
       };
       await registry.register(registration);
       registrations.push(registration);
-      diag.info(`graylane: registered ${options.service}[${laneLabel(lane)}] at ${registration.host}:${registration.port} in the ${registry.kind} registry`);
+      diagnostics.registered(registration);
       return registration;
     },
     shutdown(server) {
@@ -172,11 +213,11 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     },
     handleSignals(server) {
       const onSignal = (signal: NodeJS.Signals) => {
-        diag.info(`graylane: ${signal}: deregistering ${options.service}[${laneLabel(lane)}] and shutting down`);
+        logger?.info(`graylane: ${signal}: deregistering ${me} and shutting down`);
         graylane.shutdown(server).then(
           () => process.exit(0),
           (error: unknown) => {
-            diag.error('graylane: shutdown failed', error);
+            logger?.error('graylane: shutdown failed', error);
             process.exit(1);
           },
         );
@@ -224,11 +265,58 @@ function resolveLane(configured: string | undefined): string | undefined {
   return fromEnv.lane;
 }
 
-function toHostPort(address: { server: Server; host?: string } | { host?: string; port: number }): { host: string; port: number } {
+/** How long {@link Graylane.register} waits for a server that is not listening yet (a host name being looked up). */
+const LISTEN_WAIT_MS = 1000;
+
+/**
+ * Resolves once `server` listens; rejects with the listen error when it fails. A server whose
+ * listen failed before (Express 5 hands the error to the `listen` callback) or was never asked to
+ * listen rejects after {@link LISTEN_WAIT_MS}.
+ */
+function listening(server: Server): Promise<void> {
+  if (server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      server.off('listening', onListening);
+      server.off('error', onError);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onListening = () => done();
+    const onError = (error: Error) => done(notListening(`listen failed: ${error.message}`, error));
+    const timer = setTimeout(
+      () =>
+        done(
+          notListening(
+            `it did not start listening within ${LISTEN_WAIT_MS} ms: its listen failed before register was called ` +
+              "(Express 5 and Node pass the listen error, e.g. EADDRINUSE, to the listen callback or the server's 'error' event: handle it there), " +
+              'or listen was never called. Call register right after listen(...) to get the listen error here',
+          ),
+        ),
+      LISTEN_WAIT_MS,
+    );
+    server.once('listening', onListening);
+    server.once('error', onError);
+  });
+}
+
+function notListening(reason: string, cause?: Error): GraylaneError {
+  const { code, address, port } = (cause ?? {}) as NodeJS.ErrnoException & { address?: string; port?: number };
+  return new GraylaneError(ErrorCode.CONFIG_INVALID, `graylane.register: the server is not listening: ${reason}`, {
+    details: { path: 'server', ...(code ? { code } : {}), ...(address ? { address } : {}), ...(port !== undefined ? { port } : {}) },
+    ...(cause ? { cause } : {}),
+  });
+}
+
+function toHostPort(address: RegisterAddress): { host: string; port: number } {
   if ('server' in address) {
     const bound = address.server.address();
-    if (bound === null || typeof bound === 'string') {
-      throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'graylane.register: the server is not listening on a TCP port yet');
+    if (bound === null) throw notListening('it has no address');
+    if (typeof bound === 'string') {
+      throw new GraylaneError(ErrorCode.CONFIG_INVALID, `graylane.register: the server listens on ${bound}, a pipe or Unix socket, not a TCP port: pass { host, port } to register`, {
+        details: { path: 'server' },
+      });
     }
     return { host: address.host ?? advertisedHost((bound as AddressInfo).address), port: (bound as AddressInfo).port };
   }

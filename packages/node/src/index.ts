@@ -1,5 +1,7 @@
 export { startGraylane } from './graylane.js';
-export type { Graylane, GraylaneOptions, GraylaneRulesOptions } from './graylane.js';
+export type { Graylane, GraylaneOptions, GraylaneRulesOptions, RegisterAddress } from './graylane.js';
+export { StartupEnv } from './diagnostics.js';
+export type { GraylaneLogger } from './diagnostics.js';
 export { RegistryEnv, nacosOptionsFromEnv, registryFromEnv } from './registry-from-env.js';
 export type { NacosEnvOptions } from './registry-from-env.js';
 export type { RuleSource, RuleSourceListener } from './rules/source.js';
