@@ -13,12 +13,12 @@ export interface FileRuleSourceOptions {
    * events are missed (network file systems, some container mounts) or cannot be watched at all.
    * Default 1000 ms.
    */
-  readonly pollIntervalMs?: number;
+  readonly pollIntervalMs?: number | undefined;
   /**
    * Quiet time after a change before the file is read, so that an editor's save in several steps
    * (truncate, write, rename) is read once, whole. Default 100 ms.
    */
-  readonly debounceMs?: number;
+  readonly debounceMs?: number | undefined;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 1000;

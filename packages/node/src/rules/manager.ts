@@ -14,11 +14,11 @@ export interface RulesManagerOptions {
    * The app or gateway the matcher runs in: rules scoped to other entries do not apply (see
    * `compileMatcher` in `@graylane/matcher`). Default: every rule applies.
    */
-  readonly entry?: string;
+  readonly entry?: string | undefined;
   /** Functions behind `type: attribute` conditions, by name (see `compileMatcher`). */
-  readonly attributes?: CompileMatcherOptions['attributes'];
+  readonly attributes?: CompileMatcherOptions['attributes'] | undefined;
   /** How long {@link RulesManager.ready} waits for the first rules. Default 5000 ms. */
-  readonly loadTimeoutMs?: number;
+  readonly loadTimeoutMs?: number | undefined;
   /**
    * What {@link RulesManager.ready} does when there are no rules at start: the source has none, or
    * could not be read within `loadTimeoutMs`.
@@ -28,7 +28,7 @@ export interface RulesManagerOptions {
    *
    * Invalid rules at start always reject, with `GRAYLANE_ERR_RULE_INVALID`.
    */
-  readonly onMissing?: 'fail' | 'base';
+  readonly onMissing?: 'fail' | 'base' | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ export interface NacosRuleConfig {
   /** The config's data id, e.g. `graylane-rules.yaml`. */
   readonly dataId: string;
   /** The config's group. Default `DEFAULT_GROUP`. */
-  readonly group?: string;
+  readonly group?: string | undefined;
 }
 
 /**
