@@ -20,7 +20,9 @@ const help = `Usage: graylane lanes [--service <name>...] [--watch] [--json]
 Lists the instances of services by lane, from the registry the environment names, as
 applications choose it: Nacos when NACOS_SERVER_ADDR is set (with NACOS_NAMESPACE, NACOS_GROUP,
 NACOS_USERNAME, NACOS_PASSWORD, and NACOS_TLS, NACOS_TLS_CA, NACOS_TLS_SERVERNAME, NACOS_TLS_CERT,
-NACOS_TLS_KEY), else the file registry in GRAYLANE_REGISTRY_DIR (default .graylane/registry).
+NACOS_TLS_KEY), else the file registry in GRAYLANE_REGISTRY_DIR, by default the user's folder
+that every process of the user shares, whatever its working directory:
+$XDG_RUNTIME_DIR/graylane/registry, else <tmpdir>/graylane-<uid>/registry (printed on stderr).
 
 Options:
   --service <name>  a service to list (repeatable); required with Nacos, which is read by
@@ -48,18 +50,22 @@ export const lanes: Command = {
     if (target.kind === 'nacos' && !values.service) {
       throw new UsageError('with Nacos (NACOS_SERVER_ADDR is set), name the services to list with --service');
     }
-    const services = values.service ?? (await serviceDirectories(target));
-    const registry = await openRegistry(target);
+    const chosen = Boolean(context.env['GRAYLANE_REGISTRY_DIR']?.trim());
+    const opened = await openRegistry(target, chosen);
+    const { registry } = opened;
     const lists = new InstanceLists(registry);
     try {
+      // The default folder is not where the user is: say where it is.
+      if (opened.target.kind === 'file' && !chosen) context.err(`graylane: file registry ${opened.target.dir}`);
+      const services = values.service ?? (await serviceDirectories(opened.target));
       for (const service of services) lists.add(service);
       const print = values.json ? printJsonChange(context) : printChange(context);
       const instances = await lists.ready(READY_TIMEOUT_MS, values.watch ? (before, after) => diff(before, after, print) : undefined);
       if (values.watch && values.json) diff([], instances, print);
       else if (values.json) context.out(JSON.stringify(instances.sort(byRow).map(toJson), null, 2));
       else printTable(context, instances);
-      if (services.length === 0 && target.kind === 'file' && !values.json) context.err(`graylane: no services in the file registry ${target.dir}`);
-      if (values.watch) await watch(context, target, values.service === undefined, lists);
+      if (services.length === 0 && opened.target.kind === 'file' && !values.json) context.err(`graylane: no services in the file registry ${opened.target.dir}`);
+      if (values.watch) await watch(context, opened.target, values.service === undefined, lists);
       return ExitCode.OK;
     } finally {
       lists.close();
@@ -68,10 +74,15 @@ export const lanes: Command = {
   },
 };
 
-/** Registries load on demand, so that commands without one start faster. */
-async function openRegistry(target: RegistryTarget): Promise<Registry> {
-  if (target.kind === 'nacos') return (await import('@graylane/nacos')).createNacosRegistry(target.options);
-  return (await import('@graylane/registry')).createFileRegistry({ dir: target.dir });
+/**
+ * Registries load on demand, so that commands without one start faster. Without
+ * GRAYLANE_REGISTRY_DIR (`chosen`), the file registry is the user's default one, as applications
+ * open it (`createFileRegistry()`: the same folder, checked to be private); the target then names it.
+ */
+async function openRegistry(target: RegistryTarget, chosen: boolean): Promise<{ registry: Registry; target: RegistryTarget }> {
+  if (target.kind === 'nacos') return { registry: (await import('@graylane/nacos')).createNacosRegistry(target.options), target };
+  const registry = (await import('@graylane/registry')).createFileRegistry(chosen ? { dir: target.dir } : {});
+  return { registry, target: { kind: 'file', dir: registry.dir } };
 }
 
 /** The services of the file registry: its subdirectories, named by URI-encoded service name. */
