@@ -199,6 +199,16 @@ describe('@graylane/fetch', () => {
       expect(String(seen.headers.baggage).split(',').sort()).toEqual(['lane=gray', 'user=42']);
     });
 
+    test('carriers the caller spelled in another case are replaced, not sent twice', async () => {
+      const { body } = await withLane('gray', () =>
+        request('http://b/y', { dispatcher: agent, headers: { 'X-Mse-Tag': 'old', Baggage: 'user=42,lane=old', 'X-User': 'u1' } }),
+      );
+      const seen = (await body.json()) as Seen;
+      expect(seen.headers['x-mse-tag']).toBe('gray');
+      expect(seen.headers['x-user']).toBe('u1');
+      expect(String(seen.headers.baggage).split(',').sort()).toEqual(['lane=gray', 'user=42']);
+    });
+
     test('undici.request rejects with the typed error itself', async () => {
       await expect(withLane('gray', () => request('http://c/y', { dispatcher: agent }))).rejects.toMatchObject({
         code: ErrorCode.NO_INSTANCE,
