@@ -74,6 +74,8 @@ export class NacosConnection {
   #lastError: Error | undefined;
   /** The message of the last start-up error (credentials, namespace) logged, to log each once. */
   #lastFatal: string | undefined;
+  /** A login with these credentials has succeeded on some connection of this client. */
+  #loggedInOnce = false;
   #lastActivity = 0;
   #requestIds = 0;
   #healthCheck: Promise<void> | undefined;
@@ -159,7 +161,7 @@ export class NacosConnection {
       } catch (error) {
         if (this.#closed) return;
         this.#lastError = error as Error;
-        if (isFatal(error)) {
+        if (isFatal(error) && !this.#refusedWhileRestarting(error)) {
           // Wrong credentials or a missing namespace: retrying will not help. Every waiter gets the
           // error now; the loop stops, and the next request tries once more (it may be fixed by then).
           for (const waiter of this.#waiters) waiter.reject(error);
@@ -283,6 +285,7 @@ export class NacosConnection {
     }
     if (this.#live !== live) return;
     live.ready = true;
+    if (this.#auth) this.#loggedInOnce = true;
     for (const waiter of this.#waiters) waiter.resolve(live);
     this.#waiters.clear();
   }
@@ -320,6 +323,16 @@ export class NacosConnection {
       }, timeoutMs);
       this.#waiters.add(waiter);
     });
+  }
+
+  /**
+   * A login refused on a reconnect, with credentials that worked before: the Java server answers
+   * logins with 403 for a few seconds after it starts (seen on Nacos 3.1), so a restarted server
+   * refuses good credentials at first. Giving up there would leave this client's registrations
+   * gone for good; the loop retries with backoff instead. At start-up a refusal stays fatal.
+   */
+  #refusedWhileRestarting(error: GraylaneError): boolean {
+    return error.code === ErrorCode.NACOS_AUTH && this.#loggedInOnce;
   }
 
   /** The error of a wait that ends because connecting failed with `lastError`. */
