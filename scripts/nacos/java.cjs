@@ -98,18 +98,24 @@ class JavaNacosNode {
 
   /**
    * Nacos 3 creates no admin user: the first `POST /nacos/v3/auth/user/admin` sets its password.
-   * Then a login proves the server is ready for authenticated clients. On a restart the admin
-   * exists already (the home is kept) and only the login is checked.
+   * Then a login proves the server is ready for authenticated clients; right after the admin is
+   * created the server refuses it for a moment (403 on v3, 500 on v1, seen for about 2 s), so the
+   * login is tried for up to 15 s. On a restart the admin exists already (the home is kept) and
+   * only the login is checked.
    */
   async _initAdmin() {
     const { username, password } = this.auth;
     const base = `http://${HOST}:${this.httpPort}/nacos`;
     if (username !== 'nacos') throw new Error('the Java Nacos test server has one admin user, "nacos"');
     await getJson(`${base}/v3/auth/user/admin`, { method: 'POST', body: new URLSearchParams({ password }) });
-    const login = await getJson(`${base}/v3/auth/user/login`, { method: 'POST', body: new URLSearchParams({ username, password }) });
-    if (login.status !== 200 || !login.body?.accessToken) {
-      throw new Error(`the Java Nacos server on ${this.serverAddr} refused the admin login (HTTP ${login.status})`);
-    }
+    const deadline = Date.now() + 15_000;
+    let login;
+    do {
+      login = await getJson(`${base}/v3/auth/user/login`, { method: 'POST', body: new URLSearchParams({ username, password }) });
+      if (login.status === 200 && login.body?.accessToken) return;
+      await sleep(250);
+    } while (Date.now() < deadline);
+    throw new Error(`the Java Nacos server on ${this.serverAddr} refused the admin login for 15 s (HTTP ${login.status})`);
   }
 
   /** Sends `signal` (default SIGKILL) and resolves once the process has exited. */

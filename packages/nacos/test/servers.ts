@@ -11,11 +11,14 @@ const START_TIMEOUT_MS = 30 * 60_000;
 /** Every test server, as `[label, kind]` rows for `describe.each`. */
 export const nacosServers: ReadonlyArray<readonly [string, NacosServerKind]> = NACOS_SERVERS.map((kind) => [LABELS[kind], kind] as const);
 
-/** Starts `kind` before the enclosing block's tests and stops it after them. */
-export function useNacosServer(kind: NacosServerKind): { readonly node: NacosTestNode; readonly serverAddr: string } {
+/** Starts `kind` before the enclosing block's tests and stops it after them; `options` as startNacos. */
+export function useNacosServer(
+  kind: NacosServerKind,
+  options: Omit<Parameters<typeof startNacos>[1] & object, 'log'> = {},
+): { readonly node: NacosTestNode; readonly serverAddr: string } {
   let node: NacosTestNode | undefined;
   beforeAll(async () => {
-    node = await startNacos(kind, { log: (line) => process.stderr.write(`[${kind}] ${line}\n`) });
+    node = await startNacos(kind, { ...options, log: (line) => process.stderr.write(`[${kind}] ${line}\n`) });
   }, START_TIMEOUT_MS);
   afterAll(async () => {
     await node?.stop();
