@@ -8,12 +8,11 @@
 // CommonJS so that jest suites (compiled to CommonJS) can `require` it; rnacos.mjs re-exports it for
 // ESM callers. Types: rnacos.d.cts / rnacos.d.mts.
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const fsp = require('node:fs/promises');
 const os = require('node:os');
 const path = require('node:path');
-const { HOST, running, sleep, cacheDir, buildOnce, forEachLine, runBuild, freePorts, getJson, canConnect, defaultLog } = require('./common.cjs');
+const { HOST, sleep, cacheDir, buildOnce, runBuild, freePorts, getJson, canConnect, spawnServer, killServer, defaultLog } = require('./common.cjs');
 
 const RNACOS_VERSION = '0.8.8';
 const START_TIMEOUT_MS = 20_000;
@@ -127,8 +126,7 @@ class RnacosNode {
     this.workDir = workDir;
     this._bin = bin;
     this._env = env;
-    this._child = undefined;
-    this._stderr = [];
+    this._proc = undefined;
   }
 
   async _start() {
@@ -150,35 +148,16 @@ class RnacosNode {
       RNACOS_NAMING_INSTANCE_METADATA_PERSISTENCE_ENABLE: 'false',
       ...this._env,
     };
-    const child = spawn(this._bin, ['-e', envFile], { cwd: this.workDir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    this._child = child;
-    this._stderr = [];
-    running.add(child);
-    forEachLine(child.stderr, (line) => {
-      this._stderr.push(line);
-      if (this._stderr.length > STDERR_TAIL_LINES) this._stderr.shift();
-    });
-    let exited;
-    const exit = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        running.delete(child);
-        exited = { code, signal };
-        resolve();
-      });
-      child.once('error', (error) => {
-        running.delete(child);
-        exited = { error };
-        resolve();
-      });
-    });
-    this._exit = exit;
+    const proc = spawnServer(this._bin, ['-e', envFile], { cwd: this.workDir, env, tailLines: STDERR_TAIL_LINES });
+    this._proc = proc;
 
     const deadline = Date.now() + START_TIMEOUT_MS;
-    const panicked = () => this._stderr.some((line) => line.includes('panicked at'));
-    while (Date.now() < deadline && !exited && !panicked()) {
+    const panicked = () => proc.tail.some((line) => line.includes('panicked at'));
+    while (Date.now() < deadline && !proc.exited() && !panicked()) {
       if ((await isReady(this.httpPort, this._env)) && (await canConnect(this.grpcPort))) return;
-      await Promise.race([sleep(100), exit]);
+      await Promise.race([sleep(100), proc.exit]);
     }
+    const exited = proc.exited();
     const reason = exited?.error
       ? `could not spawn ${this._bin}: ${exited.error.message}`
       : panicked()
@@ -187,7 +166,7 @@ class RnacosNode {
           ? `r-nacos exited (code ${exited.code}, signal ${exited.signal}) during start-up`
           : `r-nacos on ${this.serverAddr} was not ready (health, raft leader, gRPC port) within ${START_TIMEOUT_MS} ms`;
     await this.kill('SIGKILL');
-    const error = new Error(`${reason}\n--- r-nacos stderr (tail) ---\n${this._stderr.join('\n')}`);
+    const error = new Error(`${reason}\n--- r-nacos output (tail) ---\n${this.stderrTail()}`);
     // r-nacos 0.8.8 sometimes panics in raft start-up under load (seen with auth and an initial
     // admin); another attempt usually succeeds.
     error.retryable = panicked();
@@ -208,13 +187,8 @@ class RnacosNode {
   }
 
   /** Sends `signal` to the process and resolves when it has exited. */
-  async kill(signal = 'SIGKILL') {
-    const child = this._child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-    await this._exit;
-    clearTimeout(timer);
+  kill(signal = 'SIGKILL') {
+    return killServer(this._proc, signal, STOP_TIMEOUT_MS);
   }
 
   /** Stops the process (keeping ports and data) and starts it again; resolves when it is healthy. */
@@ -229,9 +203,9 @@ class RnacosNode {
     await fsp.rm(this.workDir, { recursive: true, force: true });
   }
 
-  /** The last lines r-nacos wrote to stderr. */
+  /** The last lines r-nacos wrote. */
   stderrTail() {
-    return this._stderr.join('\n');
+    return this._proc ? this._proc.tail.join('\n') : '';
   }
 }
 

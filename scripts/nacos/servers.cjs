@@ -6,7 +6,6 @@
 const { ensureRnacos, startRnacos } = require('./rnacos.cjs');
 const { ensureJavaNacos, startJavaNacos } = require('./java.cjs');
 const { ensureJavaService } = require('./java-service.cjs');
-const { defaultLog } = require('./common.cjs');
 
 /** Every Nacos server the Nacos suites and the Nacos end-to-end chain run against. */
 const NACOS_SERVERS = ['rnacos', 'java'];
@@ -43,4 +42,4 @@ async function prepareTestServers({ log = (line) => process.stdout.write(`${line
   log(`[servers] r-nacos, the Java Nacos server and the Java test service ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-module.exports = { NACOS_SERVERS, LABELS, startNacos, prepareTestServers, defaultLog };
+module.exports = { NACOS_SERVERS, LABELS, startNacos, prepareTestServers };
