@@ -17,7 +17,9 @@ export interface RuleRegex {
  */
 export function compileRegex(pattern: string): RuleRegex | string {
   if (pattern.length > MAX_REGEX_LENGTH) return `regex is longer than ${MAX_REGEX_LENGTH} characters`;
-  const problem = regexProblem(pattern);
-  if (problem !== undefined) return `regex ${JSON.stringify(pattern)} ${problem}`;
-  return RE2JS.compile(pattern);
+  try {
+    return RE2JS.compile(pattern);
+  } catch {
+    return `regex ${JSON.stringify(pattern)} ${regexProblem(pattern) ?? 'cannot be compiled'}`;
+  }
 }
