@@ -4,6 +4,10 @@ import { W3CBaggagePropagator } from '@opentelemetry/core';
 
 /** W3C limit on a whole `baggage` header (https://www.w3.org/TR/baggage/#limits). */
 export const MAX_BAGGAGE_LENGTH = 8192;
+/** W3C limit on the members of a `baggage` header; OpenTelemetry's codec ignores members past it. */
+export const MAX_BAGGAGE_MEMBERS = 180;
+/** W3C limit on one member (`key=value;properties`); OpenTelemetry's codec ignores longer ones. */
+export const MAX_BAGGAGE_MEMBER_LENGTH = 4096;
 
 /** OpenTelemetry's W3C baggage codec: graylane decodes and encodes baggage only through it. */
 export const w3cBaggage = new W3CBaggagePropagator();
@@ -23,6 +27,66 @@ export function mayHoldKeys(text: string, keys: readonly string[]): boolean {
   if (text.includes('%')) return true;
   for (const key of keys) if (text.includes(key)) return true;
   return false;
+}
+
+/** What {@link baggageWithout} did to a `baggage` header. */
+export interface FilteredBaggage {
+  /** The header to send on: `undefined` when no member is left. Equal to the input when nothing was dropped. */
+  readonly text: string | undefined;
+  /** Members removed because their key is one of the keys. */
+  readonly removed: number;
+  /** Members dropped because they are malformed or past the W3C limits. */
+  readonly dropped: number;
+}
+
+/**
+ * `text` (a whole `baggage` header) without the members whose key is one of `keys`, compared after
+ * percent-decoding and ignoring case, so that no baggage reader behind an entry, however lenient,
+ * finds one. Unlike the codec, which stops reading at the W3C limits, it reads every member, and it
+ * sends on only what stays within them: members past the 180th, longer than 4,096 characters,
+ * beyond 8,192 characters in all, without a `=`, or whose key does not decode are dropped. Kept
+ * members are sent on as they came (not re-encoded). Linear in the length of `text`.
+ */
+export function baggageWithout(text: string, keys: readonly string[]): FilteredBaggage {
+  const lowerKeys = keys.map((key) => key.toLowerCase());
+  const kept: string[] = [];
+  let length = 0;
+  let removed = 0;
+  let dropped = 0;
+  for (const part of text.split(',')) {
+    const member = part.trim();
+    if (member === '') continue;
+    const key = memberKey(member);
+    if (key !== undefined && lowerKeys.includes(key.toLowerCase())) {
+      removed += 1;
+    } else if (
+      key === undefined ||
+      member.length > MAX_BAGGAGE_MEMBER_LENGTH ||
+      kept.length === MAX_BAGGAGE_MEMBERS ||
+      length + member.length + (kept.length > 0 ? 1 : 0) > MAX_BAGGAGE_LENGTH
+    ) {
+      dropped += 1;
+    } else {
+      length += member.length + (kept.length > 0 ? 1 : 0);
+      kept.push(member);
+    }
+  }
+  if (removed === 0 && dropped === 0) return { text: kept.length === 0 ? undefined : text, removed, dropped };
+  return { text: kept.length === 0 ? undefined : kept.join(','), removed, dropped };
+}
+
+/** The percent-decoded key of a baggage member; `undefined` when it has no `=` or does not decode. */
+function memberKey(member: string): string | undefined {
+  const equals = member.indexOf('=');
+  const semicolon = member.indexOf(';');
+  if (equals <= 0 || (semicolon >= 0 && semicolon < equals)) return undefined;
+  const raw = member.slice(0, equals).trim();
+  if (!raw.includes('%')) return raw;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -69,7 +69,8 @@ export interface LaneTrust {
   decide(headers: InboundHeaders, remoteAddress: string | undefined): LaneTrustDecision;
   /**
    * {@link LaneTrust.decide}, then makes `headers` carry only what was trusted, so that neither the
-   * service nor the calls it makes see a lane the client forged: the token header is removed, and
+   * service nor the calls it makes see a lane the client forged: the token header (the configured one
+   * and `x-graylane-lane-token`) is removed from every request, and
    * unless the client's network is trusted, the lane carriers (the enabled ones and every
    * well-known one: `x-mse-tag`, `x-opensergo-traffic`, baggage `lane`, `OpenSergo-Label`,
    * `__microservice_tag__`) are stripped and a token's lane is written in their place. Never throws.
@@ -145,6 +146,8 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
     admit(headers, remoteAddress) {
       const decision = decide(headers, remoteAddress);
       try {
+        // Removed whether or not this entry reads tokens, so that no hop behind it mistakes one for its own.
+        delete headers[LANE_TOKEN_HEADER];
         if (tokens !== undefined) delete headers[tokens.header];
         if (decision.trusted !== 'network') {
           removeCarriers(headers, stripHeaders, stripBaggage);

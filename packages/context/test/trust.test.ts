@@ -284,6 +284,73 @@ describe('admit', () => {
   });
 });
 
+describe('admit: forged lanes in baggage of any shape', () => {
+  const trust = createLaneTrust();
+  const filler = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=v${i}`);
+  const admitted = (headers: Record<string, string | string[] | undefined>) => {
+    trust.admit(headers, '203.0.113.9');
+    return headers;
+  };
+  const members = (headers: Record<string, unknown>) => (headers['baggage'] === undefined ? [] : String(headers['baggage']).split(','));
+
+  test('a lane member after the 180th member is removed, and no more than 180 members go on', () => {
+    const headers = admitted({ baggage: [...filler(200), 'lane=gray'].join(',') });
+    expect(members(headers).some((m) => m.startsWith('lane'))).toBe(false);
+    expect(members(headers)).toHaveLength(180);
+  });
+
+  test('a lane member beside a member longer than 4,096 characters is removed, and the long member dropped', () => {
+    const headers = admitted({ baggage: `big=${'x'.repeat(5000)},lane=gray,user=7` });
+    expect(headers['baggage']).toBe('user=7');
+    const inside = admitted({ baggage: `pad=${'x'.repeat(4100)};lane=gray,user=7` });
+    expect(inside['baggage']).toBe('user=7');
+  });
+
+  test('a lane member in the 181st baggage header line is removed', () => {
+    const lines = [...filler(180), 'lane=gray'];
+    const headers = admitted({ baggage: lines });
+    expect(members(headers).some((m) => m.includes('gray'))).toBe(false);
+  });
+
+  test('percent-encoded, differently cased and padded keys are removed', () => {
+    for (const forged of ['%6Cane=gray', 'LANE=gray', ' lane =gray', '\tlane\t=gray;p=1', '__Microservice_Tag__=gray', 'opensergo-label=gray']) {
+      const headers = admitted({ baggage: `user=7,${forged}` });
+      expect(headers['baggage']).toBe('user=7');
+    }
+  });
+
+  test('malformed members are dropped, well-formed ones go on as sent', () => {
+    const headers = admitted({ baggage: 'user=7;  prop,%E0%A4%A=x,noequals,=novalue, x=%20y' });
+    expect(headers['baggage']).toBe('user=7;  prop,x=%20y');
+  });
+
+  test('whatever is sent, no baggage reader finds a lane member behind an untrusted entry (property)', () => {
+    const key = fc.constantFrom('lane', 'Lane', '%6Cane', 'OpenSergo-Label', '__microservice_tag__', 'user', 'k');
+    const member = fc.tuple(key, fc.constantFrom('gray', 'v', 'x'.repeat(5000)), fc.constantFrom('', ';p', ';p=1')).map(([k, v, p]) => `${k}=${v}${p}`);
+    const line = fc.array(member, { maxLength: 8 }).map((m) => m.join(','));
+    const baggage = fc.tuple(fc.nat(250), fc.oneof(line, fc.array(line, { minLength: 1, maxLength: 3 })));
+    fc.assert(
+      fc.property(baggage, ([pad, sent]) => {
+        const headers: Record<string, string | string[] | undefined> = { baggage: [...filler(pad), ...(Array.isArray(sent) ? sent : [sent])] };
+        trust.admit(headers, '203.0.113.9');
+        const left = members(headers);
+        expect(left.length).toBeLessThanOrEqual(180);
+        expect(String(headers['baggage'] ?? '').length).toBeLessThanOrEqual(8192);
+        for (const m of left) expect(decodeURIComponent(m.split('=')[0]!.trim()).toLowerCase()).not.toMatch(/^(lane|opensergo-label|__microservice_tag__)$/);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('the lane token header is removed even by an entry that reads no tokens', () => {
+    const headers = admitted({ [LANE_TOKEN_HEADER]: 'v1.k1.gray.9999999999.x', accept: '*/*' });
+    expect(headers).toEqual({ accept: '*/*' });
+    const all = { [LANE_TOKEN_HEADER]: 'x', 'x-mse-tag': 'gray' };
+    laneTrustFrom('all').admit(all, '127.0.0.1');
+    expect(all).toEqual({ 'x-mse-tag': 'gray' });
+  });
+});
+
 describe('stripLaneCarriers', () => {
   test('matches header names case-insensitively and removes a baggage header left empty', () => {
     const headers: Record<string, unknown> = { 'X-MSE-Tag': 'gray', Baggage: 'lane=gray', other: '1' };
@@ -300,10 +367,14 @@ describe('stripLaneCarriers', () => {
     expect(untouched).toEqual({ baggage: 'user=7;  prop ,  x=%20y' });
   });
 
-  test('removes a baggage header too long to decode when it may hold a lane entry', () => {
+  test('removes the lane entry of a baggage header too long to decode, and the members past the limits', () => {
     const headers: Record<string, unknown> = { baggage: `lane=gray,pad=${'x'.repeat(9000)}` };
     stripLaneCarriers(headers);
     expect(headers).toEqual({});
+    const long: Record<string, unknown> = { baggage: `lane=gray,${Array.from({ length: 900 }, (_, i) => `key${i}=value${i}`).join(',')}` };
+    stripLaneCarriers(long);
+    expect(String(long['baggage']).length).toBeLessThanOrEqual(8192);
+    expect(String(long['baggage']).startsWith('key0=value0,')).toBe(true);
   });
 
   test('strips only the carriers that are enabled', () => {
