@@ -7,6 +7,8 @@ export { rulesInPrecedenceOrder } from './compile/precedence.js';
 export type { RankedRule } from './compile/precedence.js';
 export { MAX_REGEX_LENGTH } from './model/limits.js';
 export { regexProblem } from './compile/conditions.js';
+export { LANE_STORE_KIND, applyLaneStore, emptyLaneStore, isLaneActive, laneRuleFromExpression, laneStoreState, parseLaneStore, serializeLaneStore } from './model/lane-object.js';
+export type { LaneObject, LaneStore } from './model/lane-object.js';
 export type {
   AllCondition,
   AnyCondition,
