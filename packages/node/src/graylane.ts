@@ -14,6 +14,8 @@ import { RulesEnv, rulesFromEnv } from './rules/from-env.js';
 import { createRulesManager } from './rules/manager.js';
 import type { RulesManager, RulesManagerOptions } from './rules/manager.js';
 import type { RuleSource } from './rules/source.js';
+import { followLanes, laneStateRouter, lanesFromEnv } from './lanes/state.js';
+import type { LaneState } from './lanes/state.js';
 
 /**
  * Where {@link startGraylane} takes lane rules from, with how it loads them. `source: 'env'` reads
@@ -59,6 +61,13 @@ export interface GraylaneOptions {
   /** Lane carriers to read and write; shared by the adapters given `graylane.carriers`. */
   readonly carriers?: CarrierOptions | undefined;
   /**
+   * The lane store to follow (lane objects: `graylane lane create/disable/enable`): a disabled or
+   * expired lane routes like base at this hop, and its entry rule stops coloring requests. Default
+   * `'env'`: {@link lanesFromEnv} (`GRAYLANE_LANES_FILE` or `GRAYLANE_LANES_DATA_ID`), none when
+   * neither is set; `false` for none. @experimental
+   */
+  readonly lanes?: RuleSource | 'env' | false | undefined;
+  /**
    * Milliseconds to keep serving after deregistering on shutdown, so callers see the instance leave
    * before its server closes. Default 500 with the embedded registries (they propagate in under
    * 500 ms) and 1500 with Nacos (its pushes take 0.5-1 s).
@@ -102,6 +111,8 @@ export interface Graylane {
   readonly trail: TrailHop;
   /** The lane rules when {@link GraylaneOptions.rules} was given: `matcher()`, `status()`, `onChange()`. */
   readonly rules: RulesManager | undefined;
+  /** The lane objects followed, when a lane store is configured ({@link GraylaneOptions.lanes}). @experimental */
+  readonly lanes: LaneState | undefined;
   /**
    * Announces this process at `host:port` under its service and lane. Pass the server to take its
    * port: called right after `listen(...)`, it waits until the server listens, and rejects with the
@@ -156,13 +167,18 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
   const router = createRouter(registry, options.routing);
   const dependencies = [...new Set(options.dependencies ?? [])];
   let rules: RulesManager | undefined;
+  let lanes: LaneState | undefined;
   try {
-    rules = options.rules === undefined ? undefined : startRules(options.rules, options.routing);
+    const laneSource = options.lanes === false ? undefined : options.lanes === undefined || options.lanes === 'env' ? lanesFromEnv() : options.lanes;
+    lanes = laneSource ? followLanes(laneSource) : undefined;
+    await lanes?.ready();
+    rules = options.rules === undefined ? undefined : startRules(options.rules, options.routing, lanes);
     await Promise.all([dependencies.length > 0 ? router.ready(dependencies) : undefined, rules?.ready()]);
     if (rules) followPolicy(router, rules);
   } catch (error) {
     router.close();
     await rules?.close();
+    await lanes?.close();
     await registry.close();
     throw error;
   }
@@ -184,17 +200,18 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
       });
     }
     router.close();
-    await Promise.all([registry.close(), rules?.close()]);
+    await Promise.all([registry.close(), rules?.close(), lanes?.close()]);
   }
 
   const graylane: Graylane = {
     service: options.service,
     lane,
     registry,
-    router: diagnostics.router,
+    router: lanes ? laneStateRouter(diagnostics.router, lanes) : diagnostics.router,
     carriers: options.carriers,
     trail: { service: options.service, lane },
     rules,
+    lanes,
     async register(address) {
       if ('server' in address) await listening(address.server);
       const registration: InstanceRegistration = {
@@ -233,13 +250,14 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
   return graylane;
 }
 
-function startRules(rules: RuleSource | 'env' | GraylaneRulesOptions, routing: RouterOptions | undefined): RulesManager {
+function startRules(rules: RuleSource | 'env' | GraylaneRulesOptions, routing: RouterOptions | undefined, lanes: LaneState | undefined): RulesManager {
   if (routing?.fallback !== undefined || routing?.strict !== undefined) {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'startGraylane: with `rules`, fallback chains and strict lanes come from the rules; remove `routing.fallback` and `routing.strict`', {
       details: { path: 'routing' },
     });
   }
-  const { source, ...loading } = rules === 'env' || !('source' in rules) ? { source: rules } : rules;
+  const { source, ...given } = rules === 'env' || !('source' in rules) ? { source: rules } : rules;
+  const loading = lanes ? { ...given, overlay: lanes } : given;
   if (source !== 'env') return createRulesManager(source, loading);
   const fromEnv = rulesFromEnv();
   if (!fromEnv) {

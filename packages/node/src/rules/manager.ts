@@ -29,6 +29,18 @@ export interface RulesManagerOptions {
    * Invalid rules at start always reject, with `GRAYLANE_ERR_RULE_INVALID`.
    */
   readonly onMissing?: 'fail' | 'base' | undefined;
+  /**
+   * Applied to every rule set before it is compiled, and re-applied (as a new revision) when it
+   * changes: the lane objects of a lane store (`followLanes`), which disable lanes or bring their
+   * entry rules. @experimental
+   */
+  readonly overlay?: RulesOverlay | undefined;
+}
+
+/** Something that rewrites the rules in force and says when it would rewrite them differently. @experimental */
+export interface RulesOverlay {
+  apply(rules: LaneRuleSet): LaneRuleSet;
+  onChange(listener: () => void): () => void;
 }
 
 /**
@@ -177,7 +189,9 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   }
 
   function compile(text: string, md5: string, revision: number): AppliedRules {
-    const { rules, warnings } = parseRules(text, { source: where });
+    const parsed = parseRules(text, { source: where });
+    const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
+    const { warnings } = parsed;
     const matcher = compileMatcher(rules, compileOptions);
     return { revision, rules, matcher, policy: fallbackPolicy(rules), warnings, md5, loadedAt: new Date().toISOString() };
   }
@@ -264,7 +278,19 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     }
   }
 
+  /** The overlay changed: the text in force is compiled again, as a new revision. */
+  function reapply(): void {
+    if (closing || !applied || latest?.text === undefined) return;
+    const text = latest.text;
+    try {
+      apply(compile(text, digest(text), applied.revision + 1));
+    } catch (error) {
+      reject(error);
+    }
+  }
+
   const unwatch = source.watch(update);
+  const unoverlay = options.overlay?.onChange(reapply);
   void loadFirst();
 
   return {
@@ -289,6 +315,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
       closing ??= (async () => {
         clearTimeout(timer);
         unwatch();
+        unoverlay?.();
         telemetry.close();
         listeners.clear();
         settleReady?.(new GraylaneError(ErrorCode.CLOSED, `the rules manager of ${where} was closed before rules loaded`));
