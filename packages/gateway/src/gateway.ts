@@ -8,8 +8,12 @@ import type { CarrierOptions, LaneTrustSetting, TrailHop } from '@graylane/conte
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
-import { DEFAULT_HEADER_BUDGET, fitHeaderBudget } from './budget.js';
+import { compileRetry, isConnectFailure, isConnectionReset } from '@graylane/outbound';
+import type { RetryOptions } from '@graylane/outbound';
 import { addForwardedHeaders, endToEndHeaders } from './proxy.js';
+
+/** See {@link GatewayOptions.idleSocketTimeoutMs}. */
+const DEFAULT_IDLE_SOCKET_TIMEOUT_MS = 4_000;
 
 /**
  * How the gateway decided a request's lane: a signed lane token, the carriers of a trusted client,
@@ -42,17 +46,28 @@ export interface GatewayOptions {
    * docs/guides/trust-boundary.md.
    */
   readonly trust?: LaneTrustSetting;
-  /**
-   * Bytes the headers of a forwarded request may take, the upstream's header limit (as Node counts
-   * its `maxHeaderSize`, without the request line): when the gateway's own headers would push a
-   * request over it, the optional ones (`x-forwarded-host`, `x-forwarded-proto`) are left out; a
-   * request over it even without them is answered 431 here. Default 16 384, Node's `maxHeaderSize`.
-   */
-  readonly headerBudget?: number;
   /** Milliseconds to wait for the upstream's response headers before answering 504. Default 30 000. */
   readonly timeoutMs?: number;
-  /** The agent for upstream connections. Default: a keep-alive agent owned by the gateway. */
+  /**
+   * The agent for upstream connections. Default: a keep-alive agent owned by the gateway, which
+   * closes a connection idle for {@link GatewayOptions.idleSocketTimeoutMs}.
+   */
   readonly agent?: http.Agent;
+  /**
+   * Milliseconds after which the gateway's own agent closes an idle upstream connection. Default
+   * 4 000: below Node's default server `keepAliveTimeout` (5 s), so the gateway retires a
+   * connection before the upstream does; an upstream's `Keep-Alive: timeout=N` answer header lowers
+   * it further for that connection. Set it below your upstreams' idle timeout (nginx: 75 s).
+   */
+  readonly idleSocketTimeoutMs?: number;
+  /**
+   * Retries of a request that failed before any response byte: a refused connect (any method), or
+   * a connection reset (typically a kept-alive connection the upstream closed as it was reused;
+   * idempotent methods only by default). Each retry goes to another instance of the lane, then along
+   * its fallback chain to base, as the outbound adapters do. Only requests without a body are
+   * retried. Default: 2 attempts after the first; `false` turns retries off.
+   */
+  readonly retry?: RetryOptions | false;
   /** Called for every routed request, e.g. for access logs. Errors it throws are logged and ignored. */
   readonly onRoute?: (info: RouteInfo, req: IncomingMessage) => void;
   /**
@@ -95,14 +110,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { router, carriers, onRoute, trail } = options;
   const trust = laneTrustFrom(options.trust ?? 'none', carriers);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const headerBudget = options.headerBudget ?? DEFAULT_HEADER_BUDGET;
-  if (!Number.isInteger(headerBudget) || headerBudget < 1024) {
-    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `gateway headerBudget: must be an integer of at least 1024 bytes, got ${String(options.headerBudget)}`, {
-      details: { path: 'headerBudget' },
-    });
-  }
   const ownAgent = options.agent === undefined;
-  const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256, timeout: idleTimeout(options.idleSocketTimeoutMs) });
+  const retry = compileRetry(options.retry);
   const upstreamOf = typeof options.upstream === 'string' ? constant(options.upstream) : options.upstream;
   let matcher = options.matcher;
 
@@ -147,72 +157,102 @@ export function createGateway(options: GatewayOptions): Gateway {
   function forward(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, selection: Selection, lane: string | undefined): void {
     stripLaneCarriers(headers, carriers);
     injectLane(headers, lane, carriers);
-    const optional = OPTIONAL_ADDED.filter((name) => headers[name] === undefined);
     addForwardedHeaders(headers, {
       address: req.socket.remoteAddress,
       host: req.headers.host,
       encrypted: 'encrypted' in req.socket && Boolean(req.socket.encrypted),
     });
-    if (!withinHeaderBudget(req, res, headers, optional, selection)) return;
-    const { host, port } = selection.instance;
-    headers.host = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // Only a request without a body can be sent again: a streamed body is gone once sent.
+    const replayable = !hasBody(req);
+    const attempts = replayable ? retry.start(selection) : undefined;
+    const resetRetried = replayable && retry.allows(req.method);
+    /** The instances this request could not reach; made on the first failure only. */
+    let tried: Set<string> | undefined;
+    let renewed = false;
+    if (replayable) req.resume();
+    send(selection, agent);
 
-    const upstream = http.request({ host, port, method: req.method, path: req.url, headers, agent });
-    upstream.setTimeout(timeoutMs, () => {
-      upstream.destroy(new GraylaneError(ErrorCode.UPSTREAM, `upstream ${selection.service} at ${host}:${port} did not answer within ${timeoutMs} ms`, { details: { timeout: true } }));
-    });
-    upstream.on('response', (answer) => {
-      upstream.setTimeout(0);
-      const answerHeaders = endToEndHeaders(answer.headers);
-      if (trail !== undefined) {
-        const trailed = createLaneTrail(trail, req.socket);
-        trailed.add(answer.headers[TRAIL_HEADER]);
-        answerHeaders[TRAIL_HEADER] = trailed.toString();
-      }
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
-      answer.pipe(res);
-      answer.on('error', () => res.destroy());
-    });
-    upstream.on('error', (error) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const timedOut = isGraylaneError(error) && error.details['timeout'] === true;
-      sendError(
-        res,
-        timedOut ? 504 : 502,
-        isGraylaneError(error)
-          ? error
-          : new GraylaneError(ErrorCode.UPSTREAM, `could not reach ${selection.service} at ${host}:${port}: ${error.message}`, {
-              cause: error,
-              details: { service: selection.service, lane: laneLabel(lane), address: `${host}:${port}` },
-            }),
-      );
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  }
+    /** Sends the request to `target` through `through` (`false`: a connection of its own). */
+    function send(target: Selection, through: http.Agent | false): void {
+      const { host, port } = target.instance;
+      headers.host = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const upstream = http.request({ host, port, method: req.method, path: req.url, headers, agent: through });
+      let answered = false;
+      upstream.setTimeout(timeoutMs, () => {
+        upstream.destroy(new GraylaneError(ErrorCode.UPSTREAM, `upstream ${target.service} at ${host}:${port} did not answer within ${timeoutMs} ms`, { details: { timeout: true } }));
+      });
+      upstream.on('response', (answer) => {
+        answered = true;
+        upstream.setTimeout(0);
+        const answerHeaders = endToEndHeaders(answer.headers);
+        if (trail !== undefined) {
+          const trailed = createLaneTrail(trail, req.socket);
+          trailed.add(answer.headers[TRAIL_HEADER]);
+          answerHeaders[TRAIL_HEADER] = trailed.toString();
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answerHeaders);
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+      });
+      upstream.on('error', (error) => {
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        const connectFailed = isConnectFailure(error);
+        const reset = !connectFailed && isConnectionReset(error);
+        // A kept-alive connection the upstream closed just as it was reused says nothing about the
+        // instance: send once more to the same instance, on a connection of its own.
+        if (!answered && resetRetried && reset && upstream.reusedSocket && !renewed) {
+          renewed = true;
+          diag.debug(`graylane gateway: a reused connection to ${host}:${port} was closed before answering; sending again on a new one`);
+          send(target, false);
+          return;
+        }
+        // Nothing of a response arrived: a refused connect, or a reset on a new connection, goes
+        // to another instance of the lane, then along its fallback chain, as the outbound adapters do.
+        const unreachable = (tried ??= new Set());
+        unreachable.add(target.instance.id);
+        if (!answered && attempts !== undefined && (connectFailed || (resetRetried && reset))) {
+          const next = attempts.next(router);
+          if (next !== undefined) {
+            diag.debug(`graylane gateway: ${target.service} at ${host}:${port} failed before answering (${error.message}); retrying at ${next.instance.host}:${next.instance.port}`);
+            send(next, agent);
+            return;
+          }
+          if (connectFailed && everyCandidateTried(target, unreachable)) {
+            sendError(res, 503, noReachableInstance(target, lane, error));
+            return;
+          }
+        }
+        const timedOut = isGraylaneError(error) && error.details['timeout'] === true;
+        sendError(
+          res,
+          timedOut ? 504 : 502,
+          isGraylaneError(error)
+            ? error
+            : new GraylaneError(ErrorCode.UPSTREAM, `could not reach ${target.service} at ${host}:${port}: ${error.message}`, {
+                cause: error,
+                details: { service: target.service, lane: laneLabel(lane), address: `${host}:${port}` },
+              }),
+        );
+      });
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy();
+      });
+      if (replayable) upstream.end();
+      else req.pipe(upstream);
+    }
 
-  /**
-   * Leaves out the optional headers the gateway added while the forwarded head is over
-   * `headerBudget`; answers 431 and returns false when it is over even without them.
-   */
-  function withinHeaderBudget(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, optional: readonly string[], selection: Selection): boolean {
-    const { host, port } = selection.instance;
-    headers.host = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const headBytes = fitHeaderBudget(headers, optional, headerBudget);
-    if (headBytes <= headerBudget) return true;
-    sendError(
-      res,
-      431,
-      new GraylaneError(ErrorCode.UPSTREAM, `the request's headers take ${headBytes} bytes, over the ${headerBudget}-byte header budget of ${selection.service}`, {
-        details: { path: 'headerBudget', service: selection.service, headerBytes: headBytes, headerBudget },
-      }),
-    );
-    return false;
+    /** True when the router has no instance left that this request has not tried. */
+    function everyCandidateTried(last: Selection, unreachable: ReadonlySet<string>): boolean {
+      try {
+        router.select(last.service, last.requestedLane, { unreachable });
+        return false;
+      } catch {
+        return true;
+      }
+    }
   }
 
   const server = http.createServer(handler);
@@ -241,8 +281,30 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 }
 
-/** Headers the gateway adds that may be left out to keep a request within its header budget. */
-const OPTIONAL_ADDED = ['x-forwarded-host', 'x-forwarded-proto'] as const;
+function idleTimeout(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_IDLE_SOCKET_TIMEOUT_MS;
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `idleSocketTimeoutMs must be a positive number of milliseconds, got ${String(value)}`, {
+      details: { path: 'idleSocketTimeoutMs', value },
+    });
+  }
+  return value;
+}
+
+/** True when `req` has a body (RFC 9112 section 6.3): a `transfer-encoding`, or a non-zero `content-length`. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** The typed error of a request none of whose candidate instances could be connected to. */
+function noReachableInstance(last: Selection, lane: string | undefined, cause: Error): GraylaneError {
+  return new GraylaneError(
+    ErrorCode.NO_INSTANCE,
+    `no reachable instance of ${last.service} for lane ${laneLabel(lane)}: every candidate refused the connection (last ${last.instance.host}:${last.instance.port}: ${cause.message})`,
+    { cause, details: { service: last.service, lane: laneLabel(lane), unreachable: true } },
+  );
+}
 
 function constant(service: string): () => string {
   return () => service;

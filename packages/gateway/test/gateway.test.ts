@@ -161,7 +161,7 @@ describe('createGateway', () => {
     }
   });
 
-  test('an unreachable upstream answers 502, a slow one 504', async () => {
+  test('an upstream none of whose instances accepts a connection answers 503 with the typed error; a slow one 504', async () => {
     const closedPort = await upstream('gone');
     await new Promise((resolve) => servers.pop()!.close(resolve));
     const slowPort = await upstream('slow', () => {
@@ -172,15 +172,97 @@ describe('createGateway', () => {
     const byPath = createGateway({ router, upstream: (req) => (req.url?.startsWith('/slow') ? 'slow' : 'gone'), timeoutMs: 200 });
     const address = await byPath.listen(0);
     try {
-      const gone = await send(`http://127.0.0.1:${address.port}/gone`);
-      expect(gone.status).toBe(502);
-      expect(gone.json.error.code).toBe(ErrorCode.UPSTREAM);
+      // Regression (#12): the first request after the last instance died answered a raw 502.
+      const gone = await send(`http://127.0.0.1:${address.port}/gone`, { headers: { 'x-mse-tag': 'gray' } });
+      expect(gone.status).toBe(503);
+      expect(gone.json.error).toMatchObject({ code: ErrorCode.NO_INSTANCE, service: 'gone', lane: 'base', unreachable: true });
       const slow = await send(`http://127.0.0.1:${address.port}/slow`);
       expect(slow.status).toBe(504);
       expect(slow.json.error).toMatchObject({ code: ErrorCode.UPSTREAM, timeout: true });
     } finally {
       await byPath.close();
     }
+  });
+
+  test('a refused connect is retried on another instance: no request lost to a dead address', async () => {
+    const deadPort = await upstream('dead');
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    router.update('half', [instance('half', deadPort, undefined), instance('half', await upstream('half-alive'), undefined)]);
+    const half = createGateway({ router, upstream: 'half' });
+    const address = await half.listen(0);
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => send(`http://127.0.0.1:${address.port}/x`)));
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      expect(new Set(answers.map((a) => a.json.server))).toEqual(new Set(['half-alive']));
+    } finally {
+      await half.close();
+    }
+  });
+
+  test('a kept-alive connection the upstream closes as it is reused is sent again, not answered 502', async () => {
+    // An upstream that answers the first request of each connection and drops the connection on
+    // the next one, as a server whose idle timeout fires just as the gateway reuses the connection.
+    const connections = new Set<import('node:net').Socket>();
+    const racing = http.createServer((req, res) => {
+      const socket = req.socket as import('node:net').Socket & { served?: boolean };
+      if (socket.served) {
+        socket.destroy();
+        return;
+      }
+      socket.served = true;
+      res.end('ok');
+    });
+    racing.on('connection', (socket) => connections.add(socket));
+    servers.push(racing);
+    await new Promise<void>((resolve) => racing.listen(0, '127.0.0.1', resolve));
+    router.update('racing', [instance('racing', (racing.address() as AddressInfo).port, undefined)]);
+    const front = createGateway({ router, upstream: 'racing' });
+    const address = await front.listen(0);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await fetch(`http://127.0.0.1:${address.port}/x`)).status);
+      expect(statuses).toEqual(Array(10).fill(200));
+      expect(connections.size).toBeGreaterThan(1);
+      // A request with a body is never sent twice: it gets the 502.
+      const posted = await fetch(`http://127.0.0.1:${address.port}/x`, { method: 'PUT', body: 'payload' });
+      const again = await fetch(`http://127.0.0.1:${address.port}/x`, { method: 'PUT', body: 'payload' });
+      expect([posted.status, again.status]).toContain(502);
+    } finally {
+      await front.close();
+    }
+    const off = createGateway({ router, upstream: 'racing', retry: false });
+    const offAddress = await off.listen(0);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(`http://127.0.0.1:${offAddress.port}/x`)).status);
+      expect(statuses).toContain(502);
+    } finally {
+      await off.close();
+    }
+  });
+
+  test("the gateway's own agent retires idle upstream connections before the upstream would", async () => {
+    const closedByPeer: number[] = [];
+    const idle = http.createServer((_req, res) => res.end('ok'));
+    idle.keepAliveTimeout = 60_000;
+    idle.on('connection', (socket) => {
+      const opened = Date.now();
+      socket.on('close', () => closedByPeer.push(Date.now() - opened));
+    });
+    servers.push(idle);
+    await new Promise<void>((resolve) => idle.listen(0, '127.0.0.1', resolve));
+    router.update('idle', [instance('idle', (idle.address() as AddressInfo).port, undefined)]);
+    const front = createGateway({ router, upstream: 'idle', idleSocketTimeoutMs: 150 });
+    const address = await front.listen(0);
+    try {
+      expect((await fetch(`http://127.0.0.1:${address.port}/x`)).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(closedByPeer).toHaveLength(1);
+      expect(closedByPeer[0]).toBeLessThan(550);
+    } finally {
+      await front.close();
+    }
+    expect(() => createGateway({ router, upstream: 'idle', idleSocketTimeoutMs: 0 })).toThrow(/idleSocketTimeoutMs/);
   });
 
   test('setMatcher swaps the rules at run time', async () => {
