@@ -10,6 +10,7 @@ import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
 import { compileRetry, isConnectFailure, isConnectionReset } from '@graylane/outbound';
 import type { RetryOptions } from '@graylane/outbound';
+import { DEFAULT_HEADER_BUDGET, fitHeaderBudget } from './budget.js';
 import { addForwardedHeaders, endToEndHeaders } from './proxy.js';
 
 /** See {@link GatewayOptions.idleSocketTimeoutMs}. */
@@ -46,6 +47,13 @@ export interface GatewayOptions {
    * docs/guides/trust-boundary.md.
    */
   readonly trust?: LaneTrustSetting;
+  /**
+   * Bytes the headers of a forwarded request may take, the upstream's header limit (as Node counts
+   * its `maxHeaderSize`, without the request line): when the gateway's own headers would push a
+   * request over it, the optional ones (`x-forwarded-host`, `x-forwarded-proto`) are left out; a
+   * request over it even without them is answered 431 here. Default 16 384, Node's `maxHeaderSize`.
+   */
+  readonly headerBudget?: number;
   /** Milliseconds to wait for the upstream's response headers before answering 504. Default 30 000. */
   readonly timeoutMs?: number;
   /**
@@ -110,6 +118,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { router, carriers, onRoute, trail } = options;
   const trust = laneTrustFrom(options.trust ?? 'none', carriers);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const headerBudget = options.headerBudget ?? DEFAULT_HEADER_BUDGET;
+  if (!Number.isInteger(headerBudget) || headerBudget < 1024) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `gateway headerBudget: must be an integer of at least 1024 bytes, got ${String(options.headerBudget)}`, {
+      details: { path: 'headerBudget' },
+    });
+  }
   const ownAgent = options.agent === undefined;
   const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256, timeout: idleTimeout(options.idleSocketTimeoutMs) });
   const retry = compileRetry(options.retry);
@@ -157,11 +171,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   function forward(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, selection: Selection, lane: string | undefined): void {
     stripLaneCarriers(headers, carriers);
     injectLane(headers, lane, carriers);
+    const optional = OPTIONAL_ADDED.filter((name) => headers[name] === undefined);
     addForwardedHeaders(headers, {
       address: req.socket.remoteAddress,
       host: req.headers.host,
       encrypted: 'encrypted' in req.socket && Boolean(req.socket.encrypted),
     });
+    if (!withinHeaderBudget(req, res, headers, optional, selection)) return;
     // Only a request without a body can be sent again: a streamed body is gone once sent.
     const replayable = !hasBody(req);
     const attempts = replayable ? retry.start(selection) : undefined;
@@ -255,6 +271,25 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
+  /**
+   * Leaves out the optional headers the gateway added while the forwarded head is over
+   * `headerBudget`; answers 431 and returns false when it is over even without them.
+   */
+  function withinHeaderBudget(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, optional: readonly string[], selection: Selection): boolean {
+    const { host, port } = selection.instance;
+    headers.host = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const headBytes = fitHeaderBudget(headers, optional, headerBudget);
+    if (headBytes <= headerBudget) return true;
+    sendError(
+      res,
+      431,
+      new GraylaneError(ErrorCode.UPSTREAM, `the request's headers take ${headBytes} bytes, over the ${headerBudget}-byte header budget of ${selection.service}`, {
+        details: { path: 'headerBudget', service: selection.service, headerBytes: headBytes, headerBudget },
+      }),
+    );
+    return false;
+  }
+
   const server = http.createServer(handler);
   return {
     handler,
@@ -280,6 +315,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 }
+
+/** Headers the gateway adds that may be left out to keep a request within its header budget. */
+const OPTIONAL_ADDED = ['x-forwarded-host', 'x-forwarded-proto'] as const;
 
 function idleTimeout(value: number | undefined): number {
   if (value === undefined) return DEFAULT_IDLE_SOCKET_TIMEOUT_MS;
