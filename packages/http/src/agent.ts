@@ -5,7 +5,12 @@ import type { Duplex } from 'node:stream';
 import { RETRIED_CALL, connectWithRetries, laneRouting } from './routing.js';
 import type { LaneRoutingOptions, RequestTarget, Route } from './routing.js';
 
-/** Options of {@link LaneAgent}: `http.Agent`'s (`keepAlive`, `maxSockets`, ...) and graylane's routing. */
+/**
+ * Options of {@link LaneAgent}: `http.Agent`'s (`keepAlive`, `maxSockets`, ...) and graylane's routing.
+ * `timeout` defaults to {@link IDLE_SOCKET_TIMEOUT_MS} (4 s): a kept-alive connection idle that long
+ * is closed before the instance's own idle timeout (Node's server default is 5 s) could close it
+ * as a request reuses it, and an instance's `Keep-Alive: timeout=N` answer lowers it to N - 1 s.
+ */
 export interface LaneAgentOptions extends http.AgentOptions, LaneRoutingOptions {}
 
 /** Options of {@link LaneHttpsAgent}: `https.Agent`'s (`ca`, `keepAlive`, ...) and graylane's routing. */
@@ -64,6 +69,12 @@ export const LaneAgent: { new (options: LaneAgentOptions): LaneAgent; readonly p
 export const LaneHttpsAgent: { new (options: LaneHttpsAgentOptions): LaneHttpsAgent; readonly prototype: LaneHttpsAgent } =
   laneAgentClass('LaneHttpsAgent', https.Agent);
 
+/**
+ * The default `timeout` of a lane agent's sockets, in milliseconds: below Node's default server
+ * `keepAliveTimeout` (5 s), so an idle kept-alive connection is retired before the instance closes it.
+ */
+export const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
 /** `http.Agent#addRequest`: how Node hands an agent each new request. Agents override it; @types/node does not declare it. */
 type AddRequest = (this: http.Agent, req: ClientRequest, options: RequestTarget) => void;
 
@@ -87,7 +98,8 @@ function laneAgentClass<A extends http.Agent, O extends http.AgentOptions>(name:
 
     constructor(options: O & LaneRoutingOptions) {
       const { router, carriers, services, onSelect, retry, ...agentOptions } = options;
-      super(agentOptions);
+      // Without a timeout Node's agent keeps idle sockets forever and ignores `Keep-Alive: timeout=`.
+      super({ ...agentOptions, timeout: agentOptions.timeout ?? IDLE_SOCKET_TIMEOUT_MS });
       this.#route = laneRouting({ router, carriers, services, onSelect, retry });
     }
 

@@ -5,6 +5,6 @@
  *
  * @packageDocumentation
  */
-export { LaneAgent, LaneHttpsAgent } from './agent.js';
+export { IDLE_SOCKET_TIMEOUT_MS, LaneAgent, LaneHttpsAgent } from './agent.js';
 export type { LaneAgentOptions, LaneHttpsAgentOptions } from './agent.js';
 export type { LaneRoutingOptions, RequestTarget } from './routing.js';

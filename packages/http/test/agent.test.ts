@@ -6,7 +6,7 @@ import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { ensureContextManager, getLane, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, Selection } from '@graylane/router';
-import { LaneAgent, LaneHttpsAgent } from '../src/index.js';
+import { IDLE_SOCKET_TIMEOUT_MS, LaneAgent, LaneHttpsAgent } from '../src/index.js';
 import { echoServers, get, instance } from './support.js';
 
 // A self-signed certificate for the host name `b`, valid until 2126; for these tests only.
@@ -176,5 +176,57 @@ describe('LaneHttpsAgent', () => {
     const agent = new LaneHttpsAgent({ router, ca: tls.cert });
     await expect(get('https://b/secure', { agent, servername: 'not-b' } as https.RequestOptions)).rejects.toMatchObject({ code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     agent.destroy();
+  });
+});
+
+describe('LaneAgent idle connections', () => {
+  /** A server answering JSON, with its idle timeout, noting how long each connection lived. */
+  async function idleServer(keepAliveTimeout: number): Promise<{ server: http.Server; port: number; lived: number[] }> {
+    const lived: number[] = [];
+    const server = http.createServer((req, res) => res.end(JSON.stringify({ server: 'idle', path: req.url, headers: req.headers })));
+    server.keepAliveTimeout = keepAliveTimeout;
+    server.on('connection', (socket) => {
+      const opened = Date.now();
+      socket.on('close', () => lived.push(Date.now() - opened));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return { server, port: (server.address() as { port: number }).port, lived };
+  }
+
+  test('a kept-alive connection is retired by the agent, before the instance would close it (regression #12)', async () => {
+    // The instance keeps idle connections 60 s and sends `Keep-Alive: timeout=60`: the agent's own
+    // timeout (150 ms here, 4 s by default) closes the connection first.
+    const { server, port, lived } = await idleServer(60_000);
+    const router = createRouter(undefined);
+    router.update('b', [instance('b', port, undefined)]);
+    const agent = new LaneAgent({ router, keepAlive: true, timeout: 150 });
+    try {
+      await get('http://b/x', { agent });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(lived).toHaveLength(1);
+      expect(lived[0]).toBeLessThan(450);
+      expect((new LaneAgent({ router, keepAlive: true }) as unknown as { options: { timeout?: number } }).options.timeout).toBe(IDLE_SOCKET_TIMEOUT_MS);
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("an instance's Keep-Alive: timeout=2 retires its connection after 1 s, under the default timeout", async () => {
+    const { server, port, lived } = await idleServer(2_000);
+    const router = createRouter(undefined);
+    router.update('b', [instance('b', port, undefined)]);
+    const agent = new LaneAgent({ router, keepAlive: true });
+    try {
+      const started = Date.now();
+      await get('http://b/x', { agent });
+      while (lived.length === 0 && Date.now() - started < 3_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lived).toHaveLength(1);
+      expect(lived[0]).toBeGreaterThanOrEqual(900);
+      expect(lived[0]).toBeLessThan(1_800); // the agent closed it, 1 s before the instance's 2 s
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
