@@ -86,6 +86,23 @@ describe('attachLaneRouting', () => {
     expect(data).toMatchObject({ server: 'b-gray', path: '/api/v1/items' });
   });
 
+  test('every URL shape keeps its path, query, fragment, port and user info when retargeted', async () => {
+    const cases: Array<[string, string]> = [
+      ['http://b', '/'],
+      ['http://b?x=1', '/?x=1'],
+      ['HTTP://B/Upper/Case?Q=V', '/Upper/Case?Q=V'],
+      ['http://b:8080/with/port?a=1&b=2#frag', '/with/port?a=1&b=2'],
+      ['http://user:secret@b/auth', '/auth'],
+      ['http://b/a%20b/%E2%82%AC?q=%26', '/a%20b/%E2%82%AC?q=%26'],
+    ];
+    for (const [url, path] of cases) {
+      const { data, config } = await withLane('gray', () => client.get<Seen>(url));
+      expect({ url, server: data.server, path: data.path }).toEqual({ url, server: 'b-gray', path });
+      expect(config.url).toMatch(new RegExp(`^http://(user:secret@)?127\\.0\\.0\\.1:${ports.gray}/`));
+      if (url.includes('user:secret')) expect(data.headers.authorization).toBe(`Basic ${Buffer.from('user:secret').toString('base64')}`);
+    }
+  });
+
   test('hosts that are not services pass through untouched and get no lane carrier', async () => {
     const { data, config } = await withLane('gray', () => client.get<Seen>(`http://127.0.0.1:${ports.outside}/x`));
     expect(data.server).toBe('outside');
