@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { benchChain } from './chain.js';
 import { runNode } from './children.js';
 import { benchAdapters, median } from './micro-adapters.js';
+import { benchHop } from './micro-hop.js';
 import { benchMatch } from './micro-match.js';
 import { benchPropagate } from './micro-propagate.js';
 import { benchSelect } from './micro-select.js';
@@ -51,6 +52,8 @@ const micro: Suite = {
     const propagate = await benchPropagate();
     ctx.log('Express middleware and axios interceptor vs none');
     const adapters = await benchAdapters(ctx.quick ? { rounds: 3, timeMs: 200 } : { rounds: 7, timeMs: 500 });
+    ctx.log('one whole hop (Express middleware → axios interceptor) vs the same hop without graylane');
+    const hop = await benchHop(ctx.quick ? { rounds: 3, timeMs: 200 } : { rounds: 7, timeMs: 500 });
     const result = {
       micro: {
         match_ns: round(match.matchLastNs),
@@ -69,6 +72,11 @@ const micro: Suite = {
         axios_ns: round(adapters.axiosNs),
         axios_base_ns: round(adapters.axiosBaseNs),
         axios_added_ns: round(adapters.axiosNs - adapters.axiosBaseNs),
+        hop_ns: round(hop.hopNs - hop.hopBaseNs, 0),
+        hop_total_ns: round(hop.hopNs, 0),
+        hop_base_ns: round(hop.hopBaseNs, 0),
+        hop_bytes: round(hop.hopBytes - hop.hopBaseBytes, 0),
+        hop_total_bytes: round(hop.hopBytes, 0),
       },
       memory: { index_heap_200x50_mb: round(select.indexMemory200x50Mb, 2) },
     };
@@ -87,6 +95,13 @@ const micro: Suite = {
         { name: 'AsyncLocalStorage `context.with` per awaited call', value: ns(m.als_await_ns) },
         { name: 'Express: middleware + handler / handler alone (added)', value: `${ns(m.express_ns)} / ${ns(m.express_base_ns)} (+${ns(m.express_added_ns)})` },
         { name: 'axios: interceptor transform / identity interceptor (added)', value: `${ns(m.axios_ns)} / ${ns(m.axios_base_ns)} (+${ns(m.axios_added_ns)})` },
+        {
+          name: 'one whole hop, graylane added: middleware, lane context, selection, carriers, request ready (`micro.hop_ns`; with / without)',
+          value: `${ns(m.hop_ns)} (${ns(m.hop_total_ns)} / ${ns(m.hop_base_ns)})`,
+          target: '≤ 3,000 ns',
+          met: m.hop_ns <= 3000,
+        },
+        { name: 'heap bytes graylane allocates per hop (`micro.hop_bytes`; with graylane in all)', value: `${m.hop_bytes} B (${m.hop_total_bytes} B)` },
       ],
     };
   },
