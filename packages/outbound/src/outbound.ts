@@ -166,18 +166,20 @@ class OutboundCore implements Outbound {
     const fields = this.#fields;
     const scratch = this.#scratch;
     const before = this.#before;
-    for (const key in scratch) delete scratch[key];
+    // Every field is assigned, absent ones as `undefined` (which injectLane reads as absent), so
+    // that the record keeps its shape from call to call instead of turning into a dictionary.
     for (let i = 0; i < fields.length; i++) {
       const value = headers.get(request, fields[i]!);
       before[i] = value;
-      if (value !== undefined) scratch[fields[i]!] = value;
+      scratch[fields[i]!] = value;
     }
     injectLane(scratch, lane, this.carriers);
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!;
       const value = scratch[field] as string | string[] | undefined;
-      if (value === undefined) headers.delete(request, field);
-      else if (value !== before[i]) headers.set(request, field, value);
+      if (value === undefined) {
+        if (before[i] !== undefined) headers.delete(request, field);
+      } else if (value !== before[i]) headers.set(request, field, value);
     }
   }
 }
