@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Scaffolds packages/<name> with the repository's package layout (dual ESM/CJS via tsup, jest).
 // Usage: node scripts/new-package.mjs <name> "<description>"
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [name, description = ''] = process.argv.slice(2);
@@ -21,6 +21,9 @@ const pkg = {
   version: '0.1.0',
   description,
   license: 'Apache-2.0',
+  repository: { type: 'git', url: 'git+https://github.com/graylane/graylane.git', directory: `packages/${name}` },
+  homepage: `https://github.com/graylane/graylane/tree/main/packages/${name}#readme`,
+  bugs: { url: 'https://github.com/graylane/graylane/issues' },
   type: 'module',
   main: './dist/index.cjs',
   module: './dist/index.js',
@@ -32,7 +35,8 @@ const pkg = {
     },
     './package.json': './package.json',
   },
-  files: ['dist', 'README.md'],
+  files: ['dist', 'README.md', 'LICENSE'],
+  engines: { node: '>=20.6' },
   sideEffects: false,
   scripts: { build: 'tsup', typecheck: 'tsc --noEmit -p .', test: 'jest' },
   dependencies: {},
@@ -47,6 +51,7 @@ writeFileSync(
   `import { defineConfig } from 'tsup';\n\nexport default defineConfig({\n  entry: ['src/index.ts'],\n  format: ['esm', 'cjs'],\n  dts: true,\n  sourcemap: true,\n  clean: true,\n  target: 'node20',\n});\n`,
 );
 writeFileSync(join(dir, 'jest.config.cjs'), `module.exports = require('../../jest.preset.cjs')(__dirname);\n`);
+copyFileSync('LICENSE', join(dir, 'LICENSE')); // test/consumer checks every tarball has it
 writeFileSync(join(dir, 'README.md'), `# @graylane/${name}\n\n${description}\n`);
 writeFileSync(join(dir, 'src', 'index.ts'), `export {};\n`);
 console.log(`created ${dir}`);
