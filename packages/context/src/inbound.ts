@@ -7,7 +7,7 @@ import { getLane, setLane } from './lane.js';
 import { recordInboundLane } from './span.js';
 import { createLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';
 import type { TrailHop, TrailResponse, TrailSocket } from './trail.js';
-import { laneTrustFrom } from './trust.js';
+import { createEntryDecision } from './entry.js';
 import type { LaneTrust, LaneTrustOptions } from './trust.js';
 
 /** What inbound middleware needs of a request: Node's `IncomingMessage` has it. */
@@ -58,16 +58,13 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
  */
 export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
   const { carriers, onLane, entry = false, trail, laneFor } = options;
-  const trust = entry === false ? undefined : laneTrustFrom(entry === true ? 'none' : entry, carriers);
+  const decision = entry === false ? undefined : createEntryDecision<R>({ trust: entry === true ? 'none' : entry, rules: laneFor, carriers });
   return function inboundLane(req, res) {
     const active = context.active();
     let next = active;
     try {
-      if (trust !== undefined) {
-        // Rules see the request as the client sent it, before untrusted carriers are stripped.
-        const ruled = laneFor === undefined ? undefined : ruledLane(laneFor, req);
-        const admitted = trust.admit(req.headers, req.socket?.remoteAddress).lane;
-        next = setLane(active, admitted ?? ruled, carriers);
+      if (decision !== undefined) {
+        next = setLane(active, decision.decide(req, req.headers, req.socket?.remoteAddress).lane, carriers);
       } else {
         const lane = extractLane(req.headers, carriers);
         if (lane !== undefined) next = setLane(active, lane, carriers);
@@ -81,16 +78,6 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
     }
     return next;
   };
-}
-
-/** The lane the entry's rules give `req`; `undefined` (base) when they throw. */
-function ruledLane<R extends InboundRequest>(laneFor: (req: R) => string | undefined, req: R): string | undefined {
-  try {
-    return laneFor(req);
-  } catch (error) {
-    diag.warn('graylane: the entry\'s laneFor threw; the request runs in base', error);
-    return undefined;
-  }
 }
 
 /** `ctx` with a new trail for the request, written to `res` with its head. */

@@ -27,6 +27,8 @@ export type { RecordedSelection } from './span.js';
 export { stripLaneCarriers } from './strip.js';
 export { MAX_LANE_TOKEN_LENGTH, MIN_SECRET_BYTES, parseLaneTokenKeys, signLaneToken } from './token.js';
 export type { LaneTokenKey, SignLaneTokenOptions } from './token.js';
+export { createEntryDecision } from './entry.js';
+export type { EntryDecision, EntryDecisionOptions, EntryLane, EntryRules, LaneDecidedBy } from './entry.js';
 export { createInboundLane } from './inbound.js';
 export type { InboundLaneOptions, InboundRequest } from './inbound.js';
 export { LANE_TOKEN_HEADER, createLaneTrust, laneTrustFrom } from './trust.js';

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
-import { TRAIL_HEADER, createLaneTrail, injectLane, laneTrustFrom, setLane, stripLaneCarriers } from '@graylane/context';
-import type { CarrierOptions, LaneTrustSetting, TrailHop } from '@graylane/context';
+import { TRAIL_HEADER, createEntryDecision, createLaneTrail, setLane } from '@graylane/context';
+import type { CarrierOptions, EntryRules, LaneDecidedBy, LaneTrustSetting, TrailHop } from '@graylane/context';
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
@@ -20,7 +20,7 @@ const DEFAULT_IDLE_SOCKET_TIMEOUT_MS = 4_000;
  * How the gateway decided a request's lane: a signed lane token, the carriers of a trusted client,
  * a rule, or nothing (base).
  */
-export type LaneDecision = 'token' | 'carrier' | 'rule' | 'none';
+export type LaneDecision = LaneDecidedBy;
 
 /** What the gateway did with one request; passed to {@link GatewayOptions.onRoute}. */
 export interface RouteInfo {
@@ -116,7 +116,7 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { router, carriers, onRoute, trail } = options;
-  const trust = laneTrustFrom(options.trust ?? 'none', carriers);
+  const entry = createEntryDecision<IncomingMessage>({ trust: options.trust ?? 'none', rules: rulesOf(options.matcher), carriers });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const headerBudget = options.headerBudget ?? DEFAULT_HEADER_BUDGET;
   if (!Number.isInteger(headerBudget) || headerBudget < 1024) {
@@ -128,18 +128,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const agent = options.agent ?? new http.Agent({ keepAlive: true, maxSockets: 256, timeout: idleTimeout(options.idleSocketTimeoutMs) });
   const retry = compileRetry(options.retry);
   const upstreamOf = typeof options.upstream === 'string' ? constant(options.upstream) : options.upstream;
-  let matcher = options.matcher;
 
-  /**
-   * Decides the lane: what the trust boundary admits, else the rules, which see the request as the
-   * client sent it. `forwarded`, the headers to forward, keeps only what was admitted.
-   */
-  function decide(req: IncomingMessage, forwarded: IncomingHttpHeaders): { lane: string | undefined; decidedBy: LaneDecision } {
-    const admitted = trust.admit(forwarded, req.socket.remoteAddress);
-    if (admitted.lane !== undefined) return { lane: admitted.lane, decidedBy: admitted.trusted === 'token' ? 'token' : 'carrier' };
-    const ruled = matcher?.match(requestViewFromNode(req));
-    return ruled === undefined ? { lane: undefined, decidedBy: 'none' } : { lane: ruled, decidedBy: 'rule' };
-  }
 
   function handler(req: IncomingMessage, res: ServerResponse): void {
     let service: string | undefined;
@@ -152,7 +141,8 @@ export function createGateway(options: GatewayOptions): Gateway {
         sendError(res, 404, new GraylaneError(ErrorCode.NO_INSTANCE, `no upstream service for ${req.method} ${req.url}`));
         return;
       }
-      decision = decide(req, headers);
+      // The entry decision: `headers`, the copy to forward, carries the decided lane and nothing else.
+      decision = entry.decide(req, headers, req.socket.remoteAddress, true);
       selection = router.select(service, decision.lane);
     } catch (error) {
       respondToRoutingError(res, error, service, decision.lane);
@@ -169,8 +159,6 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, selection: Selection, lane: string | undefined): void {
-    stripLaneCarriers(headers, carriers);
-    injectLane(headers, lane, carriers);
     const optional = OPTIONAL_ADDED.filter((name) => headers[name] === undefined);
     addForwardedHeaders(headers, {
       address: req.socket.remoteAddress,
@@ -295,7 +283,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     handler,
     server,
     setMatcher(next) {
-      matcher = next;
+      entry.setRules(rulesOf(next));
     },
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
@@ -342,6 +330,11 @@ function noReachableInstance(last: Selection, lane: string | undefined, cause: E
     `no reachable instance of ${last.service} for lane ${laneLabel(lane)}: every candidate refused the connection (last ${last.instance.host}:${last.instance.port}: ${cause.message})`,
     { cause, details: { service: last.service, lane: laneLabel(lane), unreachable: true } },
   );
+}
+
+/** The gateway's matcher as the entry's rules: they see the request as the client sent it. */
+function rulesOf(matcher: LaneMatcher | undefined): EntryRules<IncomingMessage> | undefined {
+  return matcher === undefined ? undefined : (req) => matcher.match(requestViewFromNode(req));
 }
 
 function constant(service: string): () => string {
