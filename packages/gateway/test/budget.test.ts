@@ -11,16 +11,13 @@ import { createGateway } from '../src/index.js';
 import type { Gateway } from '../src/index.js';
 import { requestHeadBytes } from '../src/budget.js';
 
-const RULES = `
-apiVersion: traffic.opensergo.io/v1alpha1
-kind: TrafficLabelRule
-metadata: { name: gray-by-group }
-spec:
-  selector: { app: a }
-  trafficLabel: gray
-  match:
-    - { condition: "==", type: param, key: group, value: gray }
-`;
+/** One rule, `?group=gray` to the gray lane, as a JSON document. */
+const RULES = JSON.stringify({
+  apiVersion: 'traffic.opensergo.io/v1alpha1',
+  kind: 'TrafficLabelRule',
+  metadata: { name: 'gray-by-group' },
+  spec: { selector: { app: 'a' }, trafficLabel: 'gray', match: [{ condition: '==', type: 'param', key: 'group', value: 'gray' }] },
+});
 
 /** Node's default maxHeaderSize: what the upstream (a plain Node server) accepts before answering 431. */
 const LIMIT = 16 * 1024;
