@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici-types';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import { laneInterceptor } from './interceptor.js';
 import type { LaneInterceptorOptions } from './interceptor.js';

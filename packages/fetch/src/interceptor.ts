@@ -1,4 +1,4 @@
-import type { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici-types';
 import { TRAIL_HEADER } from '@graylane/context';
 import type { LaneTrail } from '@graylane/context';
 import { createOutbound, isReplayableBody } from '@graylane/outbound';
