@@ -8,7 +8,8 @@ import { recordInboundLane } from './span.js';
 import { createLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';
 import type { TrailHop, TrailResponse, TrailSocket } from './trail.js';
 import { createEntryDecision } from './entry.js';
-import type { LaneTrust, LaneTrustOptions } from './trust.js';
+import type { EntryRules } from './entry.js';
+import type { LaneTrust, LaneTrustOptions, LaneTrustSetting } from './trust.js';
 
 /** What inbound middleware needs of a request: Node's `IncomingMessage` has it. */
 export interface InboundRequest {
@@ -21,9 +22,20 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
   /** Which lane carriers to read, and under which names. Defaults to graylane's defaults. */
   readonly carriers?: CarrierOptions;
   /**
-   * Whether this service is an entry (see docs/guides/trust-boundary.md). Default `false`: an inner
-   * hop, which runs every request in the lane its carriers name. `true` trusts no client; a
-   * `LaneTrust` or its options trust given networks or signed lane tokens.
+   * Makes this service an entry (see docs/guides/trust-boundary.md), with the gateway's vocabulary:
+   * which clients may choose their lane, `'none'` (no client), `'all'`, or trusted networks and token
+   * keys as a `LaneTrust` or its options. Unset (and no `entry`): an inner hop, which runs every
+   * request in the lane its carriers name.
+   */
+  readonly trust?: LaneTrustSetting;
+  /**
+   * At an entry, decides the lane of a request that brings no trusted lane (the gateway's `rules`),
+   * e.g. `(req) => matcher.match(requestViewFromNode(req))`. See {@link InboundLaneOptions.laneFor}.
+   */
+  readonly rules?: EntryRules<R>;
+  /**
+   * @deprecated Use {@link InboundLaneOptions.trust}: `entry: true` is `trust: 'none'`, a `LaneTrust`
+   * or its options are the same `trust`. Ignored when `trust` is set.
    */
   readonly entry?: boolean | LaneTrust | LaneTrustOptions;
   /**
@@ -32,6 +44,7 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
    * `graylane.rules.matcher()` from `@graylane/node`. It sees the request as the client sent it.
    * Without it, such requests run in base. Ignored by inner hops; errors it throws are logged and the
    * request runs in base.
+   * @deprecated Use {@link InboundLaneOptions.rules}, the same function. Ignored when `rules` is set.
    */
   readonly laneFor?: (req: R) => string | undefined;
   /** Called once per request with its lane (`undefined` for base). Errors it throws are logged and ignored. */
@@ -57,8 +70,9 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
  * `GRAYLANE_ERR_CONFIG_INVALID` here, at start-up.
  */
 export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
-  const { carriers, onLane, entry = false, trail, laneFor } = options;
-  const decision = entry === false ? undefined : createEntryDecision<R>({ trust: entry === true ? 'none' : entry, rules: laneFor, carriers });
+  const { carriers, onLane, entry = false, trail } = options;
+  const trust = options.trust ?? (entry === false ? undefined : entry === true ? 'none' : entry);
+  const decision = trust === undefined ? undefined : createEntryDecision<R>({ trust, rules: options.rules ?? options.laneFor, carriers });
   return function inboundLane(req, res) {
     const active = context.active();
     let next = active;

@@ -1,4 +1,5 @@
-import { LANE_TOKEN_HEADER, createEntryDecision, signLaneToken } from '../src/index.js';
+import { context } from '@opentelemetry/api';
+import { LANE_TOKEN_HEADER, createEntryDecision, createInboundLane, getLane, signLaneToken } from '../src/index.js';
 import type { LaneTokenKey } from '../src/index.js';
 
 type Req = { headers: Record<string, string | string[] | undefined> };
@@ -44,5 +45,28 @@ describe('createEntryDecision', () => {
     expect(entry.decide({ headers: {} }, {}, OUTSIDE)).toEqual({ lane: undefined, decidedBy: 'none' });
     entry.setRules(() => 'gray');
     expect(entry.decide({ headers: {} }, {}, OUTSIDE)).toEqual({ lane: 'gray', decidedBy: 'rule' });
+  });
+});
+
+describe('createInboundLane: the entry in the gateway\'s vocabulary', () => {
+  test('trust and rules decide as the deprecated entry and laneFor do', () => {
+    const request = () => ({ headers: { 'x-mse-tag': 'gray', 'x-group': 'beta' } as Req['headers'], socket: { remoteAddress: OUTSIDE } });
+    const lanes = [
+      createInboundLane({ trust: 'none', rules }),
+      createInboundLane({ entry: true, laneFor: rules }),
+      createInboundLane({ trust: 'all', rules }),
+      createInboundLane({ trust: 'none' }),
+      createInboundLane({ entry: { trustedNetworks: ['10.0.0.0/8'] }, laneFor: rules, rules: () => undefined }),
+    ].map((inbound) => {
+      const req = request();
+      return [getLane(context.with(context.active(), () => inbound(req))), req.headers['x-mse-tag']];
+    });
+    expect(lanes).toEqual([
+      ['beta', undefined],
+      ['beta', undefined],
+      ['gray', 'gray'],
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
   });
 });

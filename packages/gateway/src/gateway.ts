@@ -35,7 +35,13 @@ export interface GatewayOptions {
   readonly router: LaneRouter;
   /** The service every request goes to, or a function choosing it per request (`undefined` → 404). */
   readonly upstream: string | ((req: IncomingMessage) => string | undefined);
-  /** Decides the lane of requests that carry none. Without it, such requests go to base. */
+  /**
+   * The entry's rules: decide the lane of requests that bring no trusted lane, a compiled
+   * `LaneMatcher` or a function of the request (as an entry service's `rules`). Without them, such
+   * requests go to base. Rules that throw are logged and give base.
+   */
+  readonly rules?: LaneMatcher | EntryRules<IncomingMessage>;
+  /** @deprecated Use {@link GatewayOptions.rules}, which takes the same matcher. Ignored when `rules` is set. */
   readonly matcher?: LaneMatcher;
   /** Which lane carriers to read and write, and under which names. */
   readonly carriers?: CarrierOptions;
@@ -116,7 +122,7 @@ export interface Gateway {
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { router, carriers, onRoute, trail } = options;
-  const entry = createEntryDecision<IncomingMessage>({ trust: options.trust ?? 'none', rules: rulesOf(options.matcher), carriers });
+  const entry = createEntryDecision<IncomingMessage>({ trust: options.trust ?? 'none', rules: rulesOf(options.rules ?? options.matcher), carriers });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const headerBudget = options.headerBudget ?? DEFAULT_HEADER_BUDGET;
   if (!Number.isInteger(headerBudget) || headerBudget < 1024) {
@@ -333,8 +339,9 @@ function noReachableInstance(last: Selection, lane: string | undefined, cause: E
 }
 
 /** The gateway's matcher as the entry's rules: they see the request as the client sent it. */
-function rulesOf(matcher: LaneMatcher | undefined): EntryRules<IncomingMessage> | undefined {
-  return matcher === undefined ? undefined : (req) => matcher.match(requestViewFromNode(req));
+function rulesOf(rules: LaneMatcher | EntryRules<IncomingMessage> | undefined): EntryRules<IncomingMessage> | undefined {
+  if (rules === undefined || typeof rules === 'function') return rules;
+  return (req) => rules.match(requestViewFromNode(req));
 }
 
 function constant(service: string): () => string {

@@ -108,3 +108,16 @@ describe('header budget', () => {
     expect(requestHeadBytes({ a: 'b', c: ['d', 'ef'] })).toBe(56 + 'a: b\r\n'.length + 'c: d\r\n'.length + 'c: ef\r\n'.length);
   });
 });
+
+describe('rules', () => {
+  test('rules take a function of the request as well as a matcher; the deprecated matcher still works', async () => {
+    const byFunction = createGateway({ router, upstream: 'a', rules: (req) => (req.url?.includes('group=gray') ? 'gray' : undefined) });
+    const byMatcher = createGateway({ router, upstream: 'a', matcher: compileMatcher(parseRules(RULES).rules) });
+    gateways.push(byFunction, byMatcher);
+    for (const gateway of [byFunction, byMatcher]) {
+      const { port } = await gateway.listen(0);
+      const seen = (await (await fetch(`http://127.0.0.1:${port}/a?group=gray`)).json()) as { headers: http.IncomingHttpHeaders };
+      expect(seen.headers['x-mse-tag']).toBe('gray');
+    }
+  });
+});
