@@ -1,6 +1,7 @@
 import { ExitCode, UsageError } from './command.js';
 import type { Command, Context } from './command.js';
 import { lanes } from './commands/lanes.js';
+import { laneCommands } from './commands/lane.js';
 import { rulesConvert } from './commands/rules-convert.js';
 import { rulesExplain } from './commands/rules-explain.js';
 import { rulesPublish } from './commands/rules-publish.js';
@@ -9,7 +10,7 @@ import { rulesValidate } from './commands/rules-validate.js';
 import { token } from './commands/token.js';
 import { printError } from './report.js';
 
-const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes, token];
+const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes, ...laneCommands, token];
 
 /** Where {@link runCli} reads and writes; every field defaults to the process's own. */
 export interface CliOptions {
