@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseRules } from '@graylane/rules';
 import { fixture, graylane } from './graylane.js';
 
@@ -33,6 +34,19 @@ describe('graylane rules convert', () => {
     expect(rules.lanes[2]!.match[0]!.condition).toEqual({ operator: 'random', percentage: 100 });
     expect({ ...rules, lanes: rules.lanes.slice(0, 2) }).toEqual({ ...expected, lanes: expected.lanes.slice(0, 2) });
     expect({ ...rules.lanes[2], match: [] }).toEqual({ ...expected.lanes[2], match: [] });
+  });
+
+  it.each(['apisix-routes.yaml', 'istio-virtualservice.yaml'])('shows what it understood of %s, warnings naming the ignored fields', async (name) => {
+    const path = join(__dirname, '..', '..', 'rules', 'test', 'fixtures', name);
+    const result = await graylane(['rules', 'convert', path, '--to', 'json']);
+    expect(result.code).toBe(0);
+    const { rules, warnings } = parseRules(readFileSync(path, 'utf8'));
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(warnings.length);
+    for (const warning of warnings) expect(result.stderr).toContain(`${warning.path}: ${warning.message}`);
+    // A catch-all (empty `all`) is written as random 100 %, the native form having no empty `all`.
+    const catchAll = (condition: unknown) => (JSON.stringify(condition) === '{"all":[]}' ? { operator: 'random', percentage: 100 } : condition);
+    const expected = rules.lanes.map((lane) => ({ ...lane, match: lane.match.map((rule) => ({ ...rule, condition: catchAll(rule.condition) })) }));
+    expect(parseRules(result.stdout, { format: 'json' }).rules.lanes).toEqual(expected);
   });
 
   it('refuses invalid rules and unknown formats', async () => {

@@ -11,9 +11,10 @@ const options = { ...HELP_OPTION, to: { type: 'string', default: 'native-yaml' }
 
 const help = `Usage: graylane rules convert <file> [--to native-yaml|json]
 
-Prints the rules in <file> (any supported form: native, OpenSergo, MSE lane JSON; several
-documents merge into one) as one native LaneRules document, to migrate OpenSergo or MSE rules or
-to see what graylane understood. Parsing the output gives the same rules back. Warnings go to
+Prints the rules in <file> (any supported form: native, OpenSergo, MSE lane JSON, APISIX routes,
+Istio VirtualService; several documents merge into one) as one native LaneRules document, to
+migrate rules or to see what graylane understood: which lanes, conditions and priorities; fields
+it ignored are named in the warnings. Parsing the output gives the same rules back. Warnings go to
 standard error.
 
 Options:

@@ -8,6 +8,8 @@ import { importNative } from './native.js';
 import { importMseLane, isMseLane } from './mse.js';
 import { importTrafficLabelRule, importWorkloadLabelRule } from './opensergo-labels.js';
 import { importTrafficRouter } from './opensergo-router.js';
+import { importApisix, isApisix } from './apisix.js';
+import { importVirtualService } from './istio.js';
 
 const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => DocumentContribution> = {
   [NATIVE_KIND]: (doc, path, issues) => {
@@ -17,6 +19,7 @@ const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => D
   TrafficLabelRule: importTrafficLabelRule,
   WorkloadLabelRule: importWorkloadLabelRule,
   TrafficRouter: importTrafficRouter,
+  VirtualService: importVirtualService,
 };
 
 const NATIVE_KEYS = ['lanes', 'groups', 'workloads'];
@@ -46,9 +49,10 @@ export function importDocument(doc: unknown, path: string, issues: IssueList): D
     return spec ? importNative(spec, path, issues) : emptyContribution();
   }
   if (isMseLane(record)) return importMseLane(doc, path, issues);
+  if (isApisix(record)) return importApisix(record, path, issues);
   issues.error(
     path,
-    'cannot tell what this document is: give it a kind (LaneRules, TrafficLabelRule, WorkloadLabelRule, TrafficRouter), native lanes/groups/workloads, or MSE Tag and EntryRules',
+    'cannot tell what this document is: give it a kind (LaneRules, TrafficLabelRule, WorkloadLabelRule, TrafficRouter, VirtualService), native lanes/groups/workloads, MSE Tag and EntryRules, or an APISIX route (uri/uris, or routes: [...])',
   );
   return emptyContribution();
 }

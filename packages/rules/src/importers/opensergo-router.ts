@@ -49,7 +49,7 @@ const trafficRouterSchema = strict({
   }),
 });
 
-type StringMatch = z.infer<typeof stringMatchSchema>;
+export type StringMatch = z.infer<typeof stringMatchSchema>;
 type HttpMatch = z.infer<typeof httpMatchSchema>;
 
 /**
@@ -127,7 +127,8 @@ function matchPredicates(match: HttpMatch, path: string, issues: IssueList): Pre
   return out.every((p) => p !== undefined) ? (out as Predicate[]) : undefined;
 }
 
-function stringPredicate(
+/** One `exact` / `prefix` / `regex` string match on a field (shared with the Istio importer). */
+export function stringPredicate(
   type: FieldType,
   name: string | undefined,
   match: StringMatch,
