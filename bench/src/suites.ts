@@ -10,6 +10,7 @@ import { benchHop } from './micro-hop.js';
 import { benchMatch } from './micro-match.js';
 import { benchPropagate } from './micro-propagate.js';
 import { benchSelect } from './micro-select.js';
+import { lifecycle } from './lifecycle.js';
 import { nacos } from './nacos.js';
 
 export interface SuiteContext {
@@ -202,4 +203,4 @@ const memory: Suite = {
 };
 
 /** In run order. The chain runs last among the CPU-heavy ones so micro figures see a quiet machine. */
-export const SUITES: readonly Suite[] = [micro, memory, chain, nacos];
+export const SUITES: readonly Suite[] = [micro, memory, chain, nacos, lifecycle];
