@@ -5,7 +5,7 @@ import { validate } from '../model/validate.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
 import { importNative } from './native.js';
-import { importMseLane, isMseLane } from './mse.js';
+import { importMse, isMseLane } from './mse.js';
 import { importTrafficLabelRule, importWorkloadLabelRule } from './opensergo-labels.js';
 import { importTrafficRouter } from './opensergo-router.js';
 import { importApisix, isApisix } from './apisix.js';
@@ -48,7 +48,7 @@ export function importDocument(doc: unknown, path: string, issues: IssueList): D
     const spec = validate(nativeSpecShallowSchema, doc, path, issues);
     return spec ? importNative(spec, path, issues) : emptyContribution();
   }
-  if (isMseLane(record)) return importMseLane(doc, path, issues);
+  if (isMseLane(record)) return importMse(record, path, issues);
   if (isApisix(record)) return importApisix(record, path, issues);
   issues.error(
     path,

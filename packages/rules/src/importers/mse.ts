@@ -47,9 +47,75 @@ const mseLaneSchema = strict({
 
 type RestItem = z.infer<typeof restItemSchema>;
 
-/** True when `doc` looks like an MSE lane (has `Tag`/`tag` or `EntryRules`/`entryRules`). */
+/** True when `doc` looks like an MSE lane (`Tag`/`tag`, `EntryRules`/`entryRules`) or an API answer holding lanes. */
 export function isMseLane(doc: Record<string, unknown>): boolean {
-  return Object.keys(doc).some((key) => ['tag', 'entryRules'].includes(lowerFirst(key)));
+  const keys = Object.keys(doc).map(lowerFirst);
+  return keys.some((key) => ['tag', 'entryRules', 'entryRule'].includes(key)) || isEnvelope(keys);
+}
+
+/** Fields of an OpenAPI answer around `Data`. */
+const ENVELOPE_FIELDS = ['requestId', 'success', 'code', 'message', 'errorCode', 'traceId', 'httpStatusCode', 'dynamicCode', 'dynamicMessage'];
+
+function isEnvelope(keys: readonly string[]): boolean {
+  return keys.includes('data') && keys.some((key) => key === 'requestId' || key === 'success');
+}
+
+/**
+ * Lane fields of the MSE (2019-05-31 CreateOrUpdateSwimmingLane, QuerySwimmingLaneById) and EDAS
+ * APIs that do not matter for lanes: accepted with a warning that names them.
+ */
+const LANE_WARNED: Record<string, string> = {
+  regionId: 'the region',
+  region: 'the region',
+  namespace: 'the MSE namespace',
+  acceptLanguage: 'the language of API answers',
+  status: 'returned by the API',
+  gmtCreate: 'returned by the API',
+  gmtModified: 'returned by the API',
+  userId: 'returned by the API',
+  source: 'returned by the API',
+  pathIndependentPercentageEnable: 'deprecated by MSE (a Java gateway setting)',
+};
+
+/** Lane fields graylane cannot honour. */
+const LANE_REFUSED: Record<string, string> = {
+  gatewaySwimmingLaneRouteJson: 'is an MSE cloud-native gateway route, which graylane cannot read; write its conditions as EntryRules',
+  gatewaySwimmingLaneRoute: 'is an MSE cloud-native gateway route, which graylane cannot read; write its conditions as EntryRules',
+};
+
+/**
+ * Imports MSE lanes from an OpenAPI answer (`{RequestId, Success, Data}`, `Data` one lane or a list),
+ * else one lane.
+ */
+export function importMse(doc: Record<string, unknown>, path: string, issues: IssueList): DocumentContribution {
+  if (!isEnvelope(Object.keys(doc).map(lowerFirst))) return importMseLane(doc, path, issues);
+  let data: unknown;
+  let dataKey = 'Data';
+  for (const [key, value] of Object.entries(doc)) {
+    const normal = lowerFirst(key);
+    if (normal === 'data') {
+      data = value;
+      dataKey = key;
+    } else if (ENVELOPE_FIELDS.includes(normal)) issues.warn(joinPath(path, [key]), 'is ignored: a field of the API answer');
+    else issues.error(joinPath(path, [key]), `is not a field of an MSE API answer (${ENVELOPE_FIELDS.join(', ')}, data)`);
+  }
+  const success = doc.Success ?? doc.success;
+  if (success === false) {
+    issues.error(path, 'is an API answer that reports a failure (Success: false): export the lanes again');
+    return emptyContribution();
+  }
+  const dataPath = joinPath(path, [dataKey]);
+  const items = Array.isArray(data) ? data.map((lane, i) => ({ lane, at: joinPath(dataPath, [i]) })) : [{ lane: data, at: dataPath }];
+  const out = emptyContribution();
+  for (const { lane, at } of items) {
+    if (typeof lane !== 'object' || lane === null || Array.isArray(lane)) {
+      issues.error(at, 'expected an MSE lane (an object with Tag and EntryRules)');
+      continue;
+    }
+    const part = importMseLane(lane, at, issues);
+    out.lanes.push(...part.lanes);
+  }
+  return out;
 }
 
 /**
@@ -61,9 +127,25 @@ export function importMseLane(doc: unknown, path: string, issues: IssueList): Do
   const out = emptyContribution();
   const normal = normaliseKeys(doc);
   const record = normal.value as Record<string, unknown>; // importDocument passes objects only
+  const written = (key: string) => joinPath(path, normal.original([key]));
+  for (const key of Object.keys(record)) {
+    if (Object.hasOwn(LANE_WARNED, key)) {
+      issues.warn(written(key), `is ignored: ${LANE_WARNED[key]}`);
+      delete record[key];
+    } else if (Object.hasOwn(LANE_REFUSED, key)) {
+      issues.error(written(key), `cannot be honoured: it ${LANE_REFUSED[key]}`);
+      delete record[key];
+    }
+  }
+  if (record.entryRule !== undefined) {
+    // The API answers with both: `entryRule`, a JSON string, and `entryRules`, its parsed form.
+    if (record.entryRules === undefined) record.entryRules = record.entryRule;
+    else issues.warn(written('entryRule'), 'is ignored: the API’s string copy of EntryRules');
+    delete record.entryRule;
+  }
   if (typeof record.entryRules === 'string') {
     try {
-      record.entryRules = normaliseKeys(JSON.parse(record.entryRules)).value;
+      record.entryRules = normaliseKeys(JSON.parse(record.entryRules as string)).value;
     } catch (error) {
       issues.error(joinPath(path, normal.original(['entryRules'])), `is not valid JSON: ${(error as Error).message}`);
       return out;
@@ -71,6 +153,7 @@ export function importMseLane(doc: unknown, path: string, issues: IssueList): Do
   }
   const at = (segments: readonly PathSegment[]) => joinPath(path, normal.original(segments));
   for (const duplicate of normal.duplicates) issues.error(at(duplicate), 'is given twice, in two letter cases; keep one');
+  renameDatum(record.entryRules);
   const lane = validate(mseLaneSchema, record, path, issues, normal.original);
   if (!lane || normal.duplicates.length > 0) return out;
   const rules: RuleFragment[] = [];
@@ -145,6 +228,22 @@ function restItemPredicate(
         : undefined;
     case 'deterministic_proportional_steaming_division':
       return need('rate') ? { ...field, operator: 'sticky', percentage: item.rate! } : undefined;
+  }
+}
+
+/** The MSE API calls a rest item's value `Datum`; the consoles and EDAS call it `value`. */
+function renameDatum(rules: unknown): void {
+  if (!Array.isArray(rules)) return;
+  for (const rule of rules) {
+    const items = (rule as { restItems?: unknown } | null)?.restItems;
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      if (typeof item === 'object' && item !== null && 'datum' in item && !('value' in item)) {
+        const record = item as Record<string, unknown>;
+        record.value = record.datum;
+        delete record.datum;
+      }
+    }
   }
 }
 
