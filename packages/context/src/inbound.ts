@@ -20,24 +20,24 @@ export interface InboundRequest {
 /** Options of {@link createInboundLane}: the options every inbound adapter (Express, Nest) shares. */
 export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
   /** Which lane carriers to read, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
+  readonly carriers?: CarrierOptions | undefined;
   /**
    * Makes this service an entry (see docs/guides/trust-boundary.md), with the gateway's vocabulary:
    * which clients may choose their lane, `'none'` (no client), `'all'`, or trusted networks and token
    * keys as a `LaneTrust` or its options. Unset (and no `entry`): an inner hop, which runs every
    * request in the lane its carriers name.
    */
-  readonly trust?: LaneTrustSetting;
+  readonly trust?: LaneTrustSetting | undefined;
   /**
    * At an entry, decides the lane of a request that brings no trusted lane (the gateway's `rules`),
    * e.g. `(req) => matcher.match(requestViewFromNode(req))`. See {@link InboundLaneOptions.laneFor}.
    */
-  readonly rules?: EntryRules<R>;
+  readonly rules?: EntryRules<R> | undefined;
   /**
    * @deprecated Use {@link InboundLaneOptions.trust}: `entry: true` is `trust: 'none'`, a `LaneTrust`
    * or its options are the same `trust`. Ignored when `trust` is set.
    */
-  readonly entry?: boolean | LaneTrust | LaneTrustOptions;
+  readonly entry?: boolean | LaneTrust | LaneTrustOptions | undefined;
   /**
    * At an entry, decides the lane of a request that brings no trusted lane: the entry's rules, e.g.
    * `(req) => matcher.match(requestViewFromNode(req))` with a matcher from `@graylane/matcher`, or
@@ -46,16 +46,16 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
    * request runs in base.
    * @deprecated Use {@link InboundLaneOptions.rules}, the same function. Ignored when `rules` is set.
    */
-  readonly laneFor?: (req: R) => string | undefined;
+  readonly laneFor?: ((req: R) => string | undefined) | undefined;
   /** Called once per request with its lane (`undefined` for base). Errors it throws are logged and ignored. */
-  readonly onLane?: (lane: string | undefined, req: R) => void;
+  readonly onLane?: ((lane: string | undefined, req: R) => void) | undefined;
   /**
    * Turns the debug trail on: each response gets an `x-graylane-trail` header listing this hop
    * (`service[lane]@address`; the address defaults to the one the request arrived at) and the
    * trails of the calls made while handling it. Pass `graylane.trail` from `@graylane/node`. Off
    * by default; see docs/guides/debugging.md.
    */
-  readonly trail?: TrailHop;
+  readonly trail?: TrailHop | undefined;
 }
 
 /**

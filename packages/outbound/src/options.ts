@@ -14,18 +14,18 @@ export interface OutboundOptions {
   /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
   readonly router: LaneRouter;
   /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions;
+  readonly carriers?: CarrierOptions | undefined;
   /**
    * Host names that are services even before the router knows them (it then waits for their first
    * instance list). A request to any other host the router does not know passes through untouched,
    * and no lane carrier is sent to it.
    */
-  readonly services?: readonly string[];
+  readonly services?: readonly string[] | undefined;
   /**
    * Called with every selection, a retry's included, e.g. to log fallbacks. Errors it throws are
    * logged and ignored.
    */
-  readonly onSelect?: (selection: Selection) => void;
+  readonly onSelect?: ((selection: Selection) => void) | undefined;
   /**
    * Retries of a call whose instance could not be reached on another instance of the lane, then
    * along its fallback chain. Default: up to 2 retries of GET, HEAD, OPTIONS, PUT, DELETE and TRACE.
@@ -33,5 +33,5 @@ export interface OutboundOptions {
    * reset before any response byte too) and which bodies can be sent again depends on the client;
    * each adapter's options say.
    */
-  readonly retry?: RetryOptions | false;
+  readonly retry?: RetryOptions | false | undefined;
 }
