@@ -230,8 +230,9 @@ export function createGateway(options: GatewayOptions): Gateway {
             send(next, agent);
             return;
           }
-          if (connectFailed && everyCandidateTried(target, unreachable)) {
-            sendError(res, 503, noReachableInstance(target, lane, error));
+          const none = connectFailed ? nothingLeft(target, unreachable, error) : undefined;
+          if (none !== undefined) {
+            sendError(res, 503, none);
             return;
           }
         }
@@ -254,13 +255,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       else req.pipe(upstream);
     }
 
-    /** True when the router has no instance left that this request has not tried. */
-    function everyCandidateTried(last: Selection, unreachable: ReadonlySet<string>): boolean {
+    /**
+     * The router's typed error when it has no instance left that this request has not tried
+     * (`GRAYLANE_ERR_NO_INSTANCE`, or `GRAYLANE_ERR_STRICT_LANE` in a strict lane, with the service,
+     * the lane and the lanes tried), marked `unreachable` with the connection error as its cause;
+     * `undefined` when one is left (the retry budget ran out first).
+     */
+    function nothingLeft(last: Selection, unreachable: ReadonlySet<string>, cause: Error): GraylaneError | undefined {
       try {
         router.select(last.service, last.requestedLane, { unreachable });
-        return false;
-      } catch {
-        return true;
+        return undefined;
+      } catch (error) {
+        if (!isGraylaneError(error)) return undefined;
+        return new GraylaneError(error.code, `${error.message}; every candidate refused the connection (last ${last.instance.host}:${last.instance.port}: ${cause.message})`, {
+          cause,
+          details: { ...error.details, unreachable: true },
+        });
       }
     }
   }
@@ -327,15 +337,6 @@ function idleTimeout(value: number | undefined): number {
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/** The typed error of a request none of whose candidate instances could be connected to. */
-function noReachableInstance(last: Selection, lane: string | undefined, cause: Error): GraylaneError {
-  return new GraylaneError(
-    ErrorCode.NO_INSTANCE,
-    `no reachable instance of ${last.service} for lane ${laneLabel(lane)}: every candidate refused the connection (last ${last.instance.host}:${last.instance.port}: ${cause.message})`,
-    { cause, details: { service: last.service, lane: laneLabel(lane), unreachable: true } },
-  );
 }
 
 /** The gateway's matcher as the entry's rules: they see the request as the client sent it. */

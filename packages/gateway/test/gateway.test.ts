@@ -184,6 +184,23 @@ describe('createGateway', () => {
     }
   });
 
+  test('a strict lane none of whose instances accepts a connection answers 503 GRAYLANE_ERR_STRICT_LANE, never base', async () => {
+    const deadPort = await upstream('dead-secure');
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const strict = createRouter(undefined, { strict: ['secure'] });
+    strict.update('s', [instance('s', deadPort, 'secure'), instance('s', await upstream('s-base'), undefined)]);
+    const front = createGateway({ router: strict, upstream: 's', trust: 'all' });
+    const address = await front.listen(0);
+    try {
+      const answer = await send(`http://127.0.0.1:${address.port}/x`, { headers: { 'x-mse-tag': 'secure' } });
+      expect(answer.status).toBe(503);
+      expect(answer.json.error).toMatchObject({ code: ErrorCode.STRICT_LANE, service: 's', lane: 'secure', unreachable: true });
+    } finally {
+      await front.close();
+      strict.close();
+    }
+  });
+
   test('a refused connect is retried on another instance: no request lost to a dead address', async () => {
     const deadPort = await upstream('dead');
     await new Promise((resolve) => servers.pop()!.close(resolve));
