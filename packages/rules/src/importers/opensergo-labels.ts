@@ -28,7 +28,32 @@ const TEXT_OPERATORS = ['prefix', 'suffix', 'contains', 'regex'] as const;
 const LIST_OPERATORS = ['in', 'not in'] as const;
 const PRESENCE_OPERATORS = ['exists', 'not exists'] as const;
 
-const selectorSchema = strict({ app: z.string().min(1).describe('The app whose traffic or workloads the rule selects') });
+/** Kubernetes-style label selector: `app` (or `app.kubernetes.io/name`) names the app; other labels are checked by the importers. */
+const selectorSchema = z.record(z.string(), z.string());
+
+/** The label keys that name an app. */
+const APP_LABELS = ['app', 'app.kubernetes.io/name'];
+
+/**
+ * The app a selector names, and its other labels. Both app keys naming different apps is an error.
+ */
+function selectedApp(
+  selector: Record<string, string>,
+  path: string,
+  issues: IssueList,
+): { app: string | undefined; others: string[]; ok: boolean } {
+  const apps = APP_LABELS.filter((key) => selector[key] !== undefined);
+  const names = [...new Set(apps.map((key) => selector[key]!))];
+  if (names.length > 1) {
+    issues.error(joinPath(path, [apps[1]!]), `names app "${names[1]}" but ${apps[0]} names "${names[0]}"; keep one`);
+    return { app: undefined, others: [], ok: false };
+  }
+  if (names[0] === '') {
+    issues.error(joinPath(path, [apps[0]!]), 'must not be empty');
+    return { app: undefined, others: [], ok: false };
+  }
+  return { app: names[0], others: Object.keys(selector).filter((key) => !APP_LABELS.includes(key)), ok: true };
+}
 
 const labelMatchSchema = strict({
   condition: z.enum([...COMPARE_OPERATORS, ...TEXT_OPERATORS, ...LIST_OPERATORS, ...PRESENCE_OPERATORS]),
@@ -75,8 +100,24 @@ export function importTrafficLabelRule(doc: unknown, path: string, issues: Issue
     const predicate = native && toPredicate(native, entryPath, issues, { name: 'key', value: 'value' });
     if (predicate) predicates.push(predicate);
   });
+  const selectorPath = joinPath(path, ['spec', 'selector']);
+  const selected = rule.spec.selector ? selectedApp(rule.spec.selector, selectorPath, issues) : { app: undefined, others: [], ok: true };
+  if (!selected.ok) return out;
+  if (selected.others.length > 0 && selected.app === undefined) {
+    issues.error(
+      selectorPath,
+      `selects by ${selected.others.join(', ')} only; graylane scopes a rule to apps, not to workload labels: add app: <the app that labels the traffic>`,
+    );
+    return out;
+  }
+  for (const key of selected.others) {
+    issues.warn(
+      joinPath(selectorPath, [key]),
+      `is ignored: graylane scopes rules to apps, so every instance of app "${selected.app}" applies this rule, whatever its ${key}`,
+    );
+  }
   if (predicates.length !== rule.spec.match.length) return out;
-  const app = rule.spec.selector?.app;
+  const app = selected.app;
   out.lanes.push({
     tag: rule.spec.trafficLabel,
     path: joinPath(path, ['spec']),
@@ -99,12 +140,25 @@ export function importTrafficLabelRule(doc: unknown, path: string, issues: Issue
 export function importWorkloadLabelRule(doc: unknown, path: string, issues: IssueList): DocumentContribution {
   const out = emptyContribution();
   const rule = validate(workloadLabelRuleSchema, doc, path, issues);
-  if (rule) {
-    out.workloads.push({
-      path: joinPath(path, ['spec']),
-      workload: { app: rule.spec.selector.app, labels: rule.spec.workloadLabels },
-    });
+  if (!rule) return out;
+  const selectorPath = joinPath(path, ['spec', 'selector']);
+  const { app, others, ok } = selectedApp(rule.spec.selector, selectorPath, issues);
+  if (!ok) return out;
+  if (others.length > 0) {
+    // Ignoring them would label every instance of the app, and leave base traffic no base instance.
+    for (const key of others) {
+      issues.error(
+        joinPath(selectorPath, [key]),
+        `cannot be honoured: graylane labels all instances of an app, not those with a given ${key}; give the lane's workloads their own app name (as my-app-gray) or set the lane on those instances (GRAYLANE_LANE, alicloud.service.tag)`,
+      );
+    }
+    return out;
   }
+  if (app === undefined) {
+    issues.error(joinPath(selectorPath, ['app']), 'is required: the app whose workloads serve these lanes');
+    return out;
+  }
+  out.workloads.push({ path: joinPath(path, ['spec']), workload: { app, labels: rule.spec.workloadLabels } });
   return out;
 }
 
