@@ -4,3 +4,5 @@ export { BASE_LANE, MAX_LANE_LENGTH, assertLane, isValidLane, laneLabel, parseLa
 export { WireNames, createInstance, laneFromEnv, laneFromMetadata, laneMetadata } from './metadata.js';
 export type { InstanceFields } from './metadata.js';
 export type { Instance, InstanceRegistration, InstancesListener, Registry } from './instance.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffCurve } from './backoff.js';

@@ -1,3 +1,5 @@
+import { backoffDelay } from '@graylane/core';
+
 /**
  * Backoff for state the client keeps on the server (config listeners, service subscriptions,
  * registrations): a request for it that fails on a live connection is retried on its own, so the
@@ -10,7 +12,7 @@ export const RETRY_MAX_MS = 30_000;
 
 /** The delay before retry number `attempt` (0-based): 0.5 s doubling to 30 s, each drawn from [50 %, 100 %] of it. */
 export function retryDelay(attempt: number): number {
-  return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
+  return backoffDelay(attempt, { firstMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Client, credentials, status } from '@grpc/grpc-js';
 import type { ChannelCredentials, ChannelOptions, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError } from '@graylane/core';
 import type { NacosServer, ResolvedOptions, ResolvedTls } from '../options.js';
 import { decodePayload, encodePayload, nacosMethods } from '../proto.js';
 import type { Body, Payload } from '../proto.js';
@@ -176,7 +176,7 @@ export class NacosConnection {
           );
         }
         this.#serverIndex++;
-        await this.#sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt) * (0.5 + Math.random() / 2));
+        await this.#sleep(backoffDelay(attempt, { firstMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS }));
         attempt++;
       }
     }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { diag, metrics } from '@opentelemetry/api';
 import type { ObservableResult } from '@opentelemetry/api';
-import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError } from '@graylane/core';
 import { compileMatcher } from '@graylane/matcher';
 import type { CompileMatcherOptions, LaneMatcher } from '@graylane/matcher';
 import { fallbackPolicy, parseRules } from '@graylane/rules';
@@ -270,7 +270,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
         loadFailure = error;
         lastError = toRulesError(error);
         diag.warn(`graylane: reading the rules from ${where} failed (${lastError.message}); retrying`);
-        await sleep(Math.min(RETRY_FIRST_MS * 2 ** attempt, RETRY_MAX_MS));
+        await sleep(backoffDelay(attempt, { firstMs: RETRY_FIRST_MS, maxMs: RETRY_MAX_MS }));
         continue;
       }
       update(text);
