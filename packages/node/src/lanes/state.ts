@@ -87,7 +87,8 @@ export function followLanes(source: RuleSource, options: FollowLanesOptions = {}
   const listeners = new Set<() => void>();
   let settle: (() => void) | undefined;
   const ready = new Promise<void>((resolve) => (settle = resolve));
-  const timeout = setTimeout(() => settle?.(), options.loadTimeoutMs ?? 5000).unref();
+  // Not unref'd: it keeps the process alive while the first read is pending (a source's own timers may be unref'd).
+  const timeout = setTimeout(() => settle?.(), options.loadTimeoutMs ?? 5000);
 
   function recompute(): void {
     clearTimeout(expiry);
