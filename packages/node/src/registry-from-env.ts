@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
 import { createFileRegistry } from '@graylane/registry';
@@ -46,7 +47,9 @@ export function registryFromEnv(env: Readonly<Record<string, string | undefined>
   const nacos = nacosOptionsFromEnv(env);
   if (nacos) return createNacosRegistry(nacos);
   const dir = env[RegistryEnv.GRAYLANE_REGISTRY_DIR]?.trim();
-  return createFileRegistry(dir ? { dir } : {});
+  // Files the registry skips (a FIFO named *.json, a directory, junk) are reported through diag.
+  const onDiagnostic = (message: string): void => diag.warn(message);
+  return createFileRegistry(dir ? { dir, onDiagnostic } : { onDiagnostic });
 }
 
 /** Options of {@link nacosOptionsFromEnv}. */

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '@graylane/core';
@@ -27,6 +28,15 @@ async function follow(source: RuleSource, options: Parameters<typeof createRules
   managers.push(manager);
   await manager.ready();
   return manager;
+}
+
+/** Releases a reader stuck on a FIFO (only a regression leaves one), so that the suite can end. */
+function releaseFifo(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // ENXIO (nobody reads it, as it should be) or no FIFO there any more.
+  }
 }
 
 const laneOf = (manager: RulesManager, user: string) => manager.matcher()?.match(requestView({ headers: { 'x-user': user } }));
@@ -95,15 +105,66 @@ describe('fileRuleSource', () => {
     expect(laneOf(rules, 'alice')).toBe('gray');
   });
 
-  test('a missing file reads as no rules; other read errors reject', async () => {
+  test('a missing file reads as no rules; a directory at the path rejects', async () => {
     await expect(fileRuleSource(join(dir, 'none.yaml')).load()).resolves.toBeUndefined();
-    await expect(fileRuleSource(dir).load()).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(fileRuleSource(dir).load()).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID, message: expect.stringContaining('a directory') });
+  });
+
+  test('a FIFO at the rules path is never opened: load rejects at once, and reloading resumes when a file replaces it', async () => {
+    const file = join(dir, 'rules.yaml');
+    execFileSync('mkfifo', [file]);
+    try {
+      const started = Date.now();
+      await expect(fileRuleSource(file, { settleMs: 10 }).load()).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID, message: expect.stringContaining('a FIFO') });
+      expect(Date.now() - started).toBeLessThan(1000);
+
+      unlinkSync(file);
+      writeFileSync(file, laneRules('gray', 'alice'));
+      const rules = await follow(fileRuleSource(file, { pollIntervalMs: 50, debounceMs: 20, settleMs: 20 }));
+      expect(laneOf(rules, 'alice')).toBe('gray');
+
+      unlinkSync(file);
+      execFileSync('mkfifo', [file]);
+      await eventually(() => logs.lines.some((line) => line.level === 'warn' && line.message.includes('a FIFO')), 'the FIFO diagnostic');
+      expect(laneOf(rules, 'alice')).toBe('gray'); // the last good rules stay
+
+      const applied = nextApplied(rules);
+      unlinkSync(file);
+      writeFileSync(file, laneRules('gray', 'bob'));
+      await applied;
+      expect(laneOf(rules, 'bob')).toBe('gray');
+    } finally {
+      releaseFifo(file);
+    }
+  });
+
+  test('a file written in place in slow pieces is never applied half-written', async () => {
+    const file = join(dir, 'rules.yaml');
+    writeFileSync(file, laneRules('gray', 'alice'));
+    const rules = await follow(fileRuleSource(file, { pollIntervalMs: 50 }));
+    const seen: (string | undefined)[] = [];
+    rules.onChange(() => seen.push(laneOf(rules, 'bob')));
+    // The whole new file sends nobody to gray (percentage 0); its first piece alone would send bob.
+    const pieces = [
+      'lanes:\n  - tag: gray\n    match:\n      - { type: header, name: x-user, operator: "==", value: bob }\n',
+      '    percentage: 0\n',
+    ];
+    const applied = nextApplied(rules);
+    writeFileSync(file, pieces[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 180)); // longer than the debounce, shorter than debounce + settle
+    appendFileSync(file, pieces[1]!);
+    await applied;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(seen).toEqual([undefined]);
+    expect(laneOf(rules, 'bob')).toBeUndefined();
+    expect(laneOf(rules, 'alice')).toBeUndefined();
   });
 
   test('invalid options fail at creation', () => {
     expect(() => fileRuleSource('')).toThrow(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
     expect(() => fileRuleSource('rules.yaml', { pollIntervalMs: -1 })).toThrow(/pollIntervalMs/);
     expect(() => fileRuleSource('rules.yaml', { debounceMs: Number.NaN })).toThrow(/debounceMs/);
+    expect(() => fileRuleSource('rules.yaml', { settleMs: 0 })).toThrow(/settleMs/);
   });
 });
 

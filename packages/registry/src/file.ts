@@ -1,5 +1,5 @@
-import { chmodSync, lstatSync, mkdirSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmodSync, constants as fsConstants, lstatSync, mkdirSync, unlinkSync, watch, type FSWatcher, type Stats } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname as osHostname, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
@@ -32,6 +32,12 @@ export interface FileRegistryOptions {
   readonly staleMs?: number | undefined;
   /** How often watchers re-read their services, besides reacting to `fs.watch` events. Default 250 ms. */
   readonly pollMs?: number | undefined;
+  /**
+   * Told, once per file and change, why a file of the directory was skipped: not a regular file
+   * (a FIFO, socket, device or directory named `*.json`), larger than a record can
+   * be, or not a record. Never called on the request path. Default: nothing is reported.
+   */
+  readonly onDiagnostic?: ((message: string) => void) | undefined;
 }
 
 /** The file registry: a {@link Registry} that also says where it lives. */
@@ -150,6 +156,8 @@ interface Watch {
 interface CachedFile {
   readonly mtimeMs: number;
   readonly size: number;
+  /** Why the file is skipped (reported once), when it is not a readable record. */
+  readonly skipped?: string | undefined;
   readonly record: FileRecord | undefined;
   readonly instance: Instance | undefined;
 }
@@ -185,6 +193,7 @@ export function createFileRegistry(options: FileRegistryOptions = {}): FileRegis
   const heartbeatMs = options.heartbeatMs ?? 1000;
   const staleMs = options.staleMs ?? Math.max(5000, heartbeatMs * 3);
   const pollMs = options.pollMs ?? 250;
+  const onDiagnostic = options.onDiagnostic;
   validateOptions(dir, heartbeatMs, staleMs, pollMs);
 
   /** Own registrations: file path → record. */
@@ -312,20 +321,38 @@ export function createFileRegistry(options: FileRegistryOptions = {}): FileRegis
   async function readCached(w: Watch, name: string): Promise<CachedFile | undefined> {
     const path = join(w.dir, name);
     try {
-      const { mtimeMs, size } = await stat(path);
+      // stat (which never blocks), never open first: opening a FIFO for reading blocks a libuv thread until a writer
+      // comes, and four of them freeze every file operation of the process.
+      const found = await stat(path);
       const cached = w.files.get(name);
-      if (cached !== undefined && cached.mtimeMs === mtimeMs && cached.size === size) return cached;
-      const record = parseRecord(await readFile(path, 'utf8'), w.service);
+      if (cached !== undefined && cached.mtimeMs === found.mtimeMs && cached.size === found.size) return cached;
+      const read = found.isFile() ? await readRegularFile(path, MAX_RECORD_BYTES) : { skipped: `is not a regular file (${fileType(found)})` };
+      if ('skipped' in read) {
+        const file: CachedFile = { mtimeMs: found.mtimeMs, size: found.size, skipped: read.skipped, record: undefined, instance: undefined };
+        w.files.set(name, file);
+        diagnose(`graylane: file registry skips ${path}: it ${read.skipped}`);
+        return file;
+      }
+      const record = parseRecord(read.text, w.service);
       // A file caught mid-edit keeps its last good content until it parses again.
       const file: CachedFile =
         record === undefined && cached?.record !== undefined
-          ? { ...cached, mtimeMs, size }
-          : { mtimeMs, size, record, instance: record && recordInstance(record) };
+          ? { ...cached, mtimeMs: found.mtimeMs, size: found.size }
+          : { mtimeMs: found.mtimeMs, size: found.size, record, instance: record && recordInstance(record) };
       w.files.set(name, file);
       return file;
     } catch {
       w.files.delete(name); // deleted between readdir and read
       return undefined;
+    }
+  }
+
+  function diagnose(message: string): void {
+    if (onDiagnostic === undefined) return;
+    try {
+      onDiagnostic(message);
+    } catch {
+      // A reporter's failure must not stop discovery.
     }
   }
 
@@ -499,6 +526,42 @@ async function writeAtomically(path: string, record: FileRecord): Promise<void> 
     await unlink(tmp).catch(() => undefined);
     throw error;
   }
+}
+
+/** The largest record file read; a record is well under 1 KiB unless its metadata is huge. */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
+/**
+ * The text of `path` when it is a regular file of at most `maxBytes`, else why it is not read.
+ * Opened without blocking (a FIFO swapped in after the caller's `stat` does not hang the open),
+ * then checked again on the open descriptor.
+ */
+async function readRegularFile(path: string, maxBytes: number): Promise<{ text: string } | { skipped: string }> {
+  const flags = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+  const handle = await open(path, flags);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) return { skipped: `is not a regular file (${fileType(stats)})` };
+    if (stats.size > maxBytes) return { skipped: `is larger (${stats.size} bytes) than a record can be (${maxBytes})` };
+    const buffer = Buffer.alloc(Math.min(maxBytes, stats.size + 1));
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { text: buffer.toString('utf8', 0, length) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileType(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
+  if (stats.isDirectory()) return 'a directory';
+  return 'not a regular file';
 }
 
 /** True unless `pid` certainly names no process (EPERM: alive, but someone else's). */

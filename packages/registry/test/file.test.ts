@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdir, readdir, readFile, writeFile, utimes } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +108,44 @@ describe('createFileRegistry', () => {
     await open().register({ service: 'orders', host: 'h', port: 3 });
     const list = await next(open(), 'orders', (l) => l.length > 0);
     expect(list.map((i) => i.id)).toEqual(['h:3']);
+  });
+
+  it('skips FIFOs, sockets and directories named *.json with a diagnostic, and never blocks on them', async () => {
+    const serviceDir = join(dir, 'orders');
+    await mkdir(serviceDir, { recursive: true });
+    // More FIFOs than libuv has threads: one blocking open each would freeze every file operation.
+    const fifos = Array.from({ length: 6 }, (_, n) => join(serviceDir, `fifo_${n}.json`));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    await mkdir(join(serviceDir, 'folder_1.json'));
+    const socket = createServer();
+    await new Promise<void>((resolve) => socket.listen(join(serviceDir, 'socket_1.json'), resolve));
+    try {
+      await open().register({ service: 'orders', host: 'h', port: 3, lane: 'gray' });
+      const messages: string[] = [];
+      const started = Date.now();
+      const list = await next(open({ onDiagnostic: (message) => messages.push(message) }), 'orders', (l) => l.length > 0, 3000);
+      expect(list.map((i) => [i.id, i.lane])).toEqual([['h:3', 'gray']]);
+      expect(Date.now() - started).toBeLessThan(1500);
+      // The process's file operations still run (no libuv thread is stuck in an open).
+      await expect(readFile(join(dir, 'orders', 'h_3.json'), 'utf8')).resolves.toContain('"port": 3');
+      expect(messages.filter((m) => m.includes('FIFO'))).toHaveLength(6);
+      expect(messages.some((m) => m.includes('folder_1.json') && m.includes('a directory'))).toBe(true);
+      expect(messages.some((m) => m.includes('socket_1.json') && m.includes('a socket'))).toBe(true);
+      // Reported once per file, not on every poll.
+      const count = messages.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(messages).toHaveLength(count);
+    } finally {
+      socket.close();
+      // Release any reader stuck on a FIFO (only a regression leaves one), so that the suite can end.
+      for (const fifo of fifos) {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // ENXIO: nobody reads it, as it should be.
+        }
+      }
+    }
   });
 
   it('honours an operator taking an instance out of rotation by editing its file', async () => {

@@ -51,7 +51,7 @@ export const lanes: Command = {
       throw new UsageError('with Nacos (NACOS_SERVER_ADDR is set), name the services to list with --service');
     }
     const chosen = Boolean(context.env['GRAYLANE_REGISTRY_DIR']?.trim());
-    const opened = await openRegistry(target, chosen);
+    const opened = await openRegistry(target, chosen, (message) => context.err(message));
     const { registry } = opened;
     const lists = new InstanceLists(registry);
     try {
@@ -79,9 +79,14 @@ export const lanes: Command = {
  * GRAYLANE_REGISTRY_DIR (`chosen`), the file registry is the user's default one, as applications
  * open it (`createFileRegistry()`: the same folder, checked to be private); the target then names it.
  */
-async function openRegistry(target: RegistryTarget, chosen: boolean): Promise<{ registry: Registry; target: RegistryTarget }> {
+async function openRegistry(
+  target: RegistryTarget,
+  chosen: boolean,
+  onDiagnostic: (message: string) => void,
+): Promise<{ registry: Registry; target: RegistryTarget }> {
   if (target.kind === 'nacos') return { registry: (await import('@graylane/nacos')).createNacosRegistry(target.options), target };
-  const registry = (await import('@graylane/registry')).createFileRegistry(chosen ? { dir: target.dir } : {});
+  // Files it skips (a FIFO or a directory named *.json, junk) are said on stderr; none of them is opened for reading.
+  const registry = (await import('@graylane/registry')).createFileRegistry(chosen ? { dir: target.dir, onDiagnostic } : { onDiagnostic });
   return { registry, target: { kind: 'file', dir: registry.dir } };
 }
 
