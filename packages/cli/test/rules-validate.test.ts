@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fixture, graylane } from './graylane.js';
 
 describe('graylane rules validate', () => {
@@ -25,6 +26,15 @@ describe('graylane rules validate', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('shadowed.yaml: valid (2 lanes, 0 groups, 1 warning)');
     expect(result.stdout).toMatch(/^ {2}documents\[0\]\.lanes\[1\]\.match\[0\]: warning: rule of lane "blue" can never match/m);
+  });
+
+  it('names the fields it ignores in documents of other systems (an MSE API answer)', async () => {
+    const file = join(__dirname, '..', '..', 'rules', 'test', 'fixtures', 'mse-query-swimming-lane-answer.json');
+    const result = await graylane(['rules', 'validate', file]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('mse-query-swimming-lane-answer.json: valid (1 lane, 0 groups, 13 warnings)');
+    expect(result.stdout).toMatch(/^ {2}RequestId: warning: is ignored: a field of the API answer$/m);
+    expect(result.stdout).toMatch(/^ {2}Data\.regionId: warning: is ignored: the region$/m);
   });
 
   it('refuses a regex a linear-time engine cannot run (a backreference), with the path', async () => {
