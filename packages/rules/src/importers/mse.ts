@@ -10,7 +10,7 @@ import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution, RuleFragment } from '../compile/fragment.js';
 
 /**
- * MSE (and EDAS / SAE) lane JSON, as the consoles and OpenAPIs spell it: PascalCase at the top
+ * MSE (and EDAS) lane JSON, as the consoles and OpenAPIs spell it: PascalCase at the top
  * (`Tag`, `EntryRules`), camelCase inside (`restItems`); either case is accepted everywhere.
  * `EntryRules` may be a JSON string, as the EDAS API sends it.
  */
