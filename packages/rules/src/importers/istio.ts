@@ -17,7 +17,7 @@ const stringMatchSchema = strict({ exact: z.string().optional(), prefix: z.strin
 type StringMatch = z.infer<typeof stringMatchSchema>;
 
 /** Match fields graylane cannot read; ignoring them would admit requests the rule does not. */
-const MATCH_REFUSED: Record<string, string> = {
+export const MATCH_REFUSED: Record<string, string> = {
   scheme: 'graylane does not decide lanes by scheme; remove it',
   port: 'graylane does not decide lanes by port; remove it',
   sourceLabels: 'names the calling workload; graylane decides lanes once, at the entry: scope the rule with a native lane group instead',
@@ -39,9 +39,9 @@ const httpMatchSchema = strict({
 });
 
 /** HTTPRoute fields about what happens after the route is chosen (transport, not lanes). */
-const ROUTE_WARNED = ['name', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrors', 'mirrorPercentage', 'mirrorPercent', 'corsPolicy', 'headers'];
+export const ROUTE_WARNED = ['name', 'rewrite', 'timeout', 'retries', 'fault', 'mirror', 'mirrors', 'mirrorPercentage', 'mirrorPercent', 'corsPolicy', 'headers'];
 /** HTTPRoute fields that replace the destination: the route sends no request to a lane. */
-const ROUTE_REFUSED: Record<string, string> = {
+export const ROUTE_REFUSED: Record<string, string> = {
   redirect: 'answers with a redirect instead of routing to a subset; graylane only chooses lanes: remove the route or route it to a subset',
   directResponse: 'answers by itself instead of routing to a subset; graylane only chooses lanes: remove the route or route it to a subset',
   delegate: 'hands the route to another VirtualService, which graylane does not follow: put that VirtualService’s routes here',

@@ -9,6 +9,7 @@ import { toPredicate } from '../compile/conditions.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
 import { OPENSERGO_API_VERSION } from './opensergo-labels.js';
+import { MATCH_REFUSED, ROUTE_REFUSED, ROUTE_WARNED } from './istio.js';
 
 const stringMatchSchema = strict({
   exact: z.string().optional(),
@@ -16,8 +17,15 @@ const stringMatchSchema = strict({
   regex: z.string().optional(),
 });
 
+const extra = z.unknown().optional();
+
 const httpMatchSchema = strict({
   name: z.string().optional(),
+  withoutHeaders: extra,
+  authority: extra,
+  ignoreUriCase: extra,
+  statPrefix: extra,
+  ...Object.fromEntries(Object.keys(MATCH_REFUSED).map((key) => [key, extra])),
   headers: z.record(z.string(), stringMatchSchema).optional(),
   queryParams: z.record(z.string(), stringMatchSchema).optional(),
   uri: stringMatchSchema.optional(),
@@ -28,6 +36,7 @@ const destinationSchema = strict({
   host: z.string().min(1),
   subset: z.string().optional(),
   weight: z.int().min(0).max(100).optional(),
+  port: extra,
   fallback: strict({ host: z.string().min(1), subset: z.string().optional() }).optional(),
 });
 
@@ -42,10 +51,16 @@ const trafficRouterSchema = strict({
         strict({
           name: z.string().optional(),
           match: z.array(httpMatchSchema).optional(),
-          route: z.array(strict({ destination: destinationSchema, weight: z.int().min(0).max(100).optional() })).min(1),
+          route: z.array(strict({ destination: destinationSchema, weight: z.int().min(0).max(100).optional(), headers: extra })).min(1),
+          ...Object.fromEntries([...ROUTE_WARNED, ...Object.keys(ROUTE_REFUSED)].filter((key) => key !== 'name').map((key) => [key, extra])),
         }),
       )
       .min(1),
+    gateways: extra,
+    exportTo: extra,
+    tls: extra,
+    tcp: extra,
+    rpc: extra,
   }),
 });
 
@@ -64,6 +79,7 @@ export function importTrafficRouter(doc: unknown, path: string, issues: IssueLis
   const out = emptyContribution();
   const router = validate(trafficRouterSchema, doc, path, issues);
   if (!router) return out;
+  if (!checkIstioFields(router, path, issues)) return out;
   const hosts = router.spec.hosts;
   const entries = hosts.includes('*') ? undefined : hosts;
   let priority = 0;
@@ -98,6 +114,54 @@ export function importTrafficRouter(doc: unknown, path: string, issues: IssueLis
     });
   });
   return out;
+}
+
+/**
+ * The VirtualService fields a TrafficRouter inherits: those acting after the lane is chosen are
+ * warned about by name; those graylane cannot honour are refused with why.
+ */
+function checkIstioFields(router: z.infer<typeof trafficRouterSchema>, path: string, issues: IssueList): boolean {
+  let ok = true;
+  const specPath = joinPath(path, ['spec']);
+  const spec = router.spec as Record<string, unknown>;
+  for (const key of ['gateways', 'exportTo', 'tls', 'tcp', 'rpc']) {
+    if (spec[key] === undefined) continue;
+    const why = key === 'gateways' || key === 'exportTo' ? 'Istio visibility, not a lane setting' : 'graylane decides lanes of HTTP requests only';
+    issues.warn(joinPath(specPath, [key]), `is ignored: ${why}`);
+  }
+  router.spec.http.forEach((route, r) => {
+    const routePath = joinPath(specPath, ['http', r]);
+    const fields = route as Record<string, unknown>;
+    for (const key of ROUTE_WARNED) {
+      if (key !== 'name' && fields[key] !== undefined) issues.warn(joinPath(routePath, [key]), 'is ignored: it acts after the lane is chosen');
+    }
+    for (const [key, why] of Object.entries(ROUTE_REFUSED)) {
+      if (fields[key] === undefined) continue;
+      issues.error(joinPath(routePath, [key]), `cannot be honoured: it ${why}`);
+      ok = false;
+    }
+    route.route.forEach((entry, d) => {
+      if (entry.headers !== undefined) issues.warn(joinPath(routePath, ['route', d, 'headers']), 'is ignored: it acts after the lane is chosen');
+      if (entry.destination.port !== undefined) issues.warn(joinPath(routePath, ['route', d, 'destination', 'port']), 'is ignored: graylane picks the port from the registry');
+    });
+    (route.match ?? []).forEach((match, m) => {
+      const matchPath = joinPath(routePath, ['match', m]);
+      const fields = match as Record<string, unknown>;
+      if (fields.statPrefix !== undefined) issues.warn(joinPath(matchPath, ['statPrefix']), 'is ignored: Envoy statistics');
+      const refused: Record<string, string> = {
+        ...MATCH_REFUSED,
+        withoutHeaders: 'is not read for TrafficRouter; write the matching values under headers, or use an Istio VirtualService',
+        authority: 'is not read for TrafficRouter; use an Istio VirtualService, or a native host condition',
+        ignoreUriCase: 'is not read for TrafficRouter; write uri as a regex starting with (?i)',
+      };
+      for (const [key, why] of Object.entries(refused)) {
+        if (fields[key] === undefined) continue;
+        issues.error(joinPath(matchPath, [key]), `cannot be honoured: it ${why}`);
+        ok = false;
+      }
+    });
+  });
+  return ok;
 }
 
 /** OR of the route's match entries; no entries means every request. */
