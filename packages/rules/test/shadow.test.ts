@@ -57,4 +57,18 @@ describe('shadowed rules', () => {
     ])).toEqual([['lanes[1].match[0]', expect.stringMatching(/can never match/)]]);
     expect(warningsOf([{ tag: 'z', percentage: 0 }])).toEqual([['lanes[0]', expect.stringMatching(/percentage 0/)]]);
   });
+
+  it('finds the covering rule through its rarest predicate among thousands of rules sharing another', () => {
+    const lanes: unknown[] = [{ tag: 'a', match: [{ all: [header('gray'), query] }] }];
+    for (let i = 0; i < 3000; i++) lanes.push({ tag: `u${i}`, match: [{ all: [header('gray'), { type: 'header', name: 'u', operator: '==', value: `${i}` }] }] });
+    lanes.push({ tag: 'c', match: [{ all: [{ type: 'header', name: 'u', operator: '==', value: '7' }, query, header('gray')] }] });
+    expect(warningsOf(lanes)).toEqual([['lanes[3001].match[0]', expect.stringMatching(/lane "c" can never match: lane "a"'s rule at lanes\[0\].match\[0\]/)]]);
+  });
+
+  it('bounds the comparisons when many rules share their rarest predicate, and says so', () => {
+    const lanes = Array.from({ length: 400 }, (_, i) => ({ tag: `l${i}`, match: [{ all: [header('1'), query] }] }));
+    const warnings = warningsOf(lanes);
+    expect(warnings.filter(([path]) => path !== '')).toHaveLength(399);
+    expect(warnings.filter(([path]) => path === '')).toEqual([['', expect.stringMatching(/at most 256 earlier rules.* 143 rules were not compared/)]]);
+  });
 });
