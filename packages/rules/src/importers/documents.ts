@@ -10,6 +10,7 @@ import { importTrafficLabelRule, importWorkloadLabelRule } from './opensergo-lab
 import { importTrafficRouter } from './opensergo-router.js';
 import { importApisix, isApisix } from './apisix.js';
 import { importVirtualService } from './istio.js';
+import { importVirtualWorkload } from './opensergo-workload.js';
 
 const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => DocumentContribution> = {
   [NATIVE_KIND]: (doc, path, issues) => {
@@ -20,6 +21,7 @@ const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => D
   WorkloadLabelRule: importWorkloadLabelRule,
   TrafficRouter: importTrafficRouter,
   VirtualService: importVirtualService,
+  VirtualWorkload: importVirtualWorkload,
 };
 
 const NATIVE_KEYS = ['lanes', 'groups', 'workloads'];
@@ -40,7 +42,7 @@ export function importDocument(doc: unknown, path: string, issues: IssueList): D
     if (importer) return importer(doc, path, issues);
     issues.error(
       joinPath(path, ['kind']),
-      `unknown kind ${JSON.stringify(record.kind)}; expected one of ${Object.keys(KINDS).join(', ')} (OpenSergo VirtualWorkloads and RouterRule are not supported: use TrafficRouter)`,
+      `unknown kind ${JSON.stringify(record.kind)}; expected one of ${Object.keys(KINDS).join(', ')} (OpenSergo's gen-2 VirtualWorkloads and RouterRule are not supported: use TrafficRouter and VirtualWorkload)`,
     );
     return emptyContribution();
   }
