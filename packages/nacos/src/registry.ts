@@ -1,4 +1,4 @@
-import { assertLane, createInstance, laneMetadata } from '@graylane/core';
+import { createInstance, registrationInstance } from '@graylane/core';
 import type { Instance, InstanceRegistration, Registry } from '@graylane/core';
 import { NacosNaming, isUnreachable } from './naming.js';
 import type { NacosInstance } from './naming.js';
@@ -10,9 +10,9 @@ import { NacosConnection } from './transport/connection.js';
 export type NacosRegistryOptions = NacosClientOptions;
 
 /**
- * graylane's {@link Registry} on Nacos 2.x. `register` announces an ephemeral instance whose metadata
- * carries the lane under every key the fleet reads (core's `laneMetadata`); a lane change is a
- * re-registration. `subscribe` delivers the full list on every push, empty lists included.
+ * graylane's {@link Registry} on Nacos 2.x. `register` announces an ephemeral instance built by
+ * core's `registrationInstance` (the one registration path of every registry: the lane from `lane`
+ * or the metadata, carried under every key the fleet reads); a lane change is a re-registration. `subscribe` delivers the full list on every push, empty lists included.
  *
  * Nacos outages do not stop a service: when Nacos cannot be reached, `subscribe` delivers the list
  * of the failover cache (see {@link NacosClientOptions.cacheDir}), and `register` resolves after
@@ -25,13 +25,15 @@ export function createNacosRegistry(options: NacosRegistryOptions): Registry {
   return {
     kind: 'nacos',
     register: async (registration) => {
+      // The same validation and lane (from `lane` or the metadata) as every other registry.
+      const instance = registrationInstance(registration);
       try {
         await naming.registerInstance({
-          serviceName: registration.service,
-          ip: registration.host,
-          port: registration.port,
-          weight: registration.weight ?? 1,
-          metadata: { ...registration.metadata, ...laneMetadata(assertLane(registration.lane, `lane of ${describe(registration)}`)) },
+          serviceName: instance.service,
+          ip: instance.host,
+          port: instance.port,
+          weight: instance.weight,
+          metadata: instance.metadata,
         });
       } catch (error) {
         if (!isUnreachable(error)) throw error;

@@ -2,7 +2,7 @@
  * The registry contract: the same tests run over every `Registry` implementation (memory, file,
  * Nacos). Test-only; import it from another package's tests by relative path.
  */
-import { WireNames, type Instance, type InstanceRegistration, type Registry } from '@graylane/core';
+import { ErrorCode, WireNames, type Instance, type InstanceRegistration, type Registry } from '@graylane/core';
 
 /** What a contract run needs from an implementation. */
 export interface RegistryFixture {
@@ -156,6 +156,54 @@ export function describeRegistryContract(
       expect(instance!.lane).toBeUndefined();
       expect(instance!.weight).toBe(1);
       await registrant.deregister(registration);
+    }, jestTimeout);
+
+    // One registration path (#12 item 5): a lane given only in the metadata, under any key other
+    // systems write, is announced as that lane by every registry, and under every key the fleet reads.
+    it.each([
+      [WireNames.MSE_SERVICE_TAG, 'gray'],
+      [WireNames.OPENSERGO_METADATA, 'gray'],
+      [WireNames.OPENSERGO_LABEL, 'gray'],
+      [`${WireNames.OPENSERGO_CANARY_PREFIX}-gray`, 'gray'],
+    ])('lists an instance whose lane is only in its metadata (%s) in that lane', async (key, lane) => {
+      const service = uniqueService('metadata-lane');
+      const recorder = watch(service);
+      const registration: InstanceRegistration = { service, host: '127.0.0.1', port: 18090, metadata: { [key]: lane, zone: 'a' } };
+      await registrant.register(registration);
+      const [instance] = await recorder.until((list) => list.some((i) => i.port === 18090), timeoutMs, 'the instance');
+      expect(instance!.lane).toBe(lane);
+      expect(instance!.metadata).toMatchObject({ zone: 'a', [WireNames.GRAYLANE_METADATA]: lane, [WireNames.MSE_SERVICE_TAG]: lane });
+      await registrant.deregister(registration);
+    }, jestTimeout);
+
+    it('takes `lane` over a lane in the metadata', async () => {
+      const service = uniqueService('lane-wins');
+      const recorder = watch(service);
+      const registration: InstanceRegistration = { service, host: '127.0.0.1', port: 18091, lane: 'blue', metadata: { [WireNames.MSE_SERVICE_TAG]: 'gray' } };
+      await registrant.register(registration);
+      const [instance] = await recorder.until((list) => list.some((i) => i.port === 18091), timeoutMs, 'the instance');
+      expect(instance!.lane).toBe('blue');
+      expect(instance!.metadata[WireNames.MSE_SERVICE_TAG]).toBe('blue');
+      await registrant.deregister(registration);
+    }, jestTimeout);
+
+    // The same bad input gets the same error code from every registry, and nothing is announced.
+    it.each([
+      ['an empty service', { service: '', host: '127.0.0.1', port: 18092 }, ErrorCode.CONFIG_INVALID],
+      ['an empty host', { host: '', port: 18092 }, ErrorCode.CONFIG_INVALID],
+      ['port 0', { host: '127.0.0.1', port: 0 }, ErrorCode.CONFIG_INVALID],
+      ['port 70000', { host: '127.0.0.1', port: 70000 }, ErrorCode.CONFIG_INVALID],
+      ['a negative weight', { host: '127.0.0.1', port: 18092, weight: -1 }, ErrorCode.CONFIG_INVALID],
+      ['a non-string metadata value', { host: '127.0.0.1', port: 18092, metadata: { zone: 1 as unknown as string } }, ErrorCode.CONFIG_INVALID],
+      ['an invalid lane', { host: '127.0.0.1', port: 18092, lane: '-gray-' }, ErrorCode.LANE_INVALID],
+      ['an invalid lane in the metadata', { host: '127.0.0.1', port: 18092, metadata: { [WireNames.MSE_SERVICE_TAG]: 'gr ay' } }, ErrorCode.LANE_INVALID],
+    ] as const)('rejects a registration with %s', async (_what, fields, code) => {
+      const service = uniqueService('invalid');
+      const recorder = watch(service);
+      await recorder.until((list) => list.length === 0, timeoutMs, 'the first (empty) list');
+      await expect(registrant.register({ service, ...fields } as InstanceRegistration)).rejects.toMatchObject({ code });
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      expect(recorder.latest).toEqual([]);
     }, jestTimeout);
 
     it('delivers an empty list when the last instance deregisters', async () => {
