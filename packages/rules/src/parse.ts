@@ -3,6 +3,7 @@ import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { LaneRuleSet, RuleIssue } from './model/types.js';
 import { IssueList, joinPath } from './model/issues.js';
 import { MAX_DOCUMENT_DEPTH } from './model/limits.js';
+import { keepYamlDigits, quoteLossyJsonNumbers } from './model/numbers.js';
 import { importDocument } from './importers/documents.js';
 import { merge } from './compile/merge.js';
 import { warnShadowedRules } from './compile/shadow.js';
@@ -88,7 +89,7 @@ function readDocuments(text: unknown, format: 'yaml' | 'json' | undefined, issue
 function readJson(text: string, issues: IssueList): Document[] {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(quoteLossyJsonNumbers(text));
   } catch (error) {
     issues.error('', `is not valid JSON: ${(error as Error).message}`);
     return [];
@@ -110,6 +111,7 @@ function readYaml(text: string, issues: IssueList): Document[] {
     }
     let value: unknown;
     try {
+      keepYamlDigits(doc);
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (error) {
       issues.error(path, `cannot be read: ${(error as Error).message}`);
