@@ -23,7 +23,7 @@ describePropagationContract('entry gateway (trust: all) in front of a plain upst
           withLane(extractLane(req.headers), async () => {
             const body = JSON.stringify(await handler({ headers: req.headers }));
             res.writeHead(200, { 'content-type': 'application/json' }).end(body);
-          });
+          }).catch((error: unknown) => res.destroy(error instanceof Error ? error : new Error(String(error))));
         }),
       );
       const port = Number(new URL(upstream.url).port);

@@ -14,7 +14,9 @@ function laneAgentAdapter(): PropagationAdapter {
     start: (handler) =>
       listen(
         http.createServer((req, res) => {
-          withLane(extractLane(req.headers), async () => sendJson(res, await handler({ headers: req.headers })));
+          withLane(extractLane(req.headers), async () => sendJson(res, await handler({ headers: req.headers }))).catch((error: unknown) =>
+            res.destroy(error instanceof Error ? error : new Error(String(error))),
+          );
         }),
       ),
     call: (url, headers = {}) => getJson(asService(router, url), headers, agent),
