@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The README's test command. Makes sure the Nacos test servers are built, builds every workspace, runs each workspace's jest suites through
+// The README's test command. Makes sure the Nacos test servers are built, runs the gates (type check
+// of every workspace, lint), builds every workspace, runs each workspace's jest suites through
 // turbo, then prints one line summing them: "N passed, N failed". Exit code is non-zero when any
 // suite failed or any workspace did not report (a crashed runner never counts as green).
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,25 @@ try {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// The gates: the type check of every workspace (tests included; swc does not type-check) and the
+// lint. Cached by turbo on their inputs, so a warm run with nothing changed replays them. Each one
+// that fails counts as one failure in the closing line, with its name and how to run it alone.
+const gates = [
+  { name: 'typecheck', alone: 'npm run typecheck', args: ['turbo', 'run', 'typecheck', '--continue', '--output-logs=errors-only'] },
+  { name: 'lint', alone: 'npm run lint', args: ['turbo', 'run', 'lint:ts', '--output-logs=errors-only'] },
+];
+const gatesFailed = [];
+for (const gate of gates) {
+  const started = Date.now();
+  const run = spawnSync('npx', gate.args, { cwd: root, stdio: 'inherit', env: process.env });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (run.status === 0) console.log(`gate ${gate.name}: passed (${seconds} s)`);
+  else {
+    gatesFailed.push(gate);
+    console.error(`gate ${gate.name}: FAILED (${seconds} s); the errors are above; run it alone with \`${gate.alone}\``);
+  }
+}
+
 const results = join(root, '.test-results');
 rmSync(results, { recursive: true, force: true });
 
@@ -44,7 +64,9 @@ for (const file of files) {
 }
 const runnerFailed = turbo.status !== 0 && failed === 0 && suitesFailed === 0;
 if (runnerFailed) failed += 1; // a build or runner failure is a failure, never a silent pass
+failed += gatesFailed.length; // a failed gate is a failure too
 console.log('');
 console.log(`${files.length} workspaces reported; ${suitesFailed} suites failed to run${skipped ? `; ${skipped} skipped` : ''}`);
+if (gatesFailed.length > 0) console.log(`gates failed: ${gatesFailed.map((g) => `${g.name} (\`${g.alone}\`)`).join(', ')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(turbo.status === 0 && failed === 0 && suitesFailed === 0 ? 0 : 1);

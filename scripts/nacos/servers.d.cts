@@ -12,6 +12,8 @@ export declare const LABELS: Readonly<Record<NacosServerKind, string>>;
 export interface NacosTestNode extends Omit<RnacosNode, 'host'> {
   readonly kind: NacosServerKind;
   readonly host: string;
+  /** The credentials the server was started with (`startNacos(kind, { auth })`), if any. */
+  readonly auth?: { readonly username: string; readonly password: string; readonly tokenTtlSeconds?: number } | undefined;
 }
 
 /** Starts one test server on free loopback ports with throw-away data. */
