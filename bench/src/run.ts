@@ -7,6 +7,9 @@
  * Options: --quick, --only=micro,chain,memory (suite names; the other figures of latest.json are
  * kept), --rounds=N, --duration=S (chain seconds
  * per variant per round), --connections=N.
+ *
+ * `npm run bench -- soak [--minutes=N]` runs the soak alone (src/soak.ts; default 30 minutes); it is
+ * never part of the other runs.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -14,24 +17,33 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SUITES, type Row, type SuiteContext } from './suites.js';
+import { soakSuite } from './soak.js';
 
 const distDir = dirname(fileURLToPath(import.meta.url));
 const resultsFile = join(distDir, '..', 'results', 'latest.json');
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string' },
+    minutes: { type: 'string' },
   },
+  allowPositionals: true,
   strict: true,
 });
+const soaking = positionals[0] === 'soak';
+if (positionals.length > (soaking ? 1 : 0)) {
+  console.error(`unknown argument(s) ${positionals.join(' ')}; the only command is soak`);
+  process.exit(2);
+}
+const suites = soaking ? [soakSuite(values.minutes ? Number(values.minutes) : 30)] : SUITES;
 
 const quick = values.quick ?? false;
-const only = values.only?.split(',').map((s) => s.trim()).filter(Boolean);
-const unknown = only?.filter((name) => !SUITES.some((s) => s.name === name)) ?? [];
+const only = soaking ? ['soak'] : values.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const unknown = only?.filter((name) => !suites.some((s) => s.name === name)) ?? [];
 if (unknown.length > 0) {
   console.error(`unknown suite(s) ${unknown.join(', ')}; known: ${SUITES.map((s) => s.name).join(', ')}`);
   process.exit(2);
@@ -68,7 +80,7 @@ console.log(`graylane benchmarks (${meta.mode}) on ${meta.machine.cpu}, ${meta.m
 let results: Record<string, unknown> = only && existsSync(resultsFile) ? { ...readPrevious(), meta } : { meta };
 const rows: Row[] = [];
 let failed = false;
-for (const suite of SUITES) {
+for (const suite of suites) {
   if (only && !only.includes(suite.name)) continue;
   console.log(`\n▶ ${suite.name}: ${suite.description}`);
   const t0 = Date.now();
