@@ -6,14 +6,18 @@
 // - adapters never import each other; nothing imports the bootstrap (@graylane/node), except the
 //   graylane CLI, an application like the examples, which reads the environment as services do;
 // - @opentelemetry/api and framework/client packages are peer dependencies, never dependencies;
-// - every @graylane/* or third-party import in src/ is declared in the package's package.json.
+// - every @graylane/* or third-party import in src/ is declared in the package's package.json, every
+//   import in test/ in it or the root's devDependencies; every dependency of a published package is
+//   imported by its src/ (no unused dependency);
+// - no cycle between workspaces through their @graylane/* dependencies.
 // Exits 1 listing every violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// CHECK_DEPS_ROOT: another monorepo to check (test/repo/dependency-edges.test.ts runs it on fixtures).
+const root = process.env.CHECK_DEPS_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..');
 const PURE = new Set(['core', 'rules', 'matcher', 'router', 'registry']);
 const ADAPTERS = new Set(['axios', 'express', 'fetch', 'nest', 'nacos', 'http']);
 const PEER_ONLY = new Set(['@opentelemetry/api', 'axios', 'express', '@nestjs/common', '@nestjs/core', 'undici', 'rxjs', 'reflect-metadata']);
@@ -56,10 +60,92 @@ for (const name of readdirSync(packagesDir)) {
   }
 }
 
-function* sourceFiles(dir) {
+// Unused and missing dependencies, every workspace (packages, examples, test, bench): what src/
+// imports must be a dependency or peer; what a dependency lists must be imported by src/ (a
+// dependency nothing imports is installed by every user for nothing); tests may also import the
+// workspace's devDependencies and the root's tooling. Cycles: no workspace may depend, through
+// @graylane/* dependencies of any kind, on itself.
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const rootTools = new Set(Object.keys(rootPkg.devDependencies ?? {}));
+const workspaces = [];
+for (const pattern of rootPkg.workspaces) {
+  const base = pattern.endsWith('/*') ? join(root, pattern.slice(0, -2)) : undefined;
+  const dirs = base ? readdirSync(base).map((entry) => join(base, entry)) : [join(root, pattern)];
+  for (const dir of dirs) {
+    try {
+      workspaces.push({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) });
+    } catch {
+      // not a workspace (no package.json)
+    }
+  }
+}
+const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+function importsOf(dir, skip = []) {
+  const found = new Map();
+  let files;
+  try {
+    files = [...sourceFiles(dir, skip)];
+  } catch {
+    return found;
+  }
+  for (const file of files) {
+    for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = match[1] ?? match[2] ?? match[3] ?? match[4];
+      if (spec.startsWith('.') || spec.startsWith('/') || builtins.has(spec) || spec.startsWith('node:')) continue;
+      const bare = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      if (!found.has(bare)) found.set(bare, file.slice(root.length + 1));
+    }
+  }
+  return found;
+}
+const byName = new Map(workspaces.map((w) => [w.pkg.name, w]));
+for (const { dir, pkg } of workspaces) {
+  if (pkg.name === '@graylane/consumer-test') continue; // installs the packed tarballs; checks them itself
+  const deps = Object.keys(pkg.dependencies ?? {});
+  const peers = Object.keys(pkg.peerDependencies ?? {});
+  const devs = Object.keys(pkg.devDependencies ?? {});
+  const isTestWorkspace = pkg.name === '@graylane/e2e';
+  const srcDir = isTestWorkspace ? dir : join(dir, 'src');
+  const srcImports = importsOf(srcDir, ['node_modules', 'consumer', 'java-service', 'dist']);
+  const testImports = isTestWorkspace ? new Map() : importsOf(join(dir, 'test'));
+  const runtime = new Set([...deps, ...peers]);
+  for (const [bare, file] of srcImports) {
+    if (bare === pkg.name) continue;
+    if (!runtime.has(bare) && !(isTestWorkspace && (devs.includes(bare) || rootTools.has(bare)))) {
+      if (!file.startsWith('packages/')) problems.push(`${pkg.name} (${file}): imports ${bare}, which package.json does not declare (missing dependency)`);
+    }
+  }
+  for (const [bare, file] of testImports) {
+    if (bare === pkg.name || runtime.has(bare) || devs.includes(bare) || rootTools.has(bare)) continue;
+    problems.push(`${pkg.name} (${file}): the tests import ${bare}, which neither package.json nor the root's devDependencies declare (missing dependency)`);
+  }
+  // Private workspaces (examples, test, bench) are never installed by users, and start some of their
+  // dependencies as processes rather than importing them: only published packages are held to it.
+  for (const dep of pkg.private ? [] : deps) {
+    if (srcImports.has(dep)) continue;
+    problems.push(`${pkg.name}: dependency ${dep} is imported nowhere in ${isTestWorkspace ? 'test/' : 'src/'} (unused dependency)`);
+  }
+}
+const state = new Map(); // name -> 'visiting' | 'done'
+function visit(name, path) {
+  if (state.get(name) === 'done') return;
+  if (state.get(name) === 'visiting') {
+    problems.push(`dependency cycle between workspaces: ${[...path.slice(path.indexOf(name)), name].join(' -> ')}`);
+    return;
+  }
+  state.set(name, 'visiting');
+  const { pkg } = byName.get(name);
+  const edges = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.devDependencies }).filter((d) => byName.has(d));
+  for (const next of edges) visit(next, [...path, name]);
+  state.set(name, 'done');
+}
+for (const name of byName.keys()) visit(name, []);
+
+function* sourceFiles(dir, skip = []) {
   for (const entry of readdirSync(dir)) {
+    if (skip.includes(entry)) continue;
     const path = join(dir, entry);
-    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path, skip);
     else if (/\.(ts|mts|cts)$/.test(entry)) yield path;
   }
 }

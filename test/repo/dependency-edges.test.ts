@@ -1,8 +1,51 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const script = join(__dirname, '..', '..', 'scripts', 'check-deps.mjs');
+
+function check(root?: string) {
+  const env = { ...process.env };
+  if (root) env.CHECK_DEPS_ROOT = root;
+  else delete env.CHECK_DEPS_ROOT;
+  return spawnSync(process.execPath, [script], { encoding: 'utf8', env });
+}
 
 test('package dependency edges follow docs/adr/0001-package-layout.md (scripts/check-deps.mjs)', () => {
-  const result = spawnSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'check-deps.mjs')], { encoding: 'utf8' });
+  const result = check();
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
+});
+
+describe('check-deps on a monorepo that breaks each rule', () => {
+  let root: string;
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  const pkg = (name: string, fields: Record<string, unknown>) =>
+    write(`packages/${name}/package.json`, JSON.stringify({ name: `@graylane/${name}`, version: '0.1.0', ...fields }));
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'graylane-check-deps-'));
+    write('package.json', JSON.stringify({ name: 'fixture', private: true, workspaces: ['packages/*'], devDependencies: { jest: '30.0.0' } }));
+    // core <-> rules: a cycle; rules lists zod and never imports it; core imports yaml undeclared.
+    pkg('core', { dependencies: { '@graylane/rules': '0.1.0' } });
+    write('packages/core/src/index.ts', "import { parse } from 'yaml';\nimport type { Rule } from '@graylane/rules';\nexport const x: Rule = parse('a');\n");
+    write('packages/core/test/core.test.ts', "import { expect } from 'jest';\nimport fc from 'fast-check';\n");
+    pkg('rules', { dependencies: { '@graylane/core': '0.1.0', zod: '^4.0.0' } });
+    write('packages/rules/src/index.ts', "export type { Core } from '@graylane/core';\nexport type Rule = string;\n");
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test('fails naming the missing, unused and cyclic dependencies', () => {
+    const result = check(root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('@graylane/core (packages/core/src/index.ts): imports yaml, which package.json does not declare');
+    expect(result.stderr).toContain('@graylane/core (packages/core/test/core.test.ts): the tests import fast-check');
+    expect(result.stderr).not.toContain('the tests import jest'); // the root's tooling is declared
+    expect(result.stderr).toContain('@graylane/rules: dependency zod is imported nowhere in src/ (unused dependency)');
+    expect(result.stderr).toContain('dependency cycle between workspaces: @graylane/core -> @graylane/rules -> @graylane/core');
+  });
 });
