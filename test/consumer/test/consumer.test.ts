@@ -9,6 +9,7 @@
 //   express5-esm  Express 5 + axios, ES modules  the same
 //   nest11-cjs    Nest 11 + fetch, CommonJS      docs/guides/nest.md (checkout: main, module, controller)
 //   nest12-cjs    Nest 12 + fetch, CommonJS      the same
+// The Express projects also compile (not run) the "Wire it" programs of express.md, axios.md, fetch.md.
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,9 @@ interface Project {
 
 const chain = guideFiles('first-gray-chain.md');
 const nest = guideFiles('nest.md');
+const expressGuide = guideFiles('express.md');
+const axiosGuide = guideFiles('axios.md');
+const fetchGuide = guideFiles('fetch.md');
 
 // The callee of the Nest guide's checkout: not in the guide (it only shows the caller), a plain
 // Nest service with the same module.
@@ -105,6 +109,10 @@ const expressProject = (name: string, express: string, typesExpress: string): Pr
     'src/orders.ts': need(chain, 'orders/server.mjs'),
     'src/web.ts': need(chain, 'web/server.mjs'),
     'rules.yaml': need(chain, 'rules.yaml'),
+    // compiled, not run: the "Wire it" programs of the Express, axios and fetch guides
+    'src/guide-express.ts': need(expressGuide, 'server.ts'),
+    'src/guide-axios.ts': need(axiosGuide, 'checkout.ts'),
+    'src/guide-fetch.ts': need(fetchGuide, 'checkout.ts'),
   },
 });
 
