@@ -44,27 +44,7 @@ export async function benchAdapters(options: { rounds: number; timeMs: number })
   };
 
   // axios: a router that knows service b, 10 instances, half gray; requests made in the gray lane.
-  const router = createRouter(undefined);
-  router.update(
-    'b',
-    Array.from({ length: 10 }, (_, i): Instance => ({
-      id: `127.0.0.1:${4000 + i}`,
-      service: 'b',
-      host: '127.0.0.1',
-      port: 4000 + i,
-      lane: i % 2 === 0 ? undefined : 'gray',
-      weight: 1,
-      healthy: true,
-      enabled: true,
-      metadata: i % 2 === 0 ? {} : { 'graylane.io/lane': 'gray' },
-    })),
-  );
-  const client = axios.create();
-  attachLaneRouting(client, { router });
-  type Fulfilled = (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>;
-  const handlers = (client.interceptors.request as unknown as { handlers: Array<{ fulfilled: Fulfilled } | null> }).handlers;
-  const route = handlers.find((h) => h !== null)?.fulfilled;
-  if (!route) throw new Error('attachLaneRouting installed no request interceptor');
+  const route = routedInterceptor('b', 4000);
   const identity: Fulfilled = async (config) => config;
   const config = (): InternalAxiosRequestConfig => ({ url: 'http://b/b', method: 'get', headers: new AxiosHeaders({ accept: 'application/json' }) });
   const gray = setLane(ROOT_CONTEXT, 'gray');
@@ -112,6 +92,37 @@ export async function benchAdapters(options: { rounds: number; timeMs: number })
     axiosNs: ns('axios: interceptor transform'),
     axiosBaseNs: ns('axios: identity interceptor'),
   };
+}
+
+/** An axios request interceptor's fulfilled handler. */
+export type Fulfilled = (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>;
+
+/**
+ * The request transform `attachLaneRouting` installs on a fresh axios instance, routing `service`
+ * over 10 instances (ports from `firstPort`), half of them gray.
+ */
+export function routedInterceptor(service: string, firstPort: number): Fulfilled {
+  const router = createRouter(undefined);
+  router.update(
+    service,
+    Array.from({ length: 10 }, (_, i): Instance => ({
+      id: `127.0.0.1:${firstPort + i}`,
+      service,
+      host: '127.0.0.1',
+      port: firstPort + i,
+      lane: i % 2 === 0 ? undefined : 'gray',
+      weight: 1,
+      healthy: true,
+      enabled: true,
+      metadata: i % 2 === 0 ? {} : { 'graylane.io/lane': 'gray' },
+    })),
+  );
+  const client = axios.create();
+  attachLaneRouting(client, { router });
+  const handlers = (client.interceptors.request as unknown as { handlers: Array<{ fulfilled: Fulfilled } | null> }).handlers;
+  const route = handlers.find((h) => h !== null)?.fulfilled;
+  if (!route) throw new Error('attachLaneRouting installed no request interceptor');
+  return route;
 }
 
 export function median(values: readonly number[]): number {

@@ -11,14 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PerformanceObserver } from 'node:perf_hooks';
-import axios, { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
-import { attachLaneRouting } from '@graylane/axios';
-import type { Instance } from '@graylane/core';
+import { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { ensureContextManager } from '@graylane/context';
 import { graylaneMiddleware } from '@graylane/express';
-import { createRouter } from '@graylane/router';
 import { Bench } from 'tinybench';
-import { median } from './micro-adapters.js';
+import { median, routedInterceptor } from './micro-adapters.js';
+import type { Fulfilled } from './micro-adapters.js';
 
 const BATCH = 500;
 
@@ -32,32 +30,11 @@ export interface HopBenchResult {
   readonly hopBaseBytes: number;
 }
 
-type Fulfilled = (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>;
-
 export async function benchHop(options: { rounds: number; timeMs: number }): Promise<HopBenchResult> {
   ensureContextManager();
   let sink = 0;
 
-  const router = createRouter(undefined);
-  router.update(
-    'c',
-    Array.from({ length: 10 }, (_, i): Instance => ({
-      id: `127.0.0.1:${5000 + i}`,
-      service: 'c',
-      host: '127.0.0.1',
-      port: 5000 + i,
-      lane: i % 2 === 0 ? undefined : 'gray',
-      weight: 1,
-      healthy: true,
-      enabled: true,
-      metadata: i % 2 === 0 ? {} : { 'alicloud.service.tag': 'gray' },
-    })),
-  );
-  const client = axios.create();
-  attachLaneRouting(client, { router });
-  const handlers = (client.interceptors.request as unknown as { handlers: Array<{ fulfilled: Fulfilled } | null> }).handlers;
-  const route = handlers.find((h) => h !== null)?.fulfilled;
-  if (!route) throw new Error('attachLaneRouting installed no request interceptor');
+  const route = routedInterceptor('c', 5000);
   const identity: Fulfilled = async (config) => config;
   const middleware = graylaneMiddleware();
   const res = {} as ServerResponse;
