@@ -5,7 +5,7 @@ export type { FallbackPolicy } from './policy.js';
 export { nativeRuleJsonSchema } from './json-schema.js';
 export { rulesInPrecedenceOrder } from './compile/precedence.js';
 export type { RankedRule } from './compile/precedence.js';
-export { MAX_REGEX_LENGTH } from './model/limits.js';
+export { MAX_CONDITIONS, MAX_DOCUMENTS, MAX_LANES, MAX_REGEX_LENGTH, MAX_RULE_TEXT_LENGTH } from './model/limits.js';
 export { regexProblem } from './compile/conditions.js';
 export { LANE_STORE_KIND, applyLaneStore, emptyLaneStore, isLaneActive, laneRuleFromExpression, laneStoreState, parseLaneStore, serializeLaneStore } from './model/lane-object.js';
 export type { LaneObject, LaneStore } from './model/lane-object.js';

@@ -2,7 +2,8 @@ import { parseAllDocuments } from 'yaml';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { LaneRuleSet, RuleIssue } from './model/types.js';
 import { IssueList, joinPath } from './model/issues.js';
-import { MAX_DOCUMENT_DEPTH } from './model/limits.js';
+import { MAX_CONDITIONS, MAX_DOCUMENTS, MAX_DOCUMENT_DEPTH, MAX_LANES, MAX_RULE_TEXT_LENGTH } from './model/limits.js';
+import type { Condition } from './model/types.js';
 import { keepYamlDigits, quoteLossyJsonNumbers } from './model/numbers.js';
 import { importDocument } from './importers/documents.js';
 import { merge } from './compile/merge.js';
@@ -60,6 +61,10 @@ export function validateRules(input: unknown): RuleValidation {
 }
 
 function check(documents: readonly Document[], issues: IssueList): RuleValidation {
+  if (documents.length > MAX_DOCUMENTS) {
+    issues.error('', `has ${documents.length} documents; the limit is ${MAX_DOCUMENTS} (see docs/reference/rules.md, size limits)`);
+    return failure(issues);
+  }
   const contributions = documents.flatMap(({ value, path }) => {
     if (tooDeep(value)) {
       issues.error(path, `is nested deeper than ${MAX_DOCUMENT_DEPTH} levels; rule documents are never that deep`);
@@ -69,8 +74,29 @@ function check(documents: readonly Document[], issues: IssueList): RuleValidatio
   });
   const { rules, origins, lanePaths } = merge(contributions, issues);
   if (issues.failed) return failure(issues);
+  checkSize(rules, issues);
+  if (issues.failed) return failure(issues);
   warnShadowedRules(rules, origins, lanePaths, issues);
   return { ok: true, rules, warnings: issues.warnings };
+}
+
+/** The lane and condition limits of a merged rule set. */
+function checkSize(rules: LaneRuleSet, issues: IssueList): void {
+  if (rules.lanes.length > MAX_LANES) {
+    issues.error('', `has ${rules.lanes.length} lanes; the limit is ${MAX_LANES} (see docs/reference/rules.md, size limits)`);
+    return;
+  }
+  let predicates = 0;
+  const stack: Condition[] = rules.lanes.flatMap((lane) => lane.match.map((rule) => rule.condition));
+  while (stack.length > 0 && predicates <= MAX_CONDITIONS) {
+    const condition = stack.pop()!;
+    if ('all' in condition) stack.push(...condition.all);
+    else if ('any' in condition) stack.push(...condition.any);
+    else predicates++;
+  }
+  if (predicates > MAX_CONDITIONS) {
+    issues.error('', `has more than ${MAX_CONDITIONS} conditions; the limit is ${MAX_CONDITIONS} (see docs/reference/rules.md, size limits)`);
+  }
 }
 
 function failure(issues: IssueList): RuleValidation {
@@ -80,6 +106,10 @@ function failure(issues: IssueList): RuleValidation {
 function readDocuments(text: unknown, format: 'yaml' | 'json' | undefined, issues: IssueList): Document[] {
   if (typeof text !== 'string') {
     issues.error('', `expected rule text (a string), got ${text === null ? 'null' : typeof text}`);
+    return [];
+  }
+  if (text.length > MAX_RULE_TEXT_LENGTH) {
+    issues.error('', `is ${text.length} characters long; the limit is ${MAX_RULE_TEXT_LENGTH} (32 Mi; see docs/reference/rules.md, size limits)`);
     return [];
   }
   const json = format === undefined ? /^\s*[[{]/.test(text) : format === 'json';
