@@ -141,7 +141,10 @@ describe('fileRuleSource', () => {
   test('a file written in place in slow pieces is never applied half-written', async () => {
     const file = join(dir, 'rules.yaml');
     writeFileSync(file, laneRules('gray', 'alice'));
-    const rules = await follow(fileRuleSource(file, { pollIntervalMs: 50 }));
+    // The pause between the pieces (180 ms) is longer than the debounce, so a source without the
+    // settle read would take the first piece alone; the settle is long enough that the pause stays
+    // inside debounce + settle even when this machine is loaded and the test's own timer runs late.
+    const rules = await follow(fileRuleSource(file, { pollIntervalMs: 50, debounceMs: 100, settleMs: 1000 }));
     const seen: (string | undefined)[] = [];
     rules.onChange(() => seen.push(laneOf(rules, 'bob')));
     // The whole new file sends nobody to gray (percentage 0); its first piece alone would send bob.
@@ -151,7 +154,7 @@ describe('fileRuleSource', () => {
     ];
     const applied = nextApplied(rules);
     writeFileSync(file, pieces[0]!);
-    await new Promise((resolve) => setTimeout(resolve, 180)); // longer than the debounce, shorter than debounce + settle
+    await new Promise((resolve) => setTimeout(resolve, 180)); // longer than the debounce, far shorter than debounce + settle
     appendFileSync(file, pieces[1]!);
     await applied;
     await new Promise((resolve) => setTimeout(resolve, 400));
