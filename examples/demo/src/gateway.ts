@@ -23,7 +23,7 @@ const graylane = await startGraylane({ service: 'gateway', dependencies: ['a'], 
 const gateway = createGateway({
   router: graylane.router,
   upstream: 'a',
-  matcher: graylane.rules.matcher(),
+  rules: graylane.rules.matcher(),
   // Loopback clients are trusted, so that `curl -H 'x-mse-tag: gray' http://127.0.0.1:8080/a` works.
   trust: { trustedNetworks: ['127.0.0.0/8', '::1/128'], tokens },
   // The debug trail is on in the demo: `curl -i` shows the hops and their lanes (x-graylane-trail).
