@@ -5,6 +5,7 @@ import { ExitCode, HELP_OPTION, JSON_OPTION, UsageError, parseCommandLine } from
 import type { Command } from '../command.js';
 import { nativeCondition } from '../native.js';
 import { readRuleFile } from '../rules-file.js';
+import { TRUST_HELP, TRUST_OPTIONS, describeDecision, explainEntry } from '../entry-explain.js';
 
 const options = {
   ...HELP_OPTION,
@@ -17,12 +18,17 @@ const options = {
   entry: { type: 'string' },
   attribute: { type: 'string', multiple: true },
   bucket: { type: 'string' },
+  ...TRUST_OPTIONS,
 } as const;
 
 const help = `Usage: graylane rules explain <file> --url <url> [options]
 
-Says which lane a request gets under the rules in <file>, and which rule decided. Also lists the
-rules whose condition held but whose lane's percentage turned the request away.
+Says which lane a request keeps or gets, and why, making the decision the service or gateway
+makes (createEntryDecision of @graylane/context): a valid lane token, else the lane carried by a
+trusted client (x-mse-tag, baggage lane=, OpenSergo carriers), else the rules in <file>, else
+base; carried lanes and tokens that are not trusted are named with the reason, with the headers the
+entry removes or writes. Also lists the rules whose condition held but whose lane's percentage
+turned the request away.
 
 Options:
   --url <url>            path and query ('/a?group=gray') or an absolute URL (required)
@@ -34,10 +40,12 @@ Options:
   --attribute <name=value>
                          the value of an attribute the rules read (repeatable); others are absent
   --bucket <0-99>        the request's random bucket for random percentages; default drawn at random
+${TRUST_HELP}
   --json                 print the explanation as JSON
   -h, --help             show this help
 
-Exit codes: 0 explained, 1 the rules are invalid or unreadable, 2 usage.`;
+Exit codes: 0 explained, 1 the rules are invalid or unreadable, or --trust networks or token keys
+are invalid, 2 usage.`;
 
 /** `graylane rules explain <file> --url ...`. */
 export const rulesExplain: Command = {
@@ -51,7 +59,8 @@ export const rulesExplain: Command = {
     const { values, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError('name exactly one rule file');
     if (values.url === undefined) throw new UsageError('--url is required');
-    const request = requestView(requestParts(values.url, values));
+    const parts = requestParts(values.url, values);
+    const request = requestView(parts);
     const bucket = values.bucket === undefined ? undefined : parseBucket(values.bucket);
     const { rules } = await readRuleFile(positionals[0]!, context);
     const matcher = compileMatcher(rules, {
@@ -60,21 +69,45 @@ export const rulesExplain: Command = {
       // The middle of the bucket, so that flooring `random() * 100` gives the bucket back exactly.
       ...(bucket === undefined ? {} : { random: () => (bucket + 0.5) / 100 }),
     });
-    const { lane, rule, notAdmitted } = matcher.explain(request);
+    const ruled = matcher.explain(request);
+    const entry = await explainEntry(parts.headers, ruled.lane, values, context);
+    // A rule is the reason only when the rules were consulted; a trusted carrier or a token wins over them.
+    const rule = entry.rulesApplied ? ruled.rule : undefined;
+    const { notAdmitted } = ruled;
     if (values.json) {
-      const json = { lane: lane ?? 'base', rule: rule ? explained(rule) : null, notAdmitted: notAdmitted.map(explained) };
+      const json = {
+        lane: entry.lane ?? 'base',
+        decidedBy: entry.decidedBy,
+        rule: rule ? explained(rule) : null,
+        notAdmitted: entry.rulesApplied ? notAdmitted.map(explained) : [],
+        hop: entry.hop,
+        trust: entry.trust,
+        client: entry.client ?? null,
+        carried: entry.carried ?? null,
+        trusted: entry.trusted,
+        rejected: entry.rejected,
+        rulesApplied: entry.rulesApplied,
+        rulesLane: entry.rulesApplied ? (ruled.lane ?? 'base') : null,
+        forwarded: entry.forwarded,
+      };
       context.out(JSON.stringify(json, null, 2));
       return ExitCode.OK;
     }
-    context.out(`lane: ${lane ?? 'base'}${rule ? '' : ' (no rule matched)'}`);
+    const unmatched = entry.decidedBy === 'none' && entry.rulesApplied && !ruled.rule;
+    context.out(`lane: ${entry.lane ?? 'base'}${unmatched ? ' (no rule matched)' : ''}`);
     if (rule) context.out(`rule: ${describe(rule)}`);
-    if (notAdmitted.length > 0) context.out(`turned away by their lane's percentage:`);
-    for (const other of notAdmitted) context.out(`  ${describe(other)}`);
+    const told = entry.carried !== undefined || entry.rejected.length > 0 || entry.hop === 'inner' || entry.decidedBy === 'token' || entry.decidedBy === 'carrier';
+    if (told) context.out(describeDecision(entry, rule && `lane "${rule.tag}" match[${rule.ruleIndex}]`));
+    for (const reason of entry.rejected) context.out(reason);
+    if (!entry.rulesApplied) context.out(entry.hop === 'inner' ? 'rules: not applied at an inner hop' : 'rules: not consulted (the trusted lane wins)');
+    if (told) for (const [name, value] of Object.entries(entry.forwarded)) context.out(value === null ? `forwarded without ${name}` : `forwarded with ${name}: ${value}`);
+    if (entry.rulesApplied && notAdmitted.length > 0) context.out(`turned away by their lane's percentage:`);
+    if (entry.rulesApplied) for (const other of notAdmitted) context.out(`  ${describe(other)}`);
     return ExitCode.OK;
   },
 };
 
-function requestParts(url: string, values: { method?: string; host?: string; header?: string[]; cookie?: string[] }): RequestParts {
+function requestParts(url: string, values: { method?: string; host?: string; header?: string[]; cookie?: string[] }): RequestParts & { readonly headers: Record<string, string[]> } {
   let parsed: URL;
   try {
     parsed = new URL(url, 'http://relative.invalid');
