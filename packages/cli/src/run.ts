@@ -7,10 +7,11 @@ import { rulesExplain } from './commands/rules-explain.js';
 import { rulesPublish } from './commands/rules-publish.js';
 import { rulesSchema } from './commands/rules-schema.js';
 import { rulesValidate } from './commands/rules-validate.js';
+import { route } from './commands/route.js';
 import { token } from './commands/token.js';
 import { printError } from './report.js';
 
-const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes, ...laneCommands, token];
+const COMMANDS: readonly Command[] = [rulesValidate, rulesExplain, rulesSchema, rulesConvert, rulesPublish, lanes, ...laneCommands, route, token];
 
 /** Where {@link runCli} reads and writes; every field defaults to the process's own. */
 export interface CliOptions {

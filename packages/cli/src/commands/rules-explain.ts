@@ -2,9 +2,14 @@ import { compileMatcher, requestView } from '@graylane/matcher';
 import type { ExplainedRule, RequestParts } from '@graylane/matcher';
 import { constantAttributes } from '../attributes.js';
 import { ExitCode, HELP_OPTION, JSON_OPTION, UsageError, parseCommandLine } from '../command.js';
-import type { Command } from '../command.js';
+import type { Command, Context } from '../command.js';
+import { openLaneStore } from '../lane-store.js';
+import { applyLaneStore } from '@graylane/rules';
+import type { LaneStore } from '@graylane/rules';
 import { nativeCondition } from '../native.js';
 import { readRuleFile } from '../rules-file.js';
+import { ROUTE_HELP, describeHop, fleetPolicy, routeHops } from '../route.js';
+import type { HopRoute } from '../route.js';
 import { TRUST_HELP, TRUST_OPTIONS, describeDecision, explainEntry } from '../entry-explain.js';
 
 const options = {
@@ -19,6 +24,7 @@ const options = {
   attribute: { type: 'string', multiple: true },
   bucket: { type: 'string' },
   ...TRUST_OPTIONS,
+  route: { type: 'string' },
 } as const;
 
 const help = `Usage: graylane rules explain <file> --url <url> [options]
@@ -41,11 +47,19 @@ Options:
                          the value of an attribute the rules read (repeatable); others are absent
   --bucket <0-99>        the request's random bucket for random percentages; default drawn at random
 ${TRUST_HELP}
+  --route <a,b,c>        then, against the live fleet: where the request in its lane would go now
+                         at each of these hops (as \`graylane route\` says: instance, fallback, why)
+
+With a lane store named (GRAYLANE_LANES_FILE or GRAYLANE_LANES_DATA_ID, as the services have
+it), its lane objects are applied first, as services apply them: a lane's rule from the store,
+and no request colored into a disabled or expired lane.
+
+${ROUTE_HELP}
   --json                 print the explanation as JSON
   -h, --help             show this help
 
-Exit codes: 0 explained, 1 the rules are invalid or unreadable, or --trust networks or token keys
-are invalid, 2 usage.`;
+Exit codes: 0 explained, 1 the rules are invalid or unreadable, --trust networks or token keys
+are invalid, the registry or lane store failed, or a --route hop has no instance, 2 usage.`;
 
 /** `graylane rules explain <file> --url ...`. */
 export const rulesExplain: Command = {
@@ -62,7 +76,9 @@ export const rulesExplain: Command = {
     const parts = requestParts(values.url, values);
     const request = requestView(parts);
     const bucket = values.bucket === undefined ? undefined : parseBucket(values.bucket);
-    const { rules } = await readRuleFile(positionals[0]!, context);
+    const file = await readRuleFile(positionals[0]!, context);
+    const lanesStore = await laneObjects(context);
+    const rules = lanesStore ? applyLaneStore(file.rules, lanesStore.store) : file.rules;
     const matcher = compileMatcher(rules, {
       attributes: constantAttributes(rules, new Map((values.attribute ?? []).map((pair) => split(pair, '=', '--attribute')))),
       ...(values.entry === undefined ? {} : { entry: values.entry }),
@@ -74,6 +90,14 @@ export const rulesExplain: Command = {
     // A rule is the reason only when the rules were consulted; a trusted carrier or a token wins over them.
     const rule = entry.rulesApplied ? ruled.rule : undefined;
     const { notAdmitted } = ruled;
+    let hops: HopRoute[] | undefined;
+    let registry: string | undefined;
+    if (values.route !== undefined) {
+      const services = values.route.split(',').map((item) => item.trim()).filter(Boolean);
+      if (services.length === 0) throw new UsageError('--route names the services of the chain, comma-separated');
+      const fleet = await fleetPolicy(context, undefined, { text: file.text, from: `file ${positionals[0]!}` });
+      ({ hops, registry } = await routeHops(context, services, entry.lane, fleet));
+    }
     if (values.json) {
       const json = {
         lane: entry.lane ?? 'base',
@@ -89,9 +113,11 @@ export const rulesExplain: Command = {
         rulesApplied: entry.rulesApplied,
         rulesLane: entry.rulesApplied ? (ruled.lane ?? 'base') : null,
         forwarded: entry.forwarded,
+        laneStore: lanesStore?.where ?? null,
+        ...(hops ? { registry, route: hops } : {}),
       };
       context.out(JSON.stringify(json, null, 2));
-      return ExitCode.OK;
+      return exitOf(hops);
     }
     const unmatched = entry.decidedBy === 'none' && entry.rulesApplied && !ruled.rule;
     context.out(`lane: ${entry.lane ?? 'base'}${unmatched ? ' (no rule matched)' : ''}`);
@@ -103,7 +129,12 @@ export const rulesExplain: Command = {
     if (told) for (const [name, value] of Object.entries(entry.forwarded)) context.out(value === null ? `forwarded without ${name}` : `forwarded with ${name}: ${value}`);
     if (entry.rulesApplied && notAdmitted.length > 0) context.out(`turned away by their lane's percentage:`);
     if (entry.rulesApplied) for (const other of notAdmitted) context.out(`  ${describe(other)}`);
-    return ExitCode.OK;
+    if (lanesStore) context.out(`lane objects applied from ${lanesStore.where}`);
+    if (hops) {
+      context.out(`route now (${registry} registry):`);
+      for (const hop of hops) for (const line of describeHop(hop)) context.out(`  ${line}`);
+    }
+    return exitOf(hops);
   },
 };
 
@@ -129,6 +160,22 @@ function requestParts(url: string, values: { method?: string; host?: string; hea
     query,
     cookies: Object.fromEntries((values.cookie ?? []).map((pair) => split(pair, '=', '--cookie'))),
   };
+}
+
+/** 1 when a hop of `--route` has no instance to go to. */
+function exitOf(hops: readonly HopRoute[] | undefined): ExitCode {
+  return hops?.some((hop) => hop.error !== null) ? ExitCode.FAILURE : ExitCode.OK;
+}
+
+/** The lane store the environment names, read once; `undefined` when none is named. */
+async function laneObjects(context: Context): Promise<{ where: string; store: LaneStore } | undefined> {
+  if (!context.env['GRAYLANE_LANES_FILE']?.trim() && !context.env['GRAYLANE_LANES_DATA_ID']?.trim()) return undefined;
+  const access = await openLaneStore(context);
+  try {
+    return { where: access.where, store: await access.read() };
+  } finally {
+    await access.close();
+  }
 }
 
 /** `name<separator>value`, both trimmed; the name must not be empty. */
