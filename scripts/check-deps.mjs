@@ -9,7 +9,9 @@
 // - every @graylane/* or third-party import in src/ is declared in the package's package.json, every
 //   import in test/ in it or the root's devDependencies; every dependency of a published package is
 //   imported by its src/ (no unused dependency);
-// - no cycle between workspaces through their @graylane/* dependencies.
+// - no cycle between workspaces through their @graylane/* dependencies;
+// - the private test kit @graylane/testing is a devDependency only, never a dependency or peer of
+//   any workspace, and no package's src/ imports it (it is never packed or published).
 // Exits 1 listing every violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -25,6 +27,8 @@ const IMPURE = ['@opentelemetry/', 'axios', 'express', '@nestjs/', 'undici', '@g
 /** The outbound core, and the only graylane packages it may import (docs/adr/0007-outbound-core.md). */
 const OUTBOUND = 'outbound';
 const OUTBOUND_IMPORTS = new Set(['core', 'router', 'context']);
+/** The private test kit (packages/testing): tests only, never published. */
+const TESTING = '@graylane/testing';
 /** Packages that may import the bootstrap @graylane/node: applications, not libraries. */
 const BOOTSTRAP_USERS = new Set(['cli']);
 const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -54,6 +58,7 @@ for (const name of readdirSync(packagesDir)) {
       if (name === OUTBOUND && (target ? !OUTBOUND_IMPORTS.has(target) : IMPURE.some((prefix) => bare.startsWith(prefix) && prefix !== '@opentelemetry/'))) {
         problems.push(`${where}: the outbound core imports ${bare} (only @graylane/core, router and context, and no HTTP client or framework)`);
       }
+      if (bare === TESTING && pkg.name !== TESTING) problems.push(`${where}: src/ imports the private test kit ${TESTING} (tests only)`);
       if (target === 'node' && !BOOTSTRAP_USERS.has(name)) problems.push(`${where}: nothing may import the bootstrap @graylane/node`);
       if (ADAPTERS.has(name) && target && ADAPTERS.has(target)) problems.push(`${where}: adapter imports adapter ${bare}`);
     }
@@ -109,6 +114,7 @@ for (const { dir, pkg } of workspaces) {
   const srcImports = importsOf(srcDir, ['node_modules', 'consumer', 'java-service', 'dist']);
   const testImports = isTestWorkspace ? new Map() : importsOf(join(dir, 'test'));
   const runtime = new Set([...deps, ...peers]);
+  if (runtime.has(TESTING)) problems.push(`${pkg.name}: ${TESTING} is private (never published): a devDependency only`);
   for (const [bare, file] of srcImports) {
     if (bare === pkg.name) continue;
     if (!runtime.has(bare) && !(isTestWorkspace && (devs.includes(bare) || rootTools.has(bare)))) {

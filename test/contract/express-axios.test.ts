@@ -9,8 +9,8 @@ import { createInstance } from '@graylane/core';
 import { graylaneMiddleware } from '@graylane/express';
 import { attachLaneRouting } from '@graylane/axios';
 import { createRouter } from '@graylane/router';
-import { describePropagationContract, listen } from '../../packages/context/test/contract';
-import type { PropagationAdapter } from '../../packages/context/test/contract';
+import { describePropagationContract, listen } from '@graylane/testing';
+import type { PropagationAdapter } from '@graylane/testing';
 
 describePropagationContract('express middleware + axios interceptor', (): PropagationAdapter => {
   const router = createRouter(undefined);

@@ -9,8 +9,8 @@ import { extractLane, getLane, injectLane, withLane } from '@graylane/context';
 import { createGateway } from '@graylane/gateway';
 import type { Gateway } from '@graylane/gateway';
 import { createRouter } from '@graylane/router';
-import { describePropagationContract, getJson, listen } from '../../packages/context/test/contract';
-import type { ContractServer, PropagationAdapter } from '../../packages/context/test/contract';
+import { describePropagationContract, getJson, listen } from '@graylane/testing';
+import type { ContractServer, PropagationAdapter } from '@graylane/testing';
 
 describePropagationContract('entry gateway (trust: all) in front of a plain upstream', (): PropagationAdapter => {
   const router = createRouter(undefined);

@@ -36,6 +36,11 @@ describe('check-deps on a monorepo that breaks each rule', () => {
     write('packages/core/test/core.test.ts', "import { expect } from 'jest';\nimport fc from 'fast-check';\n");
     pkg('rules', { dependencies: { '@graylane/core': '0.1.0', zod: '^4.0.0' } });
     write('packages/rules/src/index.ts', "export type { Core } from '@graylane/core';\nexport type Rule = string;\n");
+    // router takes the private test kit as a dependency and imports it from src/.
+    pkg('testing', { private: true });
+    write('packages/testing/src/index.ts', 'export const t = 1;\n');
+    pkg('router', { dependencies: { '@graylane/testing': '0.1.0' } });
+    write('packages/router/src/index.ts', "export { t } from '@graylane/testing';\n");
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -47,5 +52,12 @@ describe('check-deps on a monorepo that breaks each rule', () => {
     expect(result.stderr).not.toContain('the tests import jest'); // the root's tooling is declared
     expect(result.stderr).toContain('@graylane/rules: dependency zod is imported nowhere in src/ (unused dependency)');
     expect(result.stderr).toContain('dependency cycle between workspaces: @graylane/core -> @graylane/rules -> @graylane/core');
+  });
+
+  test('fails when the private test kit is a dependency or imported from src/', () => {
+    const result = check(root);
+    expect(result.stderr).toContain('@graylane/router: @graylane/testing is private (never published): a devDependency only');
+    expect(result.stderr).toContain('@graylane/router (packages/router/src/index.ts): src/ imports the private test kit @graylane/testing (tests only)');
+    expect(result.stderr).not.toContain('@graylane/testing:'); // the kit itself is fine
   });
 });

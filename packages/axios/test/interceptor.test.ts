@@ -6,9 +6,8 @@ import { ErrorCode } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
-import { describeRetryContract } from '../../context/test/retry-contract.js';
+import { deadPort, describeRetryContract, instance } from '@graylane/testing';
 import { attachLaneRouting } from '../src/index.js';
-import { deadPort, instance } from '../../outbound/test/support.js';
 
 interface Seen {
   server: string;

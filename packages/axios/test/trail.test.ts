@@ -1,5 +1,5 @@
 import axios from 'axios';
-import { describeTrailContract } from '../../context/test/trail-contract.js';
+import { describeTrailContract } from '@graylane/testing';
 import { attachLaneRouting } from '../src/index.js';
 
 describeTrailContract('axios', (router) => {

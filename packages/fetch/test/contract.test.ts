@@ -2,10 +2,9 @@ import http from 'node:http';
 import { Agent } from 'undici';
 import { extractLane, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
-import { describePropagationContract, listen, sendJson } from '../../context/test/contract.js';
-import type { PropagationAdapter } from '../../context/test/contract.js';
+import { asService, describePropagationContract, listen, sendJson } from '@graylane/testing';
+import type { PropagationAdapter } from '@graylane/testing';
 import { createLaneFetch } from '../src/index.js';
-import { asService } from '../../outbound/test/support.js';
 
 /** createLaneFetch outbound; plain node:http inbound with extractLane + withLane. */
 function fetchAdapter(): PropagationAdapter {

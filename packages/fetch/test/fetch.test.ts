@@ -9,8 +9,8 @@ import { ensureContextManager, getLane, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, Selection } from '@graylane/router';
 import { createLaneFetch, laneInterceptor } from '../src/index.js';
-import { echoServers, instance } from './support.js';
-import type { Seen } from './support.js';
+import { echoServers, instance } from '@graylane/testing';
+import type { Seen } from '@graylane/testing';
 
 const run = promisify(execFile);
 

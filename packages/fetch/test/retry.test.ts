@@ -5,10 +5,8 @@ import { ErrorCode } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { Selection } from '@graylane/router';
-import { codesOf, describeRetryContract } from '../../context/test/retry-contract.js';
+import { codesOf, deadPort, describeRetryContract, instance } from '@graylane/testing';
 import { createLaneFetch, laneInterceptor } from '../src/index.js';
-import { deadPort } from '../../outbound/test/support.js';
-import { instance } from './support.js';
 
 describeRetryContract('undici.request', {
   retriesResets: true,

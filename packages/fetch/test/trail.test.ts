@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch, request } from 'undici';
-import { describeTrailContract } from '../../context/test/trail-contract.js';
+import { describeTrailContract } from '@graylane/testing';
 import { createLaneFetch, laneInterceptor } from '../src/index.js';
 
 describeTrailContract('undici.request', (router) => {

@@ -7,7 +7,8 @@ import { ensureContextManager, getLane, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, Selection } from '@graylane/router';
 import { IDLE_SOCKET_TIMEOUT_MS, LaneAgent, LaneHttpsAgent } from '../src/index.js';
-import { echoServers, get, instance } from './support.js';
+import { echoServers, instance } from '@graylane/testing';
+import { get } from './support.js';
 
 // A self-signed certificate for the host name `b`, valid until 2126; for these tests only.
 const tls = { cert: readFileSync(join(__dirname, 'fixtures', 'b.crt')), key: readFileSync(join(__dirname, 'fixtures', 'b.key')) };

@@ -1,10 +1,9 @@
 import http from 'node:http';
 import { extractLane, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
-import { describePropagationContract, getJson, listen, sendJson } from '../../context/test/contract.js';
-import type { PropagationAdapter } from '../../context/test/contract.js';
+import { asService, describePropagationContract, getJson, listen, sendJson } from '@graylane/testing';
+import type { PropagationAdapter } from '@graylane/testing';
 import { LaneAgent } from '../src/index.js';
-import { asService } from '../../outbound/test/support.js';
 
 /** LaneAgent outbound; plain node:http inbound with extractLane + withLane. */
 function laneAgentAdapter(): PropagationAdapter {

@@ -6,11 +6,10 @@ import { ensureContextManager, withLane } from '@graylane/context';
 import { isConnectFailure } from '@graylane/outbound';
 import { createRouter } from '@graylane/router';
 import type { Selection } from '@graylane/router';
-import { describeRetryContract } from '../../context/test/retry-contract.js';
+import { deadPort, describeRetryContract, echoServers, instance } from '@graylane/testing';
 import { LaneAgent } from '../src/index.js';
 import { connectWithRetries } from '../src/routing.js';
-import { deadPort } from '../../outbound/test/support.js';
-import { echoServers, get, instance } from './support.js';
+import { get } from './support.js';
 
 /** Sends `method` to `url` through `agent` (with a small body unless GET or HEAD); resolves with the response body. */
 function send(url: string, method: string, agent: http.Agent): Promise<string> {

@@ -4,9 +4,8 @@ import { once } from 'node:events';
 import { context } from '@opentelemetry/api';
 import { createLaneTrail, ensureContextManager, setLaneTrail } from '@graylane/context';
 import { createRouter } from '@graylane/router';
-import { describeTrailContract } from '../../context/test/trail-contract.js';
+import { describeTrailContract, instance } from '@graylane/testing';
 import { LaneAgent } from '../src/index.js';
-import { instance } from './support.js';
 
 describeTrailContract('LaneAgent', (router) => {
   const agent = new LaneAgent({ router, keepAlive: true });

@@ -1,7 +1,7 @@
-// The registry contract suite (packages/registry/test/contract.ts), run unchanged over Nacos on
+// The registry contract suite (@graylane/testing, packages/testing/src/registry-contract.ts), run unchanged over Nacos on
 // every test server (r-nacos and the Java Nacos server): one client watches, another registers, as
 // two processes would. No namespace is set, as most users set none.
-import { describeRegistryContract } from '../../registry/test/contract.js';
+import { describeRegistryContract } from '@graylane/testing';
 import { createNacosRegistry } from '../src/index.js';
 import { collectingLogger } from './rnacos.js';
 import { nacosServers, useNacosServer } from './servers.js';

@@ -7,7 +7,7 @@ import { createRouter } from '@graylane/router';
 import type { LaneRouter, RetryOptions as DeprecatedRetryOptions, Selection } from '@graylane/router';
 import { createOutbound } from '../src/index.js';
 import type { HeaderAccess, OutboundOptions, RetryOptions } from '../src/index.js';
-import { instance } from './support.js';
+import { instance } from '@graylane/testing';
 
 /** A request of a made-up client: headers in a Map under the names given, matched case-insensitively. */
 interface FakeRequest {

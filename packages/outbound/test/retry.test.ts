@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import { createRouter } from '@graylane/router';
 import { IDEMPOTENT_METHODS, compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from '../src/index.js';
-import { instance } from './support.js';
+import { instance } from '@graylane/testing';
 
 describe('compileRetry', () => {
   const router = createRouter(undefined);

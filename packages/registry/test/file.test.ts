@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, type Instance, type Registry } from '@graylane/core';
 import { createFileRegistry, type FileRecord } from '../src/index.js';
-import { describeRegistryContract } from './contract.js';
+import { describeRegistryContract } from '@graylane/testing';
 
 const FAST = { heartbeatMs: 100, staleMs: 1000, pollMs: 50 };
 

@@ -1,6 +1,6 @@
 import { ErrorCode, type Instance } from '@graylane/core';
 import { createMemoryRegistry } from '../src/index.js';
-import { describeRegistryContract } from './contract.js';
+import { describeRegistryContract } from '@graylane/testing';
 
 describeRegistryContract('memory', async () => {
   const registry = createMemoryRegistry();

@@ -1,7 +1,9 @@
+// The propagation contract over plain node:http with @graylane/context alone (extractLane + withLane in,
+// injectLane out). Here, not in packages/context/test: @graylane/testing depends on context.
 import http from 'node:http';
 import { extractLane, getLane, injectLane, withLane } from '@graylane/context';
-import { describePropagationContract, getJson, listen, sendJson } from './contract.js';
-import type { PropagationAdapter } from './contract.js';
+import { describePropagationContract, getJson, listen, sendJson } from '@graylane/testing';
+import type { PropagationAdapter } from '@graylane/testing';
 
 /** The smallest adapter pair: node:http inbound with extractLane + withLane, outbound with injectLane. */
 function nodeHttpAdapter(): PropagationAdapter {

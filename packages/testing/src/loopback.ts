@@ -1,6 +1,6 @@
 /**
- * Test helpers shared by the outbound adapters' suites (`packages/<adapter>/test` import them from
- * here, as they import the contract suites from `packages/context/test`).
+ * Loopback helpers shared by the outbound core's and the adapters' suites: instances on 127.0.0.1,
+ * closing servers, a port that refuses connections, addresses made services.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
