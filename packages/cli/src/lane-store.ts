@@ -56,10 +56,27 @@ export async function openLaneStore(context: Context): Promise<LaneStoreAccess> 
   return {
     where: `nacos ${nacos.serverAddr} ${group}/${dataId}`,
     read: async () => parseLaneStore(await config.get(dataId, group), `${group}/${dataId}`),
-    write: (store) => config.publish(dataId, serializeLaneStore(store), group, { type: 'json' }),
+    async write(store) {
+      const text = serializeLaneStore(store);
+      await config.publish(dataId, text, group, { type: 'json' });
+      // Read back until the server serves the change: the Java server stores a publish at once but
+      // answers queries from a cache it updates asynchronously, so the next command (enable right
+      // after disable, in a pipeline) would otherwise read, and write back, the previous state.
+      const deadline = Date.now() + READ_BACK_MS;
+      while ((await config.get(dataId, group)) !== text) {
+        if (Date.now() >= deadline) {
+          context.err(`graylane: warning: nacos ${group}/${dataId} still served the previous lane store ${READ_BACK_MS} ms after the change was stored`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
     close: () => config.close(),
   };
 }
+
+/** How long a write to the Nacos lane store waits for the server to serve it back. */
+const READ_BACK_MS = 5000;
 
 /** Who runs the command: `--by`, else user@host. */
 export function changedBy(by: string | undefined, context: Context): string {
