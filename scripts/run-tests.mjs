@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's test command. Makes sure the Nacos test servers are built, runs the gates (type check
+// The README's test command. Makes sure the Nacos test servers and the test brokers are there, runs the gates (type check
 // of every workspace, lint), builds every workspace, runs each workspace's jest suites through
 // turbo, then prints one line summing them: "N passed, N failed". Exit code is non-zero when any
 // suite failed or any workspace did not report (a crashed runner never counts as green).
@@ -18,6 +18,16 @@ try {
   await prepareTestServers();
 } catch (error) {
   console.error(`the Nacos test servers are not available: ${error instanceof Error ? error.message : String(error)}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+// The broker suites run against real brokers (Kafka in KRaft mode, RabbitMQ, Redis): install or
+// resolve whatever is missing first. Without them the run fails, never skips.
+try {
+  const { prepareBrokers } = await import('./brokers/brokers.mjs');
+  await prepareBrokers();
+} catch (error) {
+  console.error(`the test brokers are not available: ${error instanceof Error ? error.message : String(error)}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
