@@ -7,3 +7,5 @@ export { registrationInstance } from './registration.js';
 export type { Instance, InstanceRegistration, InstancesListener, Registry } from './instance.js';
 export { backoffDelay } from './backoff.js';
 export type { BackoffCurve } from './backoff.js';
+export { sleep, systemClock } from './clock.js';
+export type { Clock, ClockTimer } from './clock.js';

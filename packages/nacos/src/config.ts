@@ -150,8 +150,8 @@ export class NacosConfig {
         refreshing: false,
         stale: false,
         sentOn: undefined,
-        listenRetry: new Backoff(() => void this.#start(created)),
-        refreshRetry: new Backoff(() => this.#refresh(created)),
+        listenRetry: new Backoff(() => void this.#start(created), this.#options.clock),
+        refreshRetry: new Backoff(() => this.#refresh(created), this.#options.clock),
       };
       watch = created;
       this.#watches.set(key, watch);

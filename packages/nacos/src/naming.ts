@@ -146,7 +146,7 @@ export class NacosNaming {
         metadata: { ...registration.metadata },
       },
       sentOn: undefined,
-      retry: new Backoff(() => void this.#reregister(entry)),
+      retry: new Backoff(() => void this.#reregister(entry), this.#options.clock),
     };
     this.#registrations.get(key)?.retry.cancel();
     this.#registrations.set(key, entry);
@@ -240,7 +240,7 @@ export class NacosNaming {
         cached: false,
         lastRefTime: 0,
         sentOn: undefined,
-        retry: new Backoff(() => void this.#subscribe(created)),
+        retry: new Backoff(() => void this.#subscribe(created), this.#options.clock),
       };
       subscription = created;
       this.#subscriptions.set(key, subscription);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, GraylaneError } from '@graylane/core';
+import type { Clock } from '@graylane/core';
 
 /** The namespace the Java client and the Java server use when none is set. */
 export const DEFAULT_NAMESPACE = 'public';
@@ -124,6 +125,11 @@ export interface ResolvedOptions {
   /** This client's own cache folder (servers and namespace included), or `undefined` when off. */
   readonly cacheDir: string | undefined;
   readonly configSyncIntervalMs: number;
+  /**
+   * The clock of the retries of server-side state (config listeners, subscriptions, registrations).
+   * Not a client option: `resolveOptions` leaves it unset (the real clock); tests set a fake one.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** The group Nacos uses when none is given. */

@@ -1,4 +1,5 @@
-import { backoffDelay } from '@graylane/core';
+import { backoffDelay, systemClock } from '@graylane/core';
+import type { Clock, ClockTimer } from '@graylane/core';
 
 /**
  * Backoff for state the client keeps on the server (config listeners, service subscriptions,
@@ -23,11 +24,14 @@ export function retryDelay(attempt: number): number {
  */
 export class Backoff {
   readonly #run: () => void;
+  readonly #clock: Clock;
   #failures = 0;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
 
-  constructor(run: () => void) {
+  /** `clock`: where the retries are scheduled; default the real one. */
+  constructor(run: () => void, clock: Clock = systemClock) {
     this.#run = run;
+    this.#clock = clock;
   }
 
   /** Failures in a row since the last success. */
@@ -43,7 +47,7 @@ export class Backoff {
   /** Counts a failure and schedules the retry after the backoff; a no-op while one is already scheduled. */
   schedule(): void {
     if (this.#timer) return;
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#clock.setTimeout(() => {
       this.#timer = undefined;
       this.#run();
     }, retryDelay(this.#failures++));
@@ -52,7 +56,7 @@ export class Backoff {
 
   /** Drops the scheduled retry, if any; the failure count stays (a retry run early still backs off after it). */
   cancel(): void {
-    clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 

@@ -6,7 +6,9 @@ import { NacosConfig } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import type { Body } from '../src/proto.js';
 import type { Send } from '../src/transport/connection.js';
-import { FakeConnection, until } from './fake-connection.js';
+import { createFakeClock } from '@graylane/testing';
+import type { FakeClock } from '@graylane/testing';
+import { FakeConnection, until as untilReal } from './fake-connection.js';
 import { Inbox, collectingLogger } from './rnacos.js';
 
 /** An in-memory config server behind the connection surface NacosConfig uses. */
@@ -53,16 +55,27 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
-function setup(options: { configSyncIntervalMs?: number } = {}) {
+/** The fake clock of the latest {@link setup}: the retries' backoff runs on it, so no test sleeps through one. */
+let clock: FakeClock;
+
+/** `realClock`: the retries on the real clock, for a test that also needs the real-timer md5 check. */
+function setup(options: { configSyncIntervalMs?: number; realClock?: boolean } = {}) {
   const connection = new FakeConfigServer();
   const logger = collectingLogger();
+  clock = createFakeClock();
   const resolved = resolveOptions({ serverAddr: '127.0.0.1:8848', cacheDir: false, logger, configSyncIntervalMs: options.configSyncIntervalMs ?? 0 });
-  const config = new NacosConfig(connection.asConnection(), resolved);
+  const config = new NacosConfig(connection.asConnection(), options.realClock ? resolved : { ...resolved, clock });
   clients.push(config);
   return { connection, logger, config };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Fake time passes: the retries that fall due run. */
+const sleep = (ms: number) => clock.advance(ms);
+/** Fake time passes until `condition` holds, at most `maxMs`. */
+const until = (condition: () => boolean, maxMs: number, what: string) => clock.advanceUntil(condition, maxMs, what);
+/** Fake time passes until `inbox` received an item satisfying `predicate`. */
+const received = <T>(inbox: Inbox<T>, predicate: (item: T) => boolean, maxMs: number, what: string) =>
+  until(() => inbox.items.some(predicate), maxMs, what);
 
 describe('NacosConfig watch retries', () => {
   it('regression: a watch whose listen request times out on a healthy connection retries until the server has the listener', async () => {
@@ -71,12 +84,12 @@ describe('NacosConfig watch retries', () => {
     connection.failures.ConfigBatchListenRequest = 2;
     const inbox = new Inbox<string | undefined>();
     config.watch('app.yaml', undefined, inbox.push);
-    await inbox.until((content) => content === 'v1', 1000, 'the first content');
+    await received(inbox, (content) => content === 'v1', 1000, 'the first content');
     await until(() => connection.listening.has('DEFAULT_GROUP/app.yaml'), 3000, 'the listener after two failed listens');
     expect(connection.count('ConfigBatchListenRequest')).toBe(3);
 
     connection.publish('app.yaml', 'v2');
-    await inbox.until((content) => content === 'v2', 1000, 'v2 pushed to the retried listener');
+    await received(inbox, (content) => content === 'v2', 1000, 'v2 pushed to the retried listener');
     expect(inbox.items).toEqual(['v1', 'v2']);
     expect(logger.messages.filter((m) => /watching Nacos config DEFAULT_GROUP\/app\.yaml failed .*timed out.*retrying with backoff/.test(m))).toHaveLength(1);
     expect(logger.messages.some((m) => /works again after 2 failed attempt/.test(m))).toBe(true);
@@ -88,7 +101,7 @@ describe('NacosConfig watch retries', () => {
     connection.failures.ConfigQueryRequest = 1;
     const inbox = new Inbox<string | undefined>();
     config.watch('first.yaml', undefined, inbox.push);
-    await inbox.until((content) => content === 'v1', 2000, 'the content after a failed first read');
+    await received(inbox, (content) => content === 'v1', 2000, 'the content after a failed first read');
     await until(() => connection.listening.has('DEFAULT_GROUP/first.yaml'), 1000, 'the listener');
     expect(inbox.items).toEqual(['v1']);
   });
@@ -99,11 +112,11 @@ describe('NacosConfig watch retries', () => {
     const inbox = new Inbox<string | undefined>();
     config.watch('changed.yaml', undefined, inbox.push);
     await until(() => connection.listening.has('DEFAULT_GROUP/changed.yaml'), 1000, 'the listener');
-    await inbox.until((content) => content === 'v1', 1000, 'v1');
+    await received(inbox, (content) => content === 'v1', 1000, 'v1');
 
     connection.failures.ConfigQueryRequest = 2;
     connection.publish('changed.yaml', 'v2');
-    await inbox.until((content) => content === 'v2', 3000, 'v2 after two failed re-reads');
+    await received(inbox, (content) => content === 'v2', 3000, 'v2 after two failed re-reads');
     expect(connection.count('ConfigQueryRequest')).toBe(1 + 3);
     expect(inbox.items).toEqual(['v1', 'v2']);
     expect(logger.messages.filter((m) => /reading changed Nacos config DEFAULT_GROUP\/changed\.yaml failed .*retrying with backoff/.test(m))).toHaveLength(1);
@@ -120,7 +133,7 @@ describe('NacosConfig watch retries', () => {
     await until(() => connection.failures.ConfigQueryRequest === 0, 1000, 'the failed re-read');
     await sleep(20);
     connection.publish('notice.yaml', 'v3');
-    await inbox.until((content) => content === 'v3', 200, 'v3 well before the backoff ends');
+    await received(inbox, (content) => content === 'v3', 200, 'v3 well before the backoff ends');
   });
 
   it('stops retrying when the watch is removed, and when the client closes', async () => {
@@ -147,7 +160,7 @@ describe('NacosConfig watch retries', () => {
     const times: number[] = [];
     const send = connection.send;
     (connection as { send: Send }).send = (type, body) => {
-      if (type === 'ConfigBatchListenRequest') times.push(Date.now());
+      if (type === 'ConfigBatchListenRequest') times.push(clock.now());
       return send(type, body);
     };
     config.watch('backoff.yaml', undefined, () => undefined);
@@ -171,20 +184,21 @@ describe('NacosConfig watch retries', () => {
     expect(connection.listening.has('DEFAULT_GROUP/reconnect.yaml')).toBe(false);
     await until(() => connection.listening.has('DEFAULT_GROUP/reconnect.yaml'), 2000, 'the listener after the reconnect');
     connection.publish('reconnect.yaml', 'v2');
-    await inbox.until((content) => content === 'v2', 1000, 'v2');
+    await received(inbox, (content) => content === 'v2', 1000, 'v2');
   });
 
+  // On the real clock: the md5 check runs on a real interval timer.
   it('re-listens with backoff when the periodic md5 check fails', async () => {
-    const { connection, config } = setup({ configSyncIntervalMs: 1000 });
+    const { connection, config } = setup({ configSyncIntervalMs: 1000, realClock: true });
     connection.contents.set('DEFAULT_GROUP/sync.yaml', 'v1');
     config.watch('sync.yaml', undefined, () => undefined);
-    await until(() => connection.listening.has('DEFAULT_GROUP/sync.yaml'), 1000, 'the listener');
+    await untilReal(() => connection.listening.has('DEFAULT_GROUP/sync.yaml'), 1000, 'the listener');
     const before = connection.count('ConfigBatchListenRequest');
     connection.failures.ConfigBatchListenRequest = 1;
-    await until(() => connection.count('ConfigBatchListenRequest') === before + 1, 2000, 'the failing check');
+    await untilReal(() => connection.count('ConfigBatchListenRequest') === before + 1, 2000, 'the failing check');
     // The retry comes within the backoff (≤ 0.5 s), not with the next check (1 s later).
     const failedAt = Date.now();
-    await until(() => connection.count('ConfigBatchListenRequest') >= before + 2, 2000, 'the retry');
+    await untilReal(() => connection.count('ConfigBatchListenRequest') >= before + 2, 2000, 'the retry');
     expect(Date.now() - failedAt).toBeLessThan(800);
   });
 });

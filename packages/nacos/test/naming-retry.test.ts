@@ -8,7 +8,9 @@ import { resolveOptions } from '../src/options.js';
 import type { Body } from '../src/proto.js';
 import type { Send } from '../src/transport/connection.js';
 import { RETRY_MAX_MS, retryDelay } from '../src/retry.js';
-import { FakeConnection, until } from './fake-connection.js';
+import { createFakeClock } from '@graylane/testing';
+import type { FakeClock } from '@graylane/testing';
+import { FakeConnection } from './fake-connection.js';
 import { Inbox, collectingLogger } from './rnacos.js';
 
 /** An in-memory naming server behind the connection surface NacosNaming uses. */
@@ -82,16 +84,26 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 
+/** The fake clock of the latest {@link setup}: the retries' backoff runs on it, so no test sleeps through one. */
+let clock: FakeClock;
+
 function setup() {
   const connection = new FakeNamingServer();
   const logger = collectingLogger();
+  clock = createFakeClock();
   const resolved = resolveOptions({ serverAddr: '127.0.0.1:8848', cacheDir: false, logger });
-  const naming = new NacosNaming(connection.asConnection(), resolved);
+  const naming = new NacosNaming(connection.asConnection(), { ...resolved, clock });
   clients.push(naming);
   return { connection, logger, naming };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Fake time passes: the retries that fall due run. */
+const sleep = (ms: number) => clock.advance(ms);
+/** Fake time passes until `condition` holds, at most `maxMs`. */
+const until = (condition: () => boolean, maxMs: number, what: string) => clock.advanceUntil(condition, maxMs, what);
+/** Fake time passes until `inbox` received an item satisfying `predicate`. */
+const received = <T>(inbox: Inbox<T>, predicate: (item: T) => boolean, maxMs: number, what: string) =>
+  until(() => inbox.items.some(predicate), maxMs, what);
 const ports = (hosts: readonly NacosInstance[]) => hosts.map((host) => host.port).join();
 
 describe('NacosNaming subscription retries', () => {
@@ -103,10 +115,10 @@ describe('NacosNaming subscription retries', () => {
     naming.subscribe('orders', inbox.push);
     await until(() => connection.subscribed.has('DEFAULT_GROUP@@orders'), 3000, 'the subscription after two failed requests');
     expect(connection.count('SubscribeServiceRequest')).toBe(3);
-    await inbox.until((hosts) => ports(hosts) === '8080', 1000, 'the first list');
+    await received(inbox, (hosts) => ports(hosts) === '8080', 1000, 'the first list');
 
     connection.addInstance('orders', '10.0.0.2', 8081);
-    await inbox.until((hosts) => ports(hosts) === '8080,8081', 1000, 'the pushed list');
+    await received(inbox, (hosts) => ports(hosts) === '8080,8081', 1000, 'the pushed list');
     expect(inbox.items.map(ports)).toEqual(['8080', '8080,8081']);
     expect(logger.messages.filter((m) => /subscribing to Nacos service DEFAULT_GROUP@@orders failed .*timed out.*retrying with backoff/.test(m))).toHaveLength(1);
     expect(logger.messages.filter((m) => /DEFAULT_GROUP@@orders works again after 2 failed attempt/.test(m))).toHaveLength(1);
@@ -136,7 +148,7 @@ describe('NacosNaming subscription retries', () => {
     const times: number[] = [];
     const send = connection.send;
     (connection as { send: Send }).send = (type, body) => {
-      if (type === 'SubscribeServiceRequest') times.push(Date.now());
+      if (type === 'SubscribeServiceRequest') times.push(clock.now());
       return send(type, body);
     };
     naming.subscribe('backoff', () => undefined);
@@ -159,7 +171,7 @@ describe('NacosNaming subscription retries', () => {
     expect(connection.subscribed.has('DEFAULT_GROUP@@restored')).toBe(false);
     await until(() => connection.subscribed.has('DEFAULT_GROUP@@restored'), 2000, 'the subscription after the reconnect');
     connection.addInstance('restored', '10.0.0.3', 9000);
-    await inbox.until((hosts) => ports(hosts) === '9000', 1000, 'the pushed list');
+    await received(inbox, (hosts) => ports(hosts) === '9000', 1000, 'the pushed list');
   });
 
   it('a retry skips a connection that already has the subscription', async () => {

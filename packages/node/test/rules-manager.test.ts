@@ -1,6 +1,7 @@
 import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { requestView } from '@graylane/matcher';
 import { createMemoryRegistry } from '@graylane/registry';
+import { createFakeClock } from '@graylane/testing';
 import { createRulesManager, startGraylane } from '../src/index.js';
 import type { RulesManager } from '../src/index.js';
 import { captureDiag, laneRules, nextApplied, recordMetrics, testSource } from './support/rules.js';
@@ -205,10 +206,17 @@ describe('ready() at start', () => {
   test("an unreachable source: 'fail' rejects after loadTimeoutMs with GRAYLANE_ERR_NOT_READY and the last read error", async () => {
     const source = testSource(laneRules('gray', 'alice'));
     source.failLoads = Infinity;
-    const rules = manage(createRulesManager(source, { loadTimeoutMs: 300 }));
-    const started = Date.now();
-    const error: unknown = await rules.ready().catch((caught: unknown) => caught);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    const clock = createFakeClock();
+    const rules = manage(createRulesManager(source, { loadTimeoutMs: 300, clock }));
+    let settled: unknown = 'pending';
+    rules.ready().then(
+      () => (settled = 'resolved'),
+      (caught: unknown) => (settled = caught),
+    );
+    await clock.advance(299);
+    expect(settled).toBe('pending');
+    await clock.advance(1);
+    const error = settled;
     expect(error).toMatchObject({
       code: ErrorCode.NOT_READY,
       message: 'no rules from memory test within 300 ms (last error: connection refused)',
@@ -220,8 +228,14 @@ describe('ready() at start', () => {
   test("an unreachable source: 'base' resolves after loadTimeoutMs, and the rules apply once the source delivers them", async () => {
     const source = testSource(laneRules('gray', 'alice'));
     source.failLoads = Infinity;
-    const rules = manage(createRulesManager(source, { loadTimeoutMs: 300, onMissing: 'base' }));
-    await rules.ready();
+    const clock = createFakeClock();
+    const rules = manage(createRulesManager(source, { loadTimeoutMs: 300, onMissing: 'base', clock }));
+    let resolved = false;
+    void rules.ready().then(() => (resolved = true));
+    await clock.advance(299);
+    expect(resolved).toBe(false);
+    await clock.advance(1);
+    expect(resolved).toBe(true);
     expect(rules.status().state).toBe('loading');
     expect(logs.lines).toContainEqual({ level: 'warn', message: expect.stringContaining('requests without a lane go to base until rules arrive') });
     source.publish(laneRules('gray', 'alice'));
@@ -231,8 +245,19 @@ describe('ready() at start', () => {
   test('read failures are retried until the source answers', async () => {
     const source = testSource(laneRules('gray', 'alice'));
     source.failLoads = 2;
-    const rules = manage(createRulesManager(source));
-    await rules.ready();
+    const clock = createFakeClock();
+    const rules = manage(createRulesManager(source, { clock }));
+    let resolved = false;
+    void rules.ready().then(() => (resolved = true));
+    // Two failed reads: the first retry waits 100-200 ms, the second 200-400 ms (jittered backoff).
+    await clock.advance(600);
+    expect(resolved).toBe(true);
+    const [timeout, first, second] = clock.scheduled;
+    expect(timeout).toBe(5000);
+    expect(first).toBeGreaterThanOrEqual(100);
+    expect(first).toBeLessThanOrEqual(200);
+    expect(second).toBeGreaterThanOrEqual(200);
+    expect(second).toBeLessThanOrEqual(400);
     expect(rules.status()).toMatchObject({ state: 'ok', lastError: { code: 'ECONNREFUSED' } });
     expect(logs.lines.filter((line) => line.message.includes('reading the rules from memory test failed'))).toHaveLength(2);
   });

@@ -16,3 +16,5 @@ export type { ContractOptions as RegistryContractOptions, RegistryFixture } from
 export { asService, closeAll, deadPort, instance } from './loopback.js';
 export { echoServers } from './echo.js';
 export type { Seen } from './echo.js';
+export { createFakeClock } from './clock.js';
+export type { FakeClock } from './clock.js';

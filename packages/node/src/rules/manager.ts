@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { diag, metrics } from '@opentelemetry/api';
 import type { ObservableResult } from '@opentelemetry/api';
-import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError, sleep, systemClock } from '@graylane/core';
+import type { Clock } from '@graylane/core';
 import { compileMatcher } from '@graylane/matcher';
 import type { CompileMatcherOptions, LaneMatcher } from '@graylane/matcher';
 import { fallbackPolicy, parseRules } from '@graylane/rules';
@@ -35,6 +36,11 @@ export interface RulesManagerOptions {
    * entry rules. @experimental
    */
   readonly overlay?: RulesOverlay | undefined;
+  /**
+   * The clock of the load timeout and of the retries of failed reads (backoff 200 ms doubling to
+   * 2 s). Default: the real one (`systemClock` of `@graylane/core`); tests pass a fake one.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** Something that rewrites the rules in force and says when it would rewrite them differently. @experimental */
@@ -159,13 +165,14 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   const listeners = new Set<(applied: AppliedRules) => void>();
   const telemetry = rulesTelemetry(source.kind, () => applied?.revision ?? 0);
 
-  const timer = setTimeout(onTimeout, loadTimeoutMs);
+  const clock = options.clock ?? systemClock;
+  const timer = clock.setTimeout(onTimeout, loadTimeoutMs);
   /** Settles `ready` once; `undefined` afterwards. */
   let settleReady: ((error?: unknown) => void) | undefined;
   const ready = new Promise<void>((resolve, reject) => {
     settleReady = (error) => {
       settleReady = undefined;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (error === undefined) resolve();
       else reject(error);
     };
@@ -270,7 +277,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
         loadFailure = error;
         lastError = toRulesError(error);
         diag.warn(`graylane: reading the rules from ${where} failed (${lastError.message}); retrying`);
-        await sleep(backoffDelay(attempt, { firstMs: RETRY_FIRST_MS, maxMs: RETRY_MAX_MS }));
+        await sleep(backoffDelay(attempt, { firstMs: RETRY_FIRST_MS, maxMs: RETRY_MAX_MS }), clock);
         continue;
       }
       update(text);
@@ -313,7 +320,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     },
     close() {
       closing ??= (async () => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         unwatch();
         unoverlay?.();
         telemetry.close();
@@ -356,10 +363,6 @@ function toRulesError(error: unknown): RulesError {
 
 function digest(text: string): string {
   return createHash('md5').update(text, 'utf8').digest('hex');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function invalidOption(path: string, value: unknown, expected: string): GraylaneError {
