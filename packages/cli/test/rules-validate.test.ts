@@ -21,6 +21,32 @@ describe('graylane rules validate', () => {
     ]);
   });
 
+  it('prints every problem of a multi-document file of several forms in one pass, paths from documents[0]', async () => {
+    const result = await graylane(['rules', 'validate', fixture('several-problems.yaml')]);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/several-problems\.yaml \(19 problems\):$/);
+    const paths = lines.slice(1).filter((line) => !line.includes(': warning: ')).map((line) => line.trim().split(': ')[0]);
+    expect(paths).toHaveLength(19);
+    expect(paths.every((path) => /^documents\[[0-4]\]\./.test(path!))).toBe(true);
+    // At least one problem of each document (native, TrafficLabelRule, TrafficRouter, VirtualService, MSE), and
+    // problems that used to hide behind an earlier one of the same document.
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'documents[0].lanes[0].match[0].operator',
+        'documents[1].spec.match[2].value',
+        'documents[2].spec.http[0].match[0].headers["x-user"].regex',
+        'documents[2].spec.http[2].redirect',
+        'documents[3].spec.http[0].match[0].headers["x-user"].regex',
+        'documents[4].EntryRules[1].restItems[0].cond',
+      ]),
+    );
+    const json = await graylane(['rules', 'validate', '--json', fixture('several-problems.yaml')]);
+    const [file] = JSON.parse(json.stdout) as { ok: boolean; issues: { path: string; severity: string }[] }[];
+    expect(file!.ok).toBe(false);
+    expect(file!.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.path)).toEqual(paths);
+  });
+
   it('prints warnings about shadowed rules and still exits 0', async () => {
     const result = await graylane(['rules', 'validate', fixture('shadowed.yaml')]);
     expect(result.code).toBe(0);

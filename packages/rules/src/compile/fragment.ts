@@ -26,6 +26,8 @@ export interface LaneFragment {
   readonly tag: string;
   /** Path of the lane's declaration, for messages. */
   readonly path: string;
+  /** Path of the tag as written, when it is not `<path>.tag` (MSE's `Tag`). */
+  readonly tagPath?: string;
   /** True for a native lane declaration, which may appear only once per tag. */
   readonly declared: boolean;
   readonly settings: LaneSettings;

@@ -66,7 +66,7 @@ function mergeLane(
   origins: RuleOrigins,
 ): Lane | undefined {
   const first = fragments[0]!;
-  if (!checkLaneName(tag, joinPath(first.path, ['tag']), issues)) return undefined;
+  if (!checkLaneName(tag, first.tagPath ?? joinPath(first.path, ['tag']), issues)) return undefined;
   const declared = fragments.filter((f) => f.declared);
   for (const duplicate of declared.slice(1)) {
     issues.error(joinPath(duplicate.path, ['tag']), `lane "${tag}" is already declared at ${declared[0]!.path}; list both rules in one lane's match`);

@@ -1,7 +1,7 @@
 import { joinPath } from '../model/issues.js';
 import type { IssueList } from '../model/issues.js';
-import { NATIVE_KIND, nativeDocumentShallowSchema, nativeSpecShallowSchema } from '../model/schema.js';
-import { validate } from '../model/validate.js';
+import { NATIVE_KIND, nativeDocumentShallowSchema } from '../model/schema.js';
+import { validateFields } from '../model/validate.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
 import { importNative } from './native.js';
@@ -14,8 +14,9 @@ import { importVirtualWorkload } from './opensergo-workload.js';
 
 const KINDS: Record<string, (doc: unknown, path: string, issues: IssueList) => DocumentContribution> = {
   [NATIVE_KIND]: (doc, path, issues) => {
-    const native = validate(nativeDocumentShallowSchema, doc, path, issues);
-    return native ? importNative(native.spec, joinPath(path, ['spec']), issues) : emptyContribution();
+    // The envelope and the spec are checked apart: a misspelt envelope field hides nothing in the spec.
+    const native = validateFields(nativeDocumentShallowSchema, doc, path, issues);
+    return native?.value.spec ? importNative(native.value.spec, joinPath(path, ['spec']), issues) : emptyContribution();
   },
   TrafficLabelRule: importTrafficLabelRule,
   WorkloadLabelRule: importWorkloadLabelRule,
@@ -47,8 +48,7 @@ export function importDocument(doc: unknown, path: string, issues: IssueList): D
     return emptyContribution();
   }
   if (NATIVE_KEYS.some((key) => key in record)) {
-    const spec = validate(nativeSpecShallowSchema, doc, path, issues);
-    return spec ? importNative(spec, path, issues) : emptyContribution();
+    return importNative(doc, path, issues);
   }
   if (isMseLane(record)) return importMse(record, path, issues);
   if (isApisix(record)) return importApisix(record, path, issues);

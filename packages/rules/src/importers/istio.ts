@@ -4,7 +4,7 @@ import { joinPath } from '../model/issues.js';
 import type { IssueList } from '../model/issues.js';
 import { metadataSchema } from '../model/schema.js';
 import type { Condition, FieldType, Predicate } from '../model/types.js';
-import { strict, validate } from '../model/validate.js';
+import { strict, validate, validateFields } from '../model/validate.js';
 import { toPredicate } from '../compile/conditions.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
@@ -62,19 +62,22 @@ const httpRouteSchema = strict({
   ...Object.fromEntries(Object.keys(ROUTE_REFUSED).map((key) => [key, any])),
 });
 
+/** The envelope, the spec and each route are checked apart, so that one problem hides no other. */
 const virtualServiceSchema = strict({
   apiVersion: z.enum(ISTIO_API_VERSIONS),
   kind: z.literal('VirtualService'),
   metadata: metadataSchema.optional(),
-  spec: strict({
-    hosts: z.array(z.string().min(1)).min(1),
-    gateways: any,
-    exportTo: any,
-    http: z.array(z.unknown()).optional(),
-    tls: any,
-    tcp: any,
-  }),
+  spec: z.record(z.string(), z.unknown()),
   status: any,
+});
+
+const virtualServiceSpecSchema = strict({
+  hosts: z.array(z.string().min(1)).min(1),
+  gateways: any,
+  exportTo: any,
+  http: z.array(z.unknown()).optional(),
+  tls: any,
+  tcp: any,
 });
 
 /**
@@ -88,19 +91,23 @@ const virtualServiceSchema = strict({
  */
 export function importVirtualService(doc: unknown, path: string, issues: IssueList): DocumentContribution {
   const out = emptyContribution();
-  const vs = validate(virtualServiceSchema, doc, path, issues);
-  if (!vs) return out;
+  const envelope = validateFields(virtualServiceSchema, doc, path, issues);
   const specPath = joinPath(path, ['spec']);
+  const checked = envelope?.value.spec && validateFields(virtualServiceSpecSchema, envelope.value.spec, specPath, issues);
+  if (!checked) return out;
+  const spec = checked.value;
+  // Only a document whose envelope and spec passed is imported; its routes are checked either way.
+  const importable = envelope.ok && checked.ok;
   for (const key of ['gateways', 'exportTo'] as const) {
-    if (vs.spec[key] !== undefined) issues.warn(joinPath(specPath, [key]), `is ignored: ${key === 'gateways' ? 'graylane applies the rules at every entry' : 'Istio visibility'}, not a lane setting`);
+    if (spec[key] !== undefined) issues.warn(joinPath(specPath, [key]), `is ignored: ${key === 'gateways' ? 'graylane applies the rules at every entry' : 'Istio visibility'}, not a lane setting`);
   }
   for (const key of ['tls', 'tcp'] as const) {
-    if (vs.spec[key] !== undefined) issues.warn(joinPath(specPath, [key]), 'is ignored: graylane decides lanes of HTTP requests only');
+    if (spec[key] !== undefined) issues.warn(joinPath(specPath, [key]), 'is ignored: graylane decides lanes of HTTP requests only');
   }
-  if (vs.status !== undefined) issues.warn(joinPath(path, ['status']), 'is ignored: set by Kubernetes');
-  const hosts = vs.spec.hosts;
+  if (envelope.value.status !== undefined) issues.warn(joinPath(path, ['status']), 'is ignored: set by Kubernetes');
+  const hosts = spec.hosts ?? [];
   let priority = 0;
-  (vs.spec.http ?? []).forEach((input, r) => {
+  (spec.http ?? []).forEach((input, r) => {
     const routePath = joinPath(specPath, ['http', r]);
     const route = validate(httpRouteSchema, input, routePath, issues);
     if (!route) return;
@@ -132,7 +139,7 @@ export function importVirtualService(doc: unknown, path: string, issues: IssueLi
       const destinationPath = joinPath(routePath, ['route', d]);
       if (entry.destination.port !== undefined) issues.warn(joinPath(destinationPath, ['destination', 'port']), 'is ignored: graylane picks the port from the registry');
       if (entry.headers !== undefined) issues.warn(joinPath(destinationPath, ['headers']), 'is ignored: it acts after the lane is chosen');
-      if (!sameService(entry.destination.host, hosts)) {
+      if (spec.hosts && !sameService(entry.destination.host, hosts)) {
         issues.error(
           joinPath(destinationPath, ['destination', 'host']),
           `"${entry.destination.host}" is not one of spec.hosts (${hosts.join(', ')}); graylane routes between lanes (subsets) of one service, so route to a subset of it`,
@@ -145,6 +152,7 @@ export function importVirtualService(doc: unknown, path: string, issues: IssueLi
       const exact = (cumulative * 100) / total;
       const percent = Math.round(exact);
       if (percent !== exact) issues.warn(joinPath(destinationPath, ['weight']), `the share up to here, ${exact.toFixed(2)} %, is rounded to ${percent} % (graylane splits by whole percentages)`);
+      if (!importable) return;
       const split: Condition =
         percent >= 100 ? condition : { all: [...('all' in condition ? condition.all : [condition]), { operator: 'random', percentage: percent }] };
       out.lanes.push({

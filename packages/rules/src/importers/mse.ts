@@ -4,7 +4,8 @@ import type { IssueList, PathSegment } from '../model/issues.js';
 import { compareOperatorSchema, percentageSchema, scalarSchema } from '../model/schema.js';
 import type { PredicateDoc } from '../model/schema.js';
 import type { Condition } from '../model/types.js';
-import { strict, validate } from '../model/validate.js';
+import { strict, validate, validateFields } from '../model/validate.js';
+import type { PathDisplay } from '../model/validate.js';
 import { toPredicate } from '../compile/conditions.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution, RuleFragment } from '../compile/fragment.js';
@@ -42,7 +43,8 @@ const mseLaneSchema = strict({
   groupId: scalarSchema.optional(),
   enable: z.boolean().optional(),
   enableRules: z.boolean().optional(),
-  entryRules: z.array(entryRuleSchema),
+  // Checked one by one below, so that one bad rule hides nothing else.
+  entryRules: z.array(z.unknown()),
 });
 
 type RestItem = z.infer<typeof restItemSchema>;
@@ -154,19 +156,22 @@ export function importMseLane(doc: unknown, path: string, issues: IssueList): Do
   const at = (segments: readonly PathSegment[]) => joinPath(path, normal.original(segments));
   for (const duplicate of normal.duplicates) issues.error(at(duplicate), 'is given twice, in two letter cases; keep one');
   renameDatum(record.entryRules);
-  const lane = validate(mseLaneSchema, record, path, issues, normal.original);
-  if (!lane || normal.duplicates.length > 0) return out;
+  const checked = validateFields(mseLaneSchema, record, path, issues, normal.original);
+  if (!checked) return out;
+  const lane = checked.value;
   const rules: RuleFragment[] = [];
-  if (lane.enableRules !== false) {
-    lane.entryRules.forEach((rule, i) => {
-      if (rule.enable === false) return;
-      const condition = entryCondition(rule, ['entryRules', i], at, issues);
-      if (condition) rules.push({ path: at(['entryRules', i]), priority: rule.priority, entries: undefined, condition });
-    });
-  }
+  lane.entryRules?.forEach((input, i) => {
+    const display: PathDisplay = (segments) => normal.original(['entryRules', i, ...segments]);
+    const rule = validate(entryRuleSchema, input, path, issues, display);
+    if (!rule || rule.enable === false || lane.enableRules === false) return;
+    const condition = entryCondition(rule, ['entryRules', i], at, issues);
+    if (condition) rules.push({ path: at(['entryRules', i]), priority: rule.priority, entries: undefined, condition });
+  });
+  if (!checked.ok || lane.tag === undefined || lane.entryRules === undefined || normal.duplicates.length > 0) return out;
   out.lanes.push({
     tag: lane.tag,
     path,
+    tagPath: at(['tag']),
     declared: true,
     settings: { enabled: lane.enable },
     origins: { enabled: at(['enable']) },

@@ -4,7 +4,7 @@ import type { IssueList } from '../model/issues.js';
 import { metadataSchema, scalarSchema } from '../model/schema.js';
 import type { PredicateDoc } from '../model/schema.js';
 import type { Predicate } from '../model/types.js';
-import { strict, validate } from '../model/validate.js';
+import { strict, validate, validateFields } from '../model/validate.js';
 import { toPredicate } from '../compile/conditions.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
@@ -62,15 +62,18 @@ const labelMatchSchema = strict({
   value: z.union([scalarSchema, z.array(scalarSchema).min(1)]).optional(),
 });
 
+/** The envelope and the spec are checked apart, and the match entries one by one, so one problem hides no other. */
 const trafficLabelRuleSchema = strict({
   apiVersion: z.literal(OPENSERGO_API_VERSION),
   kind: z.literal('TrafficLabelRule'),
   metadata: metadataSchema.optional(),
-  spec: strict({
-    selector: selectorSchema.optional(),
-    trafficLabel: z.string(),
-    match: z.array(labelMatchSchema).min(1),
-  }),
+  spec: z.record(z.string(), z.unknown()),
+});
+
+const trafficLabelSpecSchema = strict({
+  selector: selectorSchema.optional(),
+  trafficLabel: z.string(),
+  match: z.array(z.unknown()).min(1),
 });
 
 const workloadLabelRuleSchema = strict({
@@ -90,18 +93,21 @@ const workloadLabelRuleSchema = strict({
  */
 export function importTrafficLabelRule(doc: unknown, path: string, issues: IssueList): DocumentContribution {
   const out = emptyContribution();
-  const rule = validate(trafficLabelRuleSchema, doc, path, issues);
-  if (!rule) return out;
+  const envelope = validateFields(trafficLabelRuleSchema, doc, path, issues);
+  const checked = envelope?.value.spec && validateFields(trafficLabelSpecSchema, envelope.value.spec, joinPath(path, ['spec']), issues);
+  if (!checked) return out;
+  const spec = checked.value;
   const matchPath = joinPath(path, ['spec', 'match']);
   const predicates: Predicate[] = [];
-  rule.spec.match.forEach((entry, i) => {
+  spec.match?.forEach((input, i) => {
     const entryPath = joinPath(matchPath, [i]);
-    const native = toPredicateDoc(entry, entryPath, issues);
+    const entry = validate(labelMatchSchema, input, entryPath, issues);
+    const native = entry && toPredicateDoc(entry, entryPath, issues);
     const predicate = native && toPredicate(native, entryPath, issues, { name: 'key', value: 'value' });
     if (predicate) predicates.push(predicate);
   });
   const selectorPath = joinPath(path, ['spec', 'selector']);
-  const selected = rule.spec.selector ? selectedApp(rule.spec.selector, selectorPath, issues) : { app: undefined, others: [], ok: true };
+  const selected = spec.selector ? selectedApp(spec.selector, selectorPath, issues) : { app: undefined, others: [], ok: true };
   if (!selected.ok) return out;
   if (selected.others.length > 0 && selected.app === undefined) {
     issues.error(
@@ -116,10 +122,10 @@ export function importTrafficLabelRule(doc: unknown, path: string, issues: Issue
       `is ignored: graylane scopes rules to apps, so every instance of app "${selected.app}" applies this rule, whatever its ${key}`,
     );
   }
-  if (predicates.length !== rule.spec.match.length) return out;
+  if (!envelope.ok || !checked.ok || spec.trafficLabel === undefined || predicates.length !== spec.match?.length) return out;
   const app = selected.app;
   out.lanes.push({
-    tag: rule.spec.trafficLabel,
+    tag: spec.trafficLabel,
     path: joinPath(path, ['spec']),
     declared: false,
     settings: {},

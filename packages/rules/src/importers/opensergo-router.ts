@@ -4,7 +4,7 @@ import { joinPath } from '../model/issues.js';
 import type { IssueList } from '../model/issues.js';
 import { metadataSchema } from '../model/schema.js';
 import type { Condition, FieldType, Predicate } from '../model/types.js';
-import { strict, validate } from '../model/validate.js';
+import { strict, validate, validateFields } from '../model/validate.js';
 import { toPredicate } from '../compile/conditions.js';
 import { emptyContribution } from '../compile/fragment.js';
 import type { DocumentContribution } from '../compile/fragment.js';
@@ -40,29 +40,32 @@ const destinationSchema = strict({
   fallback: strict({ host: z.string().min(1), subset: z.string().optional() }).optional(),
 });
 
+const routeSchema = strict({
+  name: z.string().optional(),
+  match: z.array(httpMatchSchema).optional(),
+  route: z.array(strict({ destination: destinationSchema, weight: z.int().min(0).max(100).optional(), headers: extra })).min(1),
+  ...Object.fromEntries([...ROUTE_WARNED, ...Object.keys(ROUTE_REFUSED)].filter((key) => key !== 'name').map((key) => [key, extra])),
+});
+
+/** The envelope, the spec and each route are checked apart, so that one problem hides no other. */
 const trafficRouterSchema = strict({
   apiVersion: z.literal(OPENSERGO_API_VERSION),
   kind: z.literal('TrafficRouter'),
   metadata: metadataSchema.optional(),
-  spec: strict({
-    hosts: z.array(z.string().min(1)).min(1),
-    http: z
-      .array(
-        strict({
-          name: z.string().optional(),
-          match: z.array(httpMatchSchema).optional(),
-          route: z.array(strict({ destination: destinationSchema, weight: z.int().min(0).max(100).optional(), headers: extra })).min(1),
-          ...Object.fromEntries([...ROUTE_WARNED, ...Object.keys(ROUTE_REFUSED)].filter((key) => key !== 'name').map((key) => [key, extra])),
-        }),
-      )
-      .min(1),
-    gateways: extra,
-    exportTo: extra,
-    tls: extra,
-    tcp: extra,
-    rpc: extra,
-  }),
+  spec: z.record(z.string(), z.unknown()),
 });
+
+const trafficRouterSpecSchema = strict({
+  hosts: z.array(z.string().min(1)).min(1),
+  http: z.array(z.unknown()).min(1),
+  gateways: extra,
+  exportTo: extra,
+  tls: extra,
+  tcp: extra,
+  rpc: extra,
+});
+
+type Route = z.infer<typeof routeSchema>;
 
 export type StringMatch = z.infer<typeof stringMatchSchema>;
 type HttpMatch = z.infer<typeof httpMatchSchema>;
@@ -77,14 +80,25 @@ type HttpMatch = z.infer<typeof httpMatchSchema>;
  */
 export function importTrafficRouter(doc: unknown, path: string, issues: IssueList): DocumentContribution {
   const out = emptyContribution();
-  const router = validate(trafficRouterSchema, doc, path, issues);
-  if (!router) return out;
-  if (!checkIstioFields(router, path, issues)) return out;
-  const hosts = router.spec.hosts;
-  const entries = hosts.includes('*') ? undefined : hosts;
+  const envelope = validateFields(trafficRouterSchema, doc, path, issues);
+  const specPath = joinPath(path, ['spec']);
+  const checked = envelope?.value.spec && validateFields(trafficRouterSpecSchema, envelope.value.spec, specPath, issues);
+  if (!checked) return out;
+  const spec = checked.value;
+  warnSpecFields(spec, specPath, issues);
+  const routes: { route: Route; path: string }[] = [];
+  spec.http?.forEach((input, r) => {
+    const routePath = joinPath(specPath, ['http', r]);
+    const route = validate(routeSchema, input, routePath, issues);
+    if (route) routes.push({ route, path: routePath });
+  });
+  const honoured = routes.map(({ route, path }) => checkIstioFields(route, path, issues));
+  const hosts = spec.hosts;
+  // Every route is checked whatever failed before; only a document without problems is imported.
+  const importable = envelope.ok && checked.ok && routes.length === spec.http?.length && !honoured.includes(false);
+  const entries = hosts === undefined || hosts.includes('*') ? undefined : hosts;
   let priority = 0;
-  router.spec.http.forEach((route, r) => {
-    const routePath = joinPath(path, ['spec', 'http', r]);
+  routes.forEach(({ route, path: routePath }) => {
     const condition = routeCondition(route.match ?? [], joinPath(routePath, ['match']), issues);
     const weights = routeWeights(route.route, joinPath(routePath, ['route']), issues);
     if (!condition || !weights) return;
@@ -93,14 +107,14 @@ export function importTrafficRouter(doc: unknown, path: string, issues: IssueLis
       const destinationPath = joinPath(routePath, ['route', d, 'destination']);
       const weight = weights[d]!;
       cumulative += weight;
-      checkHost(destination.host, hosts, joinPath(destinationPath, ['host']), issues);
+      if (hosts) checkHost(destination.host, hosts, joinPath(destinationPath, ['host']), issues);
       const tag = destination.subset ?? BASE_LANE;
       const fallback = destination.fallback;
       if (fallback) {
-        checkHost(fallback.host, hosts, joinPath(destinationPath, ['fallback', 'host']), issues);
+        if (hosts) checkHost(fallback.host, hosts, joinPath(destinationPath, ['fallback', 'host']), issues);
         if (tag === BASE_LANE) issues.error(joinPath(destinationPath, ['fallback']), 'base has no fallback; remove it');
       }
-      if (weight === 0) return;
+      if (weight === 0 || !importable) return;
       const split: Condition =
         cumulative >= 100 ? condition : { all: [...conjuncts(condition), { operator: 'random', percentage: cumulative }] };
       out.lanes.push({
@@ -116,50 +130,49 @@ export function importTrafficRouter(doc: unknown, path: string, issues: IssueLis
   return out;
 }
 
-/**
- * The VirtualService fields a TrafficRouter inherits: those acting after the lane is chosen are
- * warned about by name; those graylane cannot honour are refused with why.
- */
-function checkIstioFields(router: z.infer<typeof trafficRouterSchema>, path: string, issues: IssueList): boolean {
-  let ok = true;
-  const specPath = joinPath(path, ['spec']);
-  const spec = router.spec as Record<string, unknown>;
+/** The spec fields of a VirtualService that a TrafficRouter inherits and graylane does not use. */
+function warnSpecFields(spec: Record<string, unknown>, specPath: string, issues: IssueList): void {
   for (const key of ['gateways', 'exportTo', 'tls', 'tcp', 'rpc']) {
     if (spec[key] === undefined) continue;
     const why = key === 'gateways' || key === 'exportTo' ? 'Istio visibility, not a lane setting' : 'graylane decides lanes of HTTP requests only';
     issues.warn(joinPath(specPath, [key]), `is ignored: ${why}`);
   }
-  router.spec.http.forEach((route, r) => {
-    const routePath = joinPath(specPath, ['http', r]);
-    const fields = route as Record<string, unknown>;
-    for (const key of ROUTE_WARNED) {
-      if (key !== 'name' && fields[key] !== undefined) issues.warn(joinPath(routePath, [key]), 'is ignored: it acts after the lane is chosen');
-    }
-    for (const [key, why] of Object.entries(ROUTE_REFUSED)) {
+}
+
+/**
+ * The route fields a TrafficRouter inherits from a VirtualService: those acting after the lane is
+ * chosen are warned about by name; those graylane cannot honour are refused with why.
+ */
+function checkIstioFields(route: Route, routePath: string, issues: IssueList): boolean {
+  let ok = true;
+  const fields = route as Record<string, unknown>;
+  for (const key of ROUTE_WARNED) {
+    if (key !== 'name' && fields[key] !== undefined) issues.warn(joinPath(routePath, [key]), 'is ignored: it acts after the lane is chosen');
+  }
+  for (const [key, why] of Object.entries(ROUTE_REFUSED)) {
+    if (fields[key] === undefined) continue;
+    issues.error(joinPath(routePath, [key]), `cannot be honoured: it ${why}`);
+    ok = false;
+  }
+  route.route.forEach((entry, d) => {
+    if (entry.headers !== undefined) issues.warn(joinPath(routePath, ['route', d, 'headers']), 'is ignored: it acts after the lane is chosen');
+    if (entry.destination.port !== undefined) issues.warn(joinPath(routePath, ['route', d, 'destination', 'port']), 'is ignored: graylane picks the port from the registry');
+  });
+  (route.match ?? []).forEach((match, m) => {
+    const matchPath = joinPath(routePath, ['match', m]);
+    const fields = match as Record<string, unknown>;
+    if (fields.statPrefix !== undefined) issues.warn(joinPath(matchPath, ['statPrefix']), 'is ignored: Envoy statistics');
+    const refused: Record<string, string> = {
+      ...MATCH_REFUSED,
+      withoutHeaders: 'is not read for TrafficRouter; write the matching values under headers, or use an Istio VirtualService',
+      authority: 'is not read for TrafficRouter; use an Istio VirtualService, or a native host condition',
+      ignoreUriCase: 'is not read for TrafficRouter; write uri as a regex starting with (?i)',
+    };
+    for (const [key, why] of Object.entries(refused)) {
       if (fields[key] === undefined) continue;
-      issues.error(joinPath(routePath, [key]), `cannot be honoured: it ${why}`);
+      issues.error(joinPath(matchPath, [key]), `cannot be honoured: it ${why}`);
       ok = false;
     }
-    route.route.forEach((entry, d) => {
-      if (entry.headers !== undefined) issues.warn(joinPath(routePath, ['route', d, 'headers']), 'is ignored: it acts after the lane is chosen');
-      if (entry.destination.port !== undefined) issues.warn(joinPath(routePath, ['route', d, 'destination', 'port']), 'is ignored: graylane picks the port from the registry');
-    });
-    (route.match ?? []).forEach((match, m) => {
-      const matchPath = joinPath(routePath, ['match', m]);
-      const fields = match as Record<string, unknown>;
-      if (fields.statPrefix !== undefined) issues.warn(joinPath(matchPath, ['statPrefix']), 'is ignored: Envoy statistics');
-      const refused: Record<string, string> = {
-        ...MATCH_REFUSED,
-        withoutHeaders: 'is not read for TrafficRouter; write the matching values under headers, or use an Istio VirtualService',
-        authority: 'is not read for TrafficRouter; use an Istio VirtualService, or a native host condition',
-        ignoreUriCase: 'is not read for TrafficRouter; write uri as a regex starting with (?i)',
-      };
-      for (const [key, why] of Object.entries(refused)) {
-        if (fields[key] === undefined) continue;
-        issues.error(joinPath(matchPath, [key]), `cannot be honoured: it ${why}`);
-        ok = false;
-      }
-    });
   });
   return ok;
 }

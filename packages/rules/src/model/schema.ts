@@ -104,14 +104,16 @@ export const laneShallowSchema = strict({ ...laneShape, match: z.array(z.unknown
 /** A lane as written in a document. */
 export type LaneDoc = z.infer<typeof laneSchema>;
 
-const groupSchema = strict({
+/** One lane group as written. */
+export const groupSchema = strict({
   name: z.string().min(1),
   entries: z.array(z.string().min(1)).min(1).describe('Apps (or gateways) that decide the lane'),
   apps: z.array(z.string().min(1)).optional().describe('Member apps that carry the lane'),
   description: z.string().optional(),
 });
 
-const workloadSchema = strict({
+/** One workload label entry as written. */
+export const workloadSchema = strict({
   app: z.string().min(1),
   labels: z.array(z.string()).min(1).describe('Lanes the app’s workloads serve'),
 });
@@ -125,8 +127,12 @@ const specShape = {
 /** The native rule set: `{ groups, lanes, workloads }`, each optional (fully checked, for the JSON Schema). */
 export const nativeSpecSchema = strict(specShape);
 
-/** The native rule set with lanes left for {@link laneShallowSchema}. */
-export const nativeSpecShallowSchema = strict({ ...specShape, lanes: z.array(z.unknown()).optional() });
+/** The native rule set with groups, lanes and workloads left to be checked one by one, so one bad entry hides nothing else. */
+export const nativeSpecShallowSchema = strict({
+  groups: z.array(z.unknown()).optional(),
+  lanes: z.array(z.unknown()).optional(),
+  workloads: z.array(z.unknown()).optional(),
+});
 
 /** The native rule set as it appears in documents, lanes still unchecked. */
 export type NativeSpecDoc = z.infer<typeof nativeSpecShallowSchema>;
@@ -151,5 +157,5 @@ function documentSchema<S extends z.ZodType>(spec: S) {
 /** The native rule set wrapped as a Kubernetes-style document (fully checked, for the JSON Schema). */
 export const nativeDocumentSchema = documentSchema(nativeSpecSchema);
 
-/** The Kubernetes-style native document with lanes left for {@link laneShallowSchema}. */
-export const nativeDocumentShallowSchema = documentSchema(nativeSpecShallowSchema);
+/** The Kubernetes-style native document with its spec left to be checked apart, so a bad envelope field hides nothing in the spec. */
+export const nativeDocumentShallowSchema = documentSchema(z.record(z.string(), z.unknown()));

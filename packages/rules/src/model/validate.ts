@@ -84,7 +84,8 @@ function closestBranch(branches: readonly (readonly Issue[])[], value: unknown):
     for (const issue of branch) {
       if (issue.code === 'unrecognized_keys' && issue.path.length === 0) score += 2 * issue.keys.length;
       else if (issue.code === 'invalid_type' && issue.path.length === 0) score += 10;
-      else if (issue.code === 'invalid_union' && valueAt(value, issue.path as PathSegment[]) === undefined) score += 10;
+      // A missing field counts the same whatever its type (a list, or a string-or-number union).
+      else if (issue.path.length > 0 && valueAt(value, issue.path as PathSegment[]) === undefined) score += 3;
       else score += 1;
     }
     if (score < bestScore) {
@@ -133,4 +134,36 @@ function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
     value = (value as Record<PathSegment, unknown>)[segment];
   }
   return value;
+}
+
+/** What {@link validateFields} returns: the fields that passed, and whether every field did. */
+export interface PartialResult<T> {
+  readonly value: Partial<T>;
+  readonly ok: boolean;
+}
+
+/**
+ * Like {@link validate} for an object schema, but a field that fails hides nothing else: every
+ * issue is recorded, and the fields that passed on their own are returned, so that the importer can
+ * go on checking what they hold (the match rules of a lane with a misspelt `strict`). Returns
+ * undefined only when `value` is not an object.
+ */
+export function validateFields<S extends z.ZodRawShape, T>(
+  schema: z.ZodObject<S, z.core.$strict> & z.ZodType<T>,
+  value: unknown,
+  prefix: string,
+  issues: IssueList,
+  display?: PathDisplay,
+): PartialResult<T> | undefined {
+  const whole = validate<T>(schema, value, prefix, issues, display);
+  if (whole !== undefined) return { value: whole, ok: true };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const record = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    if (!Object.hasOwn(record, key)) continue;
+    const result = (field as z.ZodType).safeParse(record[key]);
+    if (result.success && result.data !== undefined) out[key] = result.data;
+  }
+  return { value: out as Partial<T>, ok: false };
 }
