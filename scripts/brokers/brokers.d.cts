@@ -20,6 +20,8 @@ export interface TestBroker {
   readonly url: string;
   /** The variable a client reads, e.g. `{ KAFKA_BROKERS: '127.0.0.1:<port>' }`. */
   readonly env: Readonly<Record<string, string>>;
+  /** The broker's process id, also the id of its process group (every process it started but RabbitMQ's epmd). */
+  readonly pid: number;
   /** The throw-away directory (data, logs, config), deleted on stop. */
   readonly dataDir: string;
   /** Stops the broker and every process it started (RabbitMQ's epmd too), then deletes its data. */

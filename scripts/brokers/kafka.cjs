@@ -122,7 +122,6 @@ function serverProperties({ nodeId, port, controllerPort, logDir }) {
     'num.network.threads': '2',
     'num.io.threads': '2',
     'background.threads': '2',
-    'log.cleaner.enable': 'false',
   };
   return `${Object.entries(props).map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
 }
@@ -194,6 +193,7 @@ async function startKafka({ port, properties = {}, log = defaultLog('kafka') } =
     address: `${HOST}:${brokerPort}`,
     url: `${HOST}:${brokerPort}`,
     env: { KAFKA_BROKERS: `${HOST}:${brokerPort}` },
+    pid: proc.pgid,
     dataDir: dir,
     stop,
     tail: () => proc.tail.join('\n'),

@@ -115,6 +115,7 @@ async function startRabbitmq({ port, log = defaultLog('rabbitmq') } = {}) {
     address: `${HOST}:${amqpPort}`,
     url: `amqp://${HOST}:${amqpPort}`,
     env: { AMQP_URL: `amqp://${HOST}:${amqpPort}` },
+    pid: proc.pgid,
     dataDir: dir,
     stop,
     tail: () => proc.tail.join('\n'),

@@ -52,7 +52,7 @@ async function startRedis({ port, log = defaultLog('redis') } = {}) {
     address: `${HOST}:${listen}`,
     url: `redis://${HOST}:${listen}`,
     env: { REDIS_URL: `redis://${HOST}:${listen}` },
-    pids: () => [proc.pgid],
+    pid: proc.pgid,
     dataDir: dir,
     stop,
     tail: () => proc.tail.join('\n'),
