@@ -7,4 +7,5 @@
  */
 export { createMemoryRegistry } from './memory.js';
 export { REGISTRY_DIR_ENV, createFileRegistry, defaultFileRegistryDir } from './file.js';
-export type { FileRecord, FileRegistry, FileRegistryOptions } from './file.js';
+export type { FileRegistry, FileRegistryOptions } from './file.js';
+export type { FileRecord } from './file/record.js';
