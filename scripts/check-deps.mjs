@@ -12,6 +12,9 @@
 // - no cycle between workspaces through their @graylane/* dependencies;
 // - the private test kit @graylane/testing is a devDependency only, never a dependency or peer of
 //   any workspace, and no package's src/ imports it (it is never packed or published).
+// - every major a published package's peer range admits is tested: installed by the consumer test
+//   (test/consumer/test/*.ts) or, for the workspace's own suites, resolved in package-lock.json for a
+//   workspace that depends on it; a range open upwards (>=6) admits majors nobody has tested.
 // Exits 1 listing every violation.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -146,6 +149,110 @@ function visit(name, path) {
   state.set(name, 'done');
 }
 for (const name of byName.keys()) visit(name, []);
+
+// Peer ranges against the majors that are tested. The consumer test installs its projects' packages
+// with specs such as 'express@^4.21.0', or `@nestjs/core@^${major}` in a function called for each
+// major as nestProject('nest12-cjs', 12): each spec's majors count, a template's for every number
+// passed to a *Project(...) call.
+const tested = new Map(); // package name -> Set of majors ('5'; '0.2' below 1.0) -> where
+function addTested(name, majors, where) {
+  if (!tested.has(name)) tested.set(name, new Map());
+  for (const major of majors) if (!tested.get(name).has(major)) tested.get(name).set(major, where);
+}
+const consumerTests = join(root, 'test', 'consumer', 'test');
+let consumerFiles = [];
+try {
+  consumerFiles = [...sourceFiles(consumerTests)];
+} catch {
+  // no consumer test in this monorepo
+}
+for (const file of consumerFiles) {
+  const text = readFileSync(file, 'utf8');
+  const where = file.slice(root.length + 1);
+  const projectMajors = [...text.matchAll(/\w+Project\(\s*'[^']*'\s*,\s*(\d+)\s*\)/g)].map((match) => match[1]);
+  for (const match of text.matchAll(/['"`]((?:@[\w.-]+\/)?[\w.-]+)@([^'"`\s]+)['"`]/g)) {
+    const [, name, spec] = match;
+    const specs = spec.includes('${') ? projectMajors.map((major) => spec.replace(/\$\{\w+\}/, major)) : [spec];
+    for (const one of specs) {
+      const admitted = rangeMajors(one);
+      if (admitted.majors) addTested(name, admitted.majors, where);
+    }
+  }
+}
+let lock = { packages: {} };
+try {
+  lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+} catch {
+  // no lock file: only the consumer test counts
+}
+for (const { dir, pkg } of workspaces) {
+  if (pkg.name === '@graylane/consumer-test') continue;
+  const rel = dir.slice(root.length + 1);
+  for (const name of Object.keys({ ...pkg.dependencies, ...pkg.devDependencies })) {
+    const version = (lock.packages?.[`${rel}/node_modules/${name}`] ?? lock.packages?.[`node_modules/${name}`])?.version;
+    if (version) addTested(name, [majorOf(version)], `package-lock.json (${pkg.name})`);
+  }
+}
+for (const { pkg } of workspaces) {
+  if (pkg.private) continue;
+  for (const [name, range] of Object.entries(pkg.peerDependencies ?? {})) {
+    const admitted = rangeMajors(range);
+    const known = tested.get(name) ?? new Map();
+    const list = [...known.keys()].join(', ') || 'none';
+    if (admitted.problem) problems.push(`${pkg.name}: peer ${name} "${range}": ${admitted.problem} (tested majors: ${list})`);
+    else for (const major of admitted.majors) {
+      if (!known.has(major)) problems.push(`${pkg.name}: peer ${name} "${range}" admits ${name} ${major}, which nothing tests (tested majors: ${list}); test it in test/consumer or narrow the range`);
+    }
+  }
+}
+
+/** `5` for 5.1.0; `0.2` for 0.2.2 (below 1.0 a caret range is one minor). */
+function majorOf(version) {
+  const [major, minor] = version.split('.');
+  return major === '0' ? `0.${minor ?? 0}` : major;
+}
+
+/**
+ * The majors an npm range admits ({ majors }), or why they cannot be listed ({ problem }): a set
+ * with no upper bound, or a form this check does not read. Reads ^, ~, exact, X / X.x, and >=/>/</<=
+ * comparator sets joined by ||.
+ */
+function rangeMajors(range) {
+  const majors = new Set();
+  for (const set of range.split('||').map((part) => part.trim())) {
+    let low;
+    let high;
+    for (const comparator of set.split(/\s+/).filter(Boolean)) {
+      const match = /^(\^|~|>=|>|<=|<|=)?v?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:-[\w.]+)?$/.exec(comparator);
+      if (!match) return { problem: `cannot read the range part ${JSON.stringify(comparator)}` };
+      const [, op = '', majorText, minorText] = match;
+      const major = Number(majorText);
+      const minor = minorText === undefined || minorText === 'x' || minorText === '*' ? 0 : Number(minorText);
+      const key = major === 0 ? (minorText === undefined || minorText === 'x' || minorText === '*' ? undefined : minor) : undefined;
+      const point = { major, minor: key };
+      if (op === '^' || op === '~' || op === '' || op === '=') {
+        low = point;
+        high = point;
+      } else if (op === '>=' || op === '>') low = point;
+      else if (op === '<=') high = point;
+      else {
+        // < X.0.0 stops below major X; < X.Y.Z (Y or Z > 0) still admits part of X
+        const below = comparator.replace(/^</, '').split('.').slice(1).every((part) => part === undefined || /^0*$/.test(part));
+        high = below ? { major: major - 1, minor: undefined } : point;
+      }
+    }
+    if (low === undefined) return { problem: `the set ${JSON.stringify(set)} has no lower bound` };
+    if (high === undefined) return { problem: `"${set}" admits every major from ${low.major === 0 ? `0.${low.minor ?? 0}` : low.major} on, untested ones included` };
+    if (low.major === 0 && high.major === 0) {
+      if (low.minor === undefined || high.minor === undefined) return { problem: `cannot list the 0.x minors of ${JSON.stringify(set)}` };
+      for (let minor = low.minor; minor <= high.minor; minor++) majors.add(`0.${minor}`);
+    } else {
+      if (low.major === 0) return { problem: `"${set}" spans 0.x and later majors` };
+      for (let major = low.major; major <= high.major; major++) majors.add(String(major));
+    }
+  }
+  return { majors: [...majors] };
+}
 
 function* sourceFiles(dir, skip = []) {
   for (const entry of readdirSync(dir)) {

@@ -61,3 +61,38 @@ describe('check-deps on a monorepo that breaks each rule', () => {
     expect(result.stderr).not.toContain('@graylane/testing:'); // the kit itself is fine
   });
 });
+
+describe('check-deps: peer ranges name only tested majors', () => {
+  let root: string;
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'graylane-check-peers-'));
+    write('package.json', JSON.stringify({ name: 'fixture', private: true, workspaces: ['packages/*', 'test/consumer'] }));
+    const peers = { express: '^4.18.0 || ^5.0.0', undici: '>=6.20.0', axios: '^1.7.0', '@nestjs/core': '^11.0.0 || ^12.0.0', 'reflect-metadata': '^0.2.0' };
+    write('packages/web/package.json', JSON.stringify({ name: '@graylane/web', version: '0.1.0', peerDependencies: peers, devDependencies: { axios: '^1.13.0' } }));
+    write('packages/web/src/index.ts', 'export const x = 1;\n');
+    write('test/consumer/package.json', JSON.stringify({ name: '@graylane/consumer-test', private: true }));
+    // Installs express 5 only, and Nest through a template called for 11 and 12.
+    write(
+      'test/consumer/test/consumer.test.ts',
+      "const deps = ['express@^5.1.0', 'reflect-metadata@^0.2.0'];\nconst nest = (name: string, major: number) => [`@nestjs/core@^${major}`];\nnestProject('nest11', 11);\nnestProject('nest12', 12);\n",
+    );
+    write('package-lock.json', JSON.stringify({ packages: { 'node_modules/axios': { version: '1.13.2' } } }));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  test('names a major the range admits that nothing installs, and a range open upwards', () => {
+    const result = check(root);
+    expect(result.status).toBe(1);
+    const problems = result.stderr.split('\n').filter((line) => line.startsWith('- @graylane/web: peer'));
+    expect(problems).toEqual([
+      '- @graylane/web: peer express "^4.18.0 || ^5.0.0" admits express 4, which nothing tests (tested majors: 5); test it in test/consumer or narrow the range',
+      '- @graylane/web: peer undici ">=6.20.0": ">=6.20.0" admits every major from 6 on, untested ones included (tested majors: none)',
+    ]);
+    // axios 1 (the lock, for the workspace's own suites), Nest 11 and 12 (the template), reflect-metadata 0.2: tested.
+  });
+});
