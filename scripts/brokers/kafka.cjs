@@ -70,10 +70,13 @@ async function ensureKafka({ log = defaultLog('kafka') } = {}) {
       await fsp.rm(home, { recursive: true, force: true });
       await fsp.mkdir(home, { recursive: true });
       await fsp.writeFile(path.join(home, 'pom.xml'), pom());
-      log(`resolving org.apache.kafka:kafka_${SCALA_VERSION}:${KAFKA_VERSION} and its runtime dependencies with Maven (cached in ~/.m2) into ${libsDir()}`);
+      // A Maven repository of its own: the Nacos servers resolve at the same time on a cold machine,
+      // and Maven 3.8 does not lock a shared ~/.m2 against two runs writing one artifact at once.
+      const repository = path.join(home, 'm2');
+      log(`resolving org.apache.kafka:kafka_${SCALA_VERSION}:${KAFKA_VERSION} and its runtime dependencies with Maven (repository ${repository}) into ${libsDir()}`);
       const started = Date.now();
       try {
-        await runBuild('mvn', ['-B', '-q', DEPENDENCY_PLUGIN + ':copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libsDir()}`], {
+        await runBuild('mvn', ['-B', '-q', `-Dmaven.repo.local=${repository}`, DEPENDENCY_PLUGIN + ':copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libsDir()}`], {
           cwd: home,
           log,
           progress: /^\[(ERROR|WARNING)\]|BUILD|Downloaded from/,
@@ -85,6 +88,7 @@ async function ensureKafka({ log = defaultLog('kafka') } = {}) {
       if (!fs.existsSync(path.join(libsDir(), `kafka_${SCALA_VERSION}-${KAFKA_VERSION}.jar`))) {
         throw new Error(`Maven finished but ${libsDir()} holds no kafka_${SCALA_VERSION}-${KAFKA_VERSION}.jar`);
       }
+      await fsp.rm(repository, { recursive: true, force: true }); // the jars are in libs now
       await fsp.writeFile(done, new Date().toISOString());
       log(`Kafka ${KAFKA_VERSION} resolved in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     },
