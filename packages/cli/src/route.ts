@@ -118,8 +118,10 @@ export async function routeHops(context: Context, services: readonly string[], l
       const mine = instances.filter((instance) => instance.service === service);
       router.update(service, mine);
       const inactive = lane !== undefined && fleet.inactive.has(lane);
+      // base first, then the lanes by name: the same order whatever order the registry lists them in.
+      const labels = mine.map((instance) => laneLabel(instance.lane)).sort((x, y) => (x === y ? 0 : x === 'base' ? -1 : y === 'base' ? 1 : x < y ? -1 : 1));
       const counts: Record<string, number> = {};
-      for (const instance of mine) counts[laneLabel(instance.lane)] = (counts[laneLabel(instance.lane)] ?? 0) + 1;
+      for (const label of labels) counts[label] = (counts[label] ?? 0) + 1;
       const base = { service, lane: laneLabel(lane), inactive, instances: counts };
       try {
         const selection = router.select(service, inactive ? undefined : lane);
