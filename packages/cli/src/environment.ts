@@ -5,7 +5,7 @@ import type { Context } from './command.js';
 /**
  * The registry the environment names, read as applications read it (`registryFromEnv` in
  * @graylane/node, docs/reference/configuration.md): Nacos when `NACOS_SERVER_ADDR` is set, else
- * the file registry in `GRAYLANE_REGISTRY_DIR` (default `.graylane/registry`).
+ * the file registry in `GRAYLANE_REGISTRY_DIR` (default: the per-user folder of `defaultFileRegistryDir` in @graylane/registry, shared by every process of the user).
  */
 export type RegistryTarget =
   | { readonly kind: 'nacos'; readonly options: NacosClientOptions }
