@@ -9,6 +9,7 @@ import { createRouter } from '@graylane/router';
 import type { LaneRouter, RouterOptions } from '@graylane/router';
 import { StartupEnv, createDiagnostics, describeRegistry, stderrLogger } from './diagnostics.js';
 import type { GraylaneLogger } from './diagnostics.js';
+import { registryLoaded } from './lazy.js';
 import { registryFromEnv } from './registry-from-env.js';
 import { RulesEnv, rulesFromEnv } from './rules/from-env.js';
 import { createRulesManager } from './rules/manager.js';
@@ -163,6 +164,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
   const startupLog = options.startupLog ?? !['off', 'false', '0'].includes(process.env[StartupEnv.GRAYLANE_STARTUP_LOG]?.trim().toLowerCase() ?? '');
   ensureContextManager();
   const registry = options.registry ?? registryFromEnv();
+  await registryLoaded(registry); // Nacos is made (and @graylane/nacos loaded) now: its option errors fail start-up
   const registryText = describeRegistry(registry, options.registry === undefined ? process.env : undefined);
   const router = createRouter(registry, options.routing);
   const dependencies = [...new Set(options.dependencies ?? [])];

@@ -4,8 +4,8 @@ import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
 import { createFileRegistry } from '@graylane/registry';
-import { createNacosRegistry } from '@graylane/nacos';
 import type { NacosClientOptions, NacosTlsOptions } from '@graylane/nacos';
+import { lazyRegistry, loadNacos } from './lazy.js';
 
 /** Environment variables that choose the registry; see docs/reference/configuration.md. */
 export const RegistryEnv = {
@@ -41,11 +41,16 @@ export const RegistryEnv = {
  * (no server needed) in `GRAYLANE_REGISTRY_DIR`, by default in a folder of the user's shared by all
  * their processes whatever their working directory (`defaultFileRegistryDir` of @graylane/registry).
  *
+ * The Nacos registry is made on first use, when `@graylane/nacos` (gRPC, protobufjs) is loaded: a
+ * process on the file registry never loads it. An option only the Nacos client checks (a malformed
+ * `NACOS_SERVER_ADDR`) rejects that first use, and `startGraylane`, with `GRAYLANE_ERR_CONFIG_INVALID`.
+ *
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when the Nacos variables do not fit together.
  */
 export function registryFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Registry {
   const nacos = nacosOptionsFromEnv(env);
-  if (nacos) return createNacosRegistry(nacos);
+  // @graylane/nacos (gRPC, protobufjs) is loaded only here, on first use of the registry.
+  if (nacos) return lazyRegistry('nacos', async () => (await loadNacos()).createNacosRegistry(nacos));
   const dir = env[RegistryEnv.GRAYLANE_REGISTRY_DIR]?.trim();
   // Files the registry skips (a FIFO named *.json, a directory, junk) are reported through diag.
   const onDiagnostic = (message: string): void => diag.warn(message);

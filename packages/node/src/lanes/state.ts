@@ -1,8 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { LaneRouter } from '@graylane/router';
-import { applyLaneStore, emptyLaneStore, laneStoreState, parseLaneStore } from '@graylane/rules';
 import type { LaneRuleSet, LaneStore } from '@graylane/rules';
+import { loadRuleModules, loadedRuleModules } from '../lazy.js';
 import { RegistryEnv, nacosOptionsFromEnv } from '../registry-from-env.js';
 import { fileRuleSource } from '../rules/file-source.js';
 import { nacosRuleSource } from '../rules/nacos-source.js';
@@ -79,7 +79,10 @@ export interface FollowLanesOptions {
  */
 export function followLanes(source: RuleSource, options: FollowLanesOptions = {}): LaneState {
   const where = `${source.kind} ${source.location}`;
-  let store = emptyLaneStore();
+  // The rule model (YAML, zod) loads with the first lane store followed; contents wait for it, in order.
+  const modules = loadRuleModules();
+  /** No lane objects (what `emptyLaneStore()` of @graylane/rules returns), until the store is read. */
+  let store: LaneStore = { kind: 'graylane.io/v1alpha1/Lanes', lanes: [] };
   let inactive: ReadonlySet<string> = new Set();
   let latest: string | undefined | null = null;
   let expiry: NodeJS.Timeout | undefined;
@@ -93,7 +96,7 @@ export function followLanes(source: RuleSource, options: FollowLanesOptions = {}
   function recompute(): void {
     clearTimeout(expiry);
     const now = Date.now();
-    const state = laneStoreState(store, now);
+    const state = loadedRuleModules()!.rules.laneStoreState(store, now); // loaded: update() waits for them
     inactive = state.inactive;
     if (state.nextExpiryMs !== undefined && !closed) {
       // setTimeout takes at most 2^31-1 ms; a later expiry re-arms on the way.
@@ -113,10 +116,15 @@ export function followLanes(source: RuleSource, options: FollowLanesOptions = {}
   }
 
   function update(text: string | undefined): void {
+    const loaded = loadedRuleModules();
+    if (!loaded) {
+      void modules.then(() => update(text), () => undefined);
+      return;
+    }
     if (closed || text === latest) return;
     latest = text;
     try {
-      store = parseLaneStore(text, where);
+      store = loaded.rules.parseLaneStore(text, where);
     } catch (error) {
       diag.error(`graylane: rejected the lanes from ${where}; the previous lane objects stay in force: ${(error as Error).message}`);
       settle?.();
@@ -138,7 +146,9 @@ export function followLanes(source: RuleSource, options: FollowLanesOptions = {}
     ready: () => ready,
     store: () => store,
     inactive: () => inactive,
-    apply: (rules) => applyLaneStore(rules, store),
+    // Called by the rules manager while it compiles rules, so with the rule model loaded; before
+    // that no lane object was read, and there is nothing to apply.
+    apply: (rules) => loadedRuleModules()?.rules.applyLaneStore(rules, store) ?? rules,
     onChange(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

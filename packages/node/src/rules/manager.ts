@@ -3,10 +3,9 @@ import { diag, metrics } from '@opentelemetry/api';
 import type { ObservableResult } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError, sleep, systemClock } from '@graylane/core';
 import type { Clock } from '@graylane/core';
-import { compileMatcher } from '@graylane/matcher';
 import type { CompileMatcherOptions, LaneMatcher } from '@graylane/matcher';
-import { fallbackPolicy, parseRules } from '@graylane/rules';
 import type { FallbackPolicy, LaneRuleSet, RuleIssue } from '@graylane/rules';
+import { loadRuleModules, loadedRuleModules } from '../lazy.js';
 import type { RuleSource } from './source.js';
 
 /** Options of {@link createRulesManager}. */
@@ -180,7 +179,15 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   // Nobody may await ready(); its rejection must not become an unhandled one.
   ready.catch(() => undefined);
 
+  // The rule model and matcher (YAML, zod) load with the first rules manager; until they have,
+  // contents wait for them, in order.
+  const modules = loadRuleModules();
+
   function update(text: string | undefined): void {
+    if (!loadedRuleModules()) {
+      void modules.then(() => update(text), () => undefined);
+      return;
+    }
     if (closing || (latest && latest.text === text)) return;
     latest = { text };
     if (text === undefined) return noRules();
@@ -196,11 +203,12 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   }
 
   function compile(text: string, md5: string, revision: number): AppliedRules {
-    const parsed = parseRules(text, { source: where });
+    const { rules: model, matcher: matching } = loadedRuleModules()!; // loaded: update() waits for them
+    const parsed = model.parseRules(text, { source: where });
     const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
     const { warnings } = parsed;
-    const matcher = compileMatcher(rules, compileOptions);
-    return { revision, rules, matcher, policy: fallbackPolicy(rules), warnings, md5, loadedAt: new Date().toISOString() };
+    const matcher = matching.compileMatcher(rules, compileOptions);
+    return { revision, rules, matcher, policy: model.fallbackPolicy(rules), warnings, md5, loadedAt: new Date().toISOString() };
   }
 
   function apply(next: AppliedRules): void {
@@ -269,6 +277,15 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
 
   /** Reads the source until a first content is handled; later contents come from the watch. */
   async function loadFirst(): Promise<void> {
+    try {
+      await modules;
+      await source.opened?.(); // a source that cannot be made (invalid client options) never will be
+    } catch (error) {
+      lastError = toRulesError(error);
+      diag.error(`graylane: the rule source ${where} cannot be used: ${lastError.message}`);
+      settleReady?.(error);
+      return;
+    }
     for (let attempt = 0; settleReady && !closing; attempt++) {
       let text: string | undefined;
       try {

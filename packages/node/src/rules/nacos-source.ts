@@ -1,7 +1,10 @@
 import { ErrorCode, GraylaneError } from '@graylane/core';
-import { DEFAULT_GROUP, createNacosConfig } from '@graylane/nacos';
 import type { NacosClientOptions, NacosConfig } from '@graylane/nacos';
+import { loadNacos } from '../lazy.js';
 import type { RuleSource } from './source.js';
+
+/** The group Nacos uses when none is given (`DEFAULT_GROUP` of @graylane/nacos). */
+const DEFAULT_GROUP = 'DEFAULT_GROUP';
 
 /** Which Nacos config holds the rules. */
 export interface NacosRuleConfig {
@@ -26,7 +29,11 @@ export type NacosRuleSourceOptions = NacosRuleConfig & ({ readonly config: Nacos
  * const source = nacosRuleSource({ serverAddr: '127.0.0.1:8848', dataId: 'graylane-rules.yaml' });
  * ```
  *
- * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for an empty `dataId` or invalid client options.
+ * The source's own client is made on first use, when `@graylane/nacos` (gRPC, protobufjs) is loaded;
+ * invalid client options reject `opened()` and `load()` with `GRAYLANE_ERR_CONFIG_INVALID` (the
+ * rules manager's `ready()` rejects with it at once).
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for an empty `dataId`.
  */
 export function nacosRuleSource(options: NacosRuleSourceOptions): RuleSource {
   const { dataId } = options;
@@ -34,13 +41,42 @@ export function nacosRuleSource(options: NacosRuleSourceOptions): RuleSource {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, 'nacosRuleSource: `dataId` must be a non-empty string', { details: { path: 'dataId' } });
   }
   const group = options.group || DEFAULT_GROUP;
-  const shared = 'config' in options;
-  const config = shared ? options.config : createNacosConfig(options);
+  if ('config' in options) {
+    const { config } = options;
+    return {
+      kind: 'nacos',
+      location: `${group}/${dataId}`,
+      load: () => config.get(dataId, group),
+      watch: (listener) => config.watch(dataId, group, listener),
+      close: undefined,
+    };
+  }
+  // Its own client: made on first use, when @graylane/nacos (gRPC, protobufjs) is loaded.
+  let client: Promise<NacosConfig> | undefined;
+  let closed = false;
+  const config = () => (client ??= loadNacos().then((nacos) => nacos.createNacosConfig(options)));
   return {
     kind: 'nacos',
     location: `${group}/${dataId}`,
-    load: () => config.get(dataId, group),
-    watch: (listener) => config.watch(dataId, group, listener),
-    close: shared ? undefined : () => config.close(),
+    load: async () => (await config()).get(dataId, group),
+    opened: async () => void (await config()),
+    watch(listener) {
+      let unwatch: (() => void) | undefined;
+      let cancelled = false;
+      config().then(
+        (made) => {
+          if (!cancelled && !closed) unwatch = made.watch(dataId, group, listener);
+        },
+        () => undefined, // the client could not be made: load() reports it
+      );
+      return () => {
+        cancelled = true;
+        unwatch?.();
+      };
+    },
+    async close() {
+      closed = true;
+      if (client) await (await client.catch(() => undefined))?.close();
+    },
   };
 }

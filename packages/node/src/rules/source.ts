@@ -38,4 +38,10 @@ export interface RuleSource {
   watch(listener: RuleSourceListener): () => void;
   /** Releases what the source holds (connections, watchers). */
   close?(): Promise<void> | void;
+  /**
+   * Resolves once the source can be read, for a source that makes its client on first use
+   * (`nacosRuleSource`); a rejection (invalid client options) is final: the rules manager's
+   * `ready()` rejects with it instead of retrying. Optional.
+   */
+  opened?(): Promise<void>;
 }
