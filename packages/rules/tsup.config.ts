@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // src/worker.ts resolves this package's CommonJS build through import.meta.url, which the CommonJS build needs shimmed.
+  shims: true,
 });

@@ -1,5 +1,5 @@
-export { compileMatcher } from './matcher.js';
-export type { CompileMatcherOptions, ExplainedRule, LaneMatcher, MatchExplanation } from './matcher.js';
+export { compileMatcher, compileMatcherInSlices } from './matcher.js';
+export type { CompileInSlicesOptions, CompileMatcherOptions, ExplainedRule, LaneMatcher, MatchExplanation } from './matcher.js';
 export { MAX_COOKIE_LENGTH, MAX_PAIRS, MAX_QUERY_LENGTH, requestView, requestViewFromNode } from './request-view.js';
 export type { RequestParts, RequestView } from './request-view.js';
 export type { Attribute } from './compile/field.js';

@@ -70,6 +70,39 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
   return compileWith(rules, options, true).matcher;
 }
 
+/** Options of {@link compileMatcherInSlices}. */
+export interface CompileInSlicesOptions {
+  /** Longest stretch of compiling between two yields to the event loop, in ms. Default 4. */
+  readonly sliceMs?: number;
+  /** Stops the compile at the next slice: the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * {@link compileMatcher} for a serving process: the same matcher, compiled in slices of at most
+ * `sliceMs` between which the event loop runs (`setImmediate`), so that compiling ten thousand
+ * lanes never holds requests up. Nothing is swapped by it: the caller gets the matcher once whole.
+ *
+ * @throws GraylaneError `GRAYLANE_ERR_RULE_INVALID` as {@link compileMatcher} (the promise rejects).
+ */
+export async function compileMatcherInSlices(
+  rules: LaneRuleSet,
+  options: CompileMatcherOptions = {},
+  slices: CompileInSlicesOptions = {},
+): Promise<LaneMatcher> {
+  const sliceMs = slices.sliceMs ?? 4;
+  const steps = compileSteps(rules, options, true);
+  let deadline = performance.now() + sliceMs;
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value.matcher;
+    if (performance.now() < deadline) continue;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    slices.signal?.throwIfAborted();
+    deadline = performance.now() + sliceMs;
+  }
+}
+
 /**
  * {@link compileMatcher}, choosing the evaluator: with `generate`, `match` runs one generated
  * function (see `compile/codegen.ts`); without it, or where the runtime forbids code generation,
@@ -80,12 +113,29 @@ export function compileWith(
   options: CompileMatcherOptions,
   generate: boolean,
 ): { matcher: LaneMatcher; source: string | undefined } {
+  const steps = compileSteps(rules, options, generate);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Rules compiled one step at a time (a yield after every bounded piece of work), for {@link compileMatcherInSlices}. */
+function* compileSteps(
+  rules: LaneRuleSet,
+  options: CompileMatcherOptions,
+  generate: boolean,
+): Generator<void, { matcher: LaneMatcher; source: string | undefined }, void> {
   const memo = new Memo();
   const context: CompileContext = { attributes: options.attributes ?? {}, memo, issues: [] };
   const ranked = rulesInPrecedenceOrder(rules).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
-  for (const { rule } of ranked) memo.count(rule.condition);
+  yield;
+  for (let i = 0; i < ranked.length; i++) {
+    memo.count(ranked[i]!.rule.condition);
+    if (i % 64 === 63) yield;
+  }
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
@@ -98,6 +148,7 @@ export function compileWith(
     tests.push(admit ? (req, frame) => condition(req, frame) && admit(req, frame) : condition);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
     explained.push({ tag: lane.tag, laneIndex, ruleIndex, priority: rule.priority, condition: rule.condition });
+    if (conditions.length % 16 === 0) yield;
   }
   const { issues } = context;
   if (issues.length > 0) {

@@ -47,13 +47,23 @@ function generate(
   attributes: Readonly<Record<string, Attribute>>,
   random: () => number,
 ): { first: FirstMatch; source: string } | undefined {
+  // Every rule costs at least one check line (`  if (x && true) return 0;`): a rule set that cannot
+  // fit is turned away before any work, and one that grows past the limit as soon as it does, so that
+  // the attempt costs a bounded time whatever the number of rules (a 10,000-lane reload).
+  if (rules.length * MIN_CHECK_LENGTH > MAX_GENERATED_SOURCE) return undefined;
   const generator = new Generator(attributes, random);
   for (const { condition } of rules) generator.count(condition);
-  const checks = rules.map(({ condition, percentage }, i) => {
+  const checks: string[] = [];
+  let length = 0;
+  for (let i = 0; i < rules.length; i++) {
+    const { condition, percentage } = rules[i]!;
     const holds = generator.condition(condition);
     const admit = percentage === undefined ? 'true' : generator.percentage(percentage);
-    return `  if (${holds} && ${admit}) return ${i};`;
-  });
+    const check = `  if (${holds} && ${admit}) return ${i};`;
+    length += check.length + 1;
+    if (length > MAX_GENERATED_SOURCE) return undefined;
+    checks.push(check);
+  }
   const locals = ['v', 'd = -1'];
   for (let i = 0; i < generator.fields; i++) locals.push(`f${i} = k0`);
   for (let i = 0; i < generator.predicates; i++) locals.push(`p${i} = 2`);
@@ -73,6 +83,9 @@ function generate(
   const build = new Function('K', source) as (constants: readonly unknown[]) => FirstMatch;
   return { first: build(generator.constants), source };
 }
+
+/** The shortest line a rule adds to the generated source. */
+const MIN_CHECK_LENGTH = '  if (x && true) return 0;'.length + 1;
 
 /**
  * Longest generated source. V8 optimises only functions of up to about 60 KB of bytecode; a larger
