@@ -29,7 +29,8 @@ attachLaneRouting(http, { router: graylane.router, carriers: graylane.carriers }
 
 const app = express();
 // The debug trail is on in the demo: every response lists the hops it went through (x-graylane-trail).
-app.use(graylaneMiddleware({ carriers: graylane.carriers, trail: graylane.trail }));
+// A request reaching a gray instance with no lane is colored with its lane (GRAYLANE_COLORING=off: not).
+app.use(graylaneMiddleware({ carriers: graylane.carriers, trail: graylane.trail, coloring: graylane.coloring }));
 app.get(`/${service}`, async (req, res) => {
   const me: Hop = { service: service.toUpperCase(), lane: laneLabel(graylane.lane), address: `127.0.0.1:${req.socket.localPort}` };
   try {

@@ -4,9 +4,11 @@ export interface Hop {
   /** `base` for base. */
   readonly lane: string;
   readonly address: string | undefined;
+  /** The request arrived here with no lane and was colored with this hop's lane (`a[gray*]`). */
+  readonly colored: boolean;
 }
 
-const HOP = /^([^[\]\s>(),]+)\[([^[\]\s]+)\](?:@(\S+))?$/;
+const HOP = /^([^[\]\s>(),]+)\[([^[\]\s*]+)(\*)?\](?:@(\S+))?$/;
 
 /**
  * The hops of a trail header, in order: the grammar's branches (`a > (b > c, d)`) are listed depth
@@ -25,7 +27,7 @@ export function parseTrail(header: string): Hop[] {
       if (header.endsWith('...') && text.endsWith(raw)) break; // the cut hop
       throw new Error(`not a trail hop: ${JSON.stringify(part)} in ${JSON.stringify(header)}`);
     }
-    hops.push({ service: match[1]!, lane: match[2]!, address: match[3] });
+    hops.push({ service: match[1]!, lane: match[2]!, address: match[4], colored: match[3] === '*' });
   }
   return hops;
 }

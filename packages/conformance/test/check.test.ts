@@ -5,13 +5,22 @@ import { checkCarriers, checkLaneHops, checkUnmarkedHops, parseTrail, toJUnit, v
 describe('parseTrail', () => {
   it('reads a chain and branches depth first', () => {
     expect(parseTrail('gateway[base]@127.0.0.1:8080 > a[gray]@127.0.0.1:1 > (b[base]@h:2 > c[gray]@h:3, d[base])')).toEqual([
-      { service: 'gateway', lane: 'base', address: '127.0.0.1:8080' },
-      { service: 'a', lane: 'gray', address: '127.0.0.1:1' },
-      { service: 'b', lane: 'base', address: 'h:2' },
-      { service: 'c', lane: 'gray', address: 'h:3' },
-      { service: 'd', lane: 'base', address: undefined },
+      { service: 'gateway', lane: 'base', address: '127.0.0.1:8080', colored: false },
+      { service: 'a', lane: 'gray', address: '127.0.0.1:1', colored: false },
+      { service: 'b', lane: 'base', address: 'h:2', colored: false },
+      { service: 'c', lane: 'gray', address: 'h:3', colored: false },
+      { service: 'd', lane: 'base', address: undefined, colored: false },
     ]);
     expect(() => parseTrail('a[gray] > nonsense')).toThrow(/not a trail hop/);
+  });
+
+  it('reads a hop where the request was colored (a[gray*])', () => {
+    expect(parseTrail('a[gray*]@127.0.0.1:1 > b[base] > c[gray]')).toEqual([
+      { service: 'a', lane: 'gray', address: '127.0.0.1:1', colored: true },
+      { service: 'b', lane: 'base', address: undefined, colored: false },
+      { service: 'c', lane: 'gray', address: undefined, colored: false },
+    ]);
+    expect(() => parseTrail('a[gr*ay]')).toThrow(/not a trail hop/);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
+import { assertLane, parseLane } from '@graylane/core';
 import type { Context } from '@opentelemetry/api';
 import type { CarrierOptions } from './carriers.js';
 import { extractLane } from './extract.js';
@@ -56,7 +57,30 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
    * by default; see docs/guides/debugging.md.
    */
   readonly trail?: TrailHop | undefined;
+  /**
+   * The lane of this instance; `undefined` or `base` for a base instance. Default: `trail.lane`.
+   * Used by {@link InboundLaneOptions.coloring} when that is `true` or a record.
+   */
+  readonly lane?: string | undefined;
+  /**
+   * Coloring at gray nodes (OpenSergo, MSE): a request that arrives with no lane (at an entry: after
+   * the entry decision, which strips carried lanes it does not trust) at an instance in a lane runs
+   * in that instance's lane for the rest of its chain, recorded as `graylane.lane.colored` on the
+   * span and as `*` in the trail hop (`a[gray*]`). A base instance never colors.
+   *
+   * `true` (default) colors with {@link InboundLaneOptions.lane}, `false` never, a record by lane
+   * (`{ canary: false }`; lanes not listed color); or a function asked per unmarked request for the
+   * lane to color with now (`undefined`: none), such as `graylane.coloring` of `@graylane/node`,
+   * which knows this instance's lane and stops coloring while its lane object is disabled or expired.
+   */
+  readonly coloring?: LaneColoring | undefined;
 }
+
+/**
+ * How an inbound adapter colors unmarked requests: see {@link InboundLaneOptions.coloring}. A
+ * function must be cheap (it runs per unmarked request) and must not throw.
+ */
+export type LaneColoring = boolean | Readonly<Record<string, boolean>> | (() => string | undefined);
 
 /**
  * The inbound half of every server adapter: a function from a request to the OpenTelemetry context
@@ -72,6 +96,7 @@ export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
 export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
   const { carriers, onLane, entry = false, trail } = options;
   const trust = options.trust ?? (entry === false ? undefined : entry === true ? 'none' : entry);
+  const colorLane = coloringLane(options.lane ?? trail?.lane, options.coloring ?? true);
   const decision = trust === undefined ? undefined : createEntryDecision<R>({ trust, rules: options.rules ?? options.laneFor, carriers });
   return function inboundLane(req, res) {
     const active = context.active();
@@ -83,9 +108,17 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
         const lane = extractLane(req.headers, carriers);
         if (lane !== undefined) next = setLane(active, lane, carriers);
       }
-      const lane = getLane(next);
-      recordInboundLane(lane);
-      if (trail !== undefined && res !== undefined) next = traced(next, trail, req, res);
+      let lane = getLane(next);
+      let colored = false;
+      if (lane === undefined && colorLane !== undefined) {
+        lane = colorLane();
+        if (lane !== undefined) {
+          colored = true;
+          next = setLane(next, lane, carriers);
+        }
+      }
+      recordInboundLane(lane, undefined, colored);
+      if (trail !== undefined && res !== undefined) next = traced(next, trail, req, res, colored);
       if (onLane) onLane(lane, req);
     } catch (error) {
       diag.warn('graylane: could not settle the lane of an inbound request; it runs in the active context', error);
@@ -95,8 +128,26 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
 }
 
 /** `ctx` with a new trail for the request, written to `res` with its head. */
-function traced(ctx: Context, hop: TrailHop, req: InboundRequest, res: TrailResponse): Context {
-  const trail = createLaneTrail(hop, req.socket);
+function traced(ctx: Context, hop: TrailHop, req: InboundRequest, res: TrailResponse, colored: boolean): Context {
+  const trail = createLaneTrail(hop, req.socket, colored);
   writeTrailHeader(res, trail);
   return setLaneTrail(ctx, trail);
+}
+
+/**
+ * What colors unmarked requests: `undefined` when nothing ever does (a base instance, coloring
+ * off), else a function giving the lane to color with now.
+ */
+function coloringLane(configured: string | undefined, coloring: LaneColoring): (() => string | undefined) | undefined {
+  if (typeof coloring === 'function') {
+    return () => {
+      const colorWith = coloring();
+      return parseLane(colorWith) ?? undefined;
+    };
+  }
+  if (coloring === false) return undefined;
+  const lane = assertLane(configured, 'inbound options: `lane` (or `trail.lane`), the lane coloring colors with');
+  if (lane === undefined) return undefined;
+  if (coloring !== true && Object.prototype.hasOwnProperty.call(coloring, lane) && coloring[lane] === false) return undefined;
+  return () => lane;
 }

@@ -16,6 +16,7 @@ export {
   ATTR_GRAYLANE_FALLBACK_REASON,
   ATTR_GRAYLANE_INSTANCE,
   ATTR_GRAYLANE_LANE,
+  ATTR_GRAYLANE_LANE_COLORED,
   ATTR_GRAYLANE_LANE_REQUESTED,
   ATTR_GRAYLANE_LANE_SERVED,
   ATTR_GRAYLANE_RETRIES,
@@ -30,7 +31,7 @@ export type { LaneTokenKey, SignLaneTokenOptions } from './token.js';
 export { createEntryDecision } from './entry.js';
 export type { EntryDecision, EntryDecisionOptions, EntryLane, EntryRules, LaneDecidedBy } from './entry.js';
 export { createInboundLane } from './inbound.js';
-export type { InboundLaneOptions, InboundRequest } from './inbound.js';
+export type { InboundLaneOptions, InboundRequest, LaneColoring } from './inbound.js';
 export { LANE_TOKEN_HEADER, createLaneTrust, laneTrustFrom } from './trust.js';
 export type { LaneTokenOptions, LaneTrust, LaneTrustDecision, LaneTrustOptions, LaneTrustSetting } from './trust.js';
 export { MAX_TRAIL_LENGTH, TRAIL_HEADER, createLaneTrail, getLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';

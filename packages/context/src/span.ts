@@ -4,6 +4,8 @@ import { laneLabel } from '@graylane/core';
 
 /** Span attribute: the lane a request carries on arrival (`base` without one); set by inbound middleware. */
 export const ATTR_GRAYLANE_LANE = 'graylane.lane';
+/** Span attribute: `true` when the request arrived with no lane and was colored with this instance's lane. */
+export const ATTR_GRAYLANE_LANE_COLORED = 'graylane.lane.colored';
 /** Span attribute: the lane an outbound call asked for (`base` without one). */
 export const ATTR_GRAYLANE_LANE_REQUESTED = 'graylane.lane.requested';
 /** Span attribute: the lane of the instance that served the call (`base` for a base instance). */
@@ -65,9 +67,11 @@ export function recordSelection(selection: RecordedSelection, span: Span | undef
 /**
  * Records the lane a request arrived with ({@link ATTR_GRAYLANE_LANE}, `base` without one) on a
  * span, by default the active one (the server span, in inbound middleware). Does nothing without
- * a recording span.
+ * a recording span. A `colored` request (see `coloring` of the inbound options) also gets
+ * {@link ATTR_GRAYLANE_LANE_COLORED}; `lane` is then the lane it was colored with.
  */
-export function recordInboundLane(lane: string | undefined, span: Span | undefined = trace.getActiveSpan()): void {
+export function recordInboundLane(lane: string | undefined, span: Span | undefined = trace.getActiveSpan(), colored = false): void {
   if (span === undefined || !span.isRecording()) return;
   span.setAttribute(ATTR_GRAYLANE_LANE, laneLabel(lane));
+  if (colored) span.setAttribute(ATTR_GRAYLANE_LANE_COLORED, true);
 }

@@ -12,7 +12,7 @@ import { laneLabel } from '@graylane/core';
  * ```
  * trail = hop [ " > " next ]
  * next  = trail / "(" trail *( ", " trail ) ")"
- * hop   = service "[" lane "]" [ "@" address ]
+ * hop   = service "[" lane [ "*" ] "]" [ "@" address ]   ; "*": the request was colored here
  * ```
  */
 export const TRAIL_HEADER = 'x-graylane-trail';
@@ -62,11 +62,12 @@ export interface TrailSocket {
 
 /**
  * A new trail whose own hop is `hop`, at `hop.address` or else at the local address of `socket`,
- * the one the request arrived on.
+ * the one the request arrived on. `colored`: the request arrived with no lane and was colored with
+ * the hop's lane (written `a[gray*]`).
  */
-export function createLaneTrail(hop: TrailHop, socket?: TrailSocket | null): LaneTrail {
+export function createLaneTrail(hop: TrailHop, socket?: TrailSocket | null, colored = false): LaneTrail {
   const at = hop.address ?? localAddress(socket);
-  const self = clean(`${hop.service}[${laneLabel(hop.lane)}]${at ? `@${at}` : ''}`);
+  const self = clean(`${hop.service}[${laneLabel(hop.lane)}${colored ? '*' : ''}]${at ? `@${at}` : ''}`);
   const downstream: string[] = [];
   // An upper bound of the rendered length (`self > (t1, t2)`): once past the limit, callees' trails
   // would only be cut off again, so they are not kept.

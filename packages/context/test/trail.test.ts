@@ -89,7 +89,7 @@ describe('createInboundLane with a trail', () => {
     });
     try {
       const res = await get(server.port);
-      expect(res.headers[TRAIL_HEADER]).toBe(`a[gray]@127.0.0.1:${server.port} > b[base]`);
+      expect(res.headers[TRAIL_HEADER]).toBe(`a[gray*]@127.0.0.1:${server.port} > b[base]`);
     } finally {
       await server.close();
     }

@@ -18,6 +18,12 @@ import type { RuleSource } from './rules/source.js';
 import { followLanes, laneStateRouter, lanesFromEnv } from './lanes/state.js';
 import type { LaneState } from './lanes/state.js';
 
+/** Environment variables of coloring at gray nodes; see docs/reference/configuration.md. */
+export const ColoringEnv = {
+  /** `off`, `false` or `0` turns coloring off (the default of {@link GraylaneOptions.coloring}). */
+  GRAYLANE_COLORING: 'GRAYLANE_COLORING',
+} as const;
+
 /**
  * Where {@link startGraylane} takes lane rules from, with how it loads them. `source: 'env'` reads
  * the environment ({@link rulesFromEnv}).
@@ -69,6 +75,14 @@ export interface GraylaneOptions {
    */
   readonly lanes?: RuleSource | 'env' | false | undefined;
   /**
+   * Coloring at gray nodes: whether this instance, when it is in a lane, runs requests that arrive
+   * with no lane in its lane for the rest of their chain (as OpenSergo and MSE do), through
+   * {@link Graylane.coloring}. `true`, `false`, or by lane (`{ canary: false }`; lanes not listed
+   * color). Default `true`, unless the environment variable `GRAYLANE_COLORING` is `off`, `false`
+   * or `0`. A base instance never colors, nor one whose lane object is disabled or expired.
+   */
+  readonly coloring?: boolean | Readonly<Record<string, boolean>> | undefined;
+  /**
    * Milliseconds to keep serving after deregistering on shutdown, so callers see the instance leave
    * before its server closes. Default 500 with the embedded registries (they propagate in under
    * 500 ms) and 1500 with Nacos (its pushes take 0.5-1 s).
@@ -114,6 +128,13 @@ export interface Graylane {
   readonly rules: RulesManager | undefined;
   /** The lane objects followed, when a lane store is configured ({@link GraylaneOptions.lanes}). @experimental */
   readonly lanes: LaneState | undefined;
+  /**
+   * Coloring at gray nodes, for the `coloring` option of the inbound middleware or `GraylaneModule`:
+   * the lane to color a request that arrives with no lane with, now: this process's lane, unless it
+   * is base, {@link GraylaneOptions.coloring} turns it off, or its lane object is disabled or
+   * expired ({@link GraylaneOptions.lanes}); else `undefined`. One set lookup; no I/O.
+   */
+  readonly coloring: () => string | undefined;
   /**
    * Announces this process at `host:port` under its service and lane. Pass the server to take its
    * port: called right after `listen(...)`, it waits until the server listens, and rejects with the
@@ -185,6 +206,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     throw error;
   }
 
+  const coloring = coloringOf(lane, options.coloring, lanes);
   const me = `${options.service}[${laneLabel(lane)}]`;
   const diagnostics = createDiagnostics({ me, router, registryText, dependencies, logger, startupLog });
   const drainMs = options.drainMs ?? (registry.kind === 'nacos' ? 1500 : 500);
@@ -214,6 +236,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     trail: { service: options.service, lane },
     rules,
     lanes,
+    coloring,
     async register(address) {
       if ('server' in address) await listening(address.server);
       const registration: InstanceRegistration = {
@@ -275,6 +298,16 @@ function followPolicy(router: LaneRouter, rules: RulesManager): void {
   const current = rules.current();
   if (current) router.setPolicy(current.policy);
   rules.onChange(({ policy }) => router.setPolicy(policy));
+}
+
+/** {@link Graylane.coloring}: the lane to color unmarked requests with now, if any. */
+function coloringOf(lane: string | undefined, configured: GraylaneOptions['coloring'], lanes: LaneState | undefined): () => string | undefined {
+  const on = configured ?? !['off', 'false', '0'].includes(process.env[ColoringEnv.GRAYLANE_COLORING]?.trim().toLowerCase() ?? '');
+  if (lane === undefined || on === false || (on !== true && Object.prototype.hasOwnProperty.call(on, lane) && on[lane] === false)) return () => undefined;
+  if (!lanes) return () => lane;
+  let inactive = lanes.inactive();
+  lanes.onChange(() => (inactive = lanes.inactive()));
+  return () => (inactive.has(lane) ? undefined : lane);
 }
 
 function resolveLane(configured: string | undefined): string | undefined {

@@ -1,4 +1,4 @@
-export { startGraylane } from './graylane.js';
+export { ColoringEnv, startGraylane } from './graylane.js';
 export type { Graylane, GraylaneOptions, GraylaneRulesOptions, RegisterAddress } from './graylane.js';
 export { StartupEnv } from './diagnostics.js';
 export type { GraylaneLogger } from './diagnostics.js';

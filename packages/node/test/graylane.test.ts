@@ -73,6 +73,23 @@ describe('startGraylane', () => {
     });
   });
 
+  test('coloring: a gray instance colors by default; base never; off by option, by lane, or by GRAYLANE_COLORING', async () => {
+    const colorsWith = async (options: { lane?: string; coloring?: boolean | Record<string, boolean> }, env: Record<string, string> = {}) => {
+      Object.assign(process.env, env);
+      const graylane = await startGraylane({ service: 'a', registry: createMemoryRegistry(), logger: false, drainMs: 0, lanes: false, ...options });
+      await graylane.shutdown();
+      for (const name of Object.keys(env)) delete process.env[name];
+      return graylane.coloring();
+    };
+    expect(await colorsWith({ lane: 'gray' })).toBe('gray');
+    expect(await colorsWith({})).toBeUndefined();
+    expect(await colorsWith({ lane: 'gray', coloring: false })).toBeUndefined();
+    expect(await colorsWith({ lane: 'gray', coloring: { gray: false } })).toBeUndefined();
+    expect(await colorsWith({ lane: 'gray', coloring: { canary: false } })).toBe('gray');
+    expect(await colorsWith({ lane: 'gray' }, { GRAYLANE_COLORING: 'off' })).toBeUndefined();
+    expect(await colorsWith({ lane: 'gray', coloring: true }, { GRAYLANE_COLORING: 'off' })).toBe('gray');
+  });
+
   test('rejects a missing service name', async () => {
     await expect(startGraylane({ service: '' })).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID });
   });

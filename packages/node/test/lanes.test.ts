@@ -40,7 +40,7 @@ describe('lane objects applied by startGraylane', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function start(lanesText: string, rulesText = JSON.stringify({ lanes: [{ tag: 'gray', match: [{ type: 'query', name: 'env', operator: '==', value: 'gray' }] }] })) {
+  async function start(lanesText: string, rulesText = JSON.stringify({ lanes: [{ tag: 'gray', match: [{ type: 'query', name: 'env', operator: '==', value: 'gray' }] }] }), lane?: string) {
     const lanesFile = join(dir, 'lanes.json');
     const rulesFile = join(dir, 'rules.json');
     await writeFile(lanesFile, lanesText);
@@ -48,7 +48,7 @@ describe('lane objects applied by startGraylane', () => {
     const registry = createMemoryRegistry();
     await registry.register({ service: 'b', lane: undefined, host: '127.0.0.1', port: 1001 });
     await registry.register({ service: 'b', lane: 'gray', host: '127.0.0.1', port: 1002 });
-    graylane = await startGraylane({ service: 'a', registry, dependencies: ['b'], rules: fileRuleSource(rulesFile), lanes: lanesFromEnv({ GRAYLANE_LANES_FILE: lanesFile }), logger: false, drainMs: 0 });
+    graylane = await startGraylane({ service: 'a', lane, registry, dependencies: ['b'], rules: fileRuleSource(rulesFile), lanes: lanesFromEnv({ GRAYLANE_LANES_FILE: lanesFile }), logger: false, drainMs: 0 });
     return { lanesFile, graylane };
   }
   const grayQuery = requestView({ method: 'GET', path: '/a', query: { group: 'gray' } });
@@ -85,5 +85,14 @@ describe('lane objects applied by startGraylane', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(g.router.select('b', 'gray').instance.port).toBe(1001);
     expect(g.lanes!.inactive().has('gray')).toBe(true);
+  });
+
+  it("a gray instance stops coloring while its lane object is disabled, and colors again once it is enabled", async () => {
+    const { lanesFile, graylane: g } = await start(store(gray()), undefined, 'gray');
+    expect(g.coloring()).toBe('gray');
+    await writeFile(lanesFile, store(gray({ enabled: false })));
+    await until(() => g.coloring() === undefined, 1000);
+    await writeFile(lanesFile, store(gray()));
+    await until(() => g.coloring() === 'gray', 1000);
   });
 });
