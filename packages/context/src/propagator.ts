@@ -1,10 +1,27 @@
-import { diag, propagation } from '@opentelemetry/api';
-import type { Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { ROOT_CONTEXT, diag, propagation } from '@opentelemetry/api';
+import type { Baggage, Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { w3cBaggage, withLaneEntries } from './baggage.js';
 import { carrierPlan } from './carriers.js';
 import type { CarrierOptions, CarrierPlan } from './carriers.js';
 import { readLane } from './extract.js';
 import { getLane, setLane } from './lane.js';
+
+const BAGGAGE_HEADER = 'baggage';
+
+/** The `baggage` header of each baggage object encoded so far; `null`: it encodes to no header. */
+const encoded = new WeakMap<Baggage, string | null>();
+const capture = { set: (out: { baggage?: string }, _key: string, value: string) => (out.baggage = value) };
+
+/** `baggage` encoded by OpenTelemetry's W3C codec (limits applied), remembered per object. */
+function encodedBaggage(baggage: Baggage): string | undefined {
+  const known = encoded.get(baggage);
+  if (known !== undefined) return known ?? undefined;
+  const out: { baggage?: string } = {};
+  w3cBaggage.inject(propagation.setBaggage(ROOT_CONTEXT, baggage), out, capture);
+  encoded.set(baggage, out.baggage ?? null);
+  return out.baggage;
+}
 
 /**
  * An OpenTelemetry `TextMapPropagator` for the lane. Register it next to the SDK's propagators
@@ -19,6 +36,10 @@ import { getLane, setLane } from './lane.js';
  * Extract reads the carriers in precedence order and sets the lane (and its baggage entries) on the
  * returned context; with no valid carrier the context keeps its lane and stray lane entries that
  * another propagator extracted are brought in line. Neither method throws.
+ *
+ * The `baggage` header is encoded by OpenTelemetry's codec once per baggage object and remembered
+ * (OpenTelemetry's `Baggage` is immutable), so that a request's second and later outbound calls from
+ * the same context do not encode it again.
  */
 export class LanePropagator implements TextMapPropagator {
   readonly #options: CarrierOptions;
@@ -39,8 +60,10 @@ export class LanePropagator implements TextMapPropagator {
       if (this.#plan.writeBaggage.length === 0) return;
       const baggage = propagation.getBaggage(ctx);
       const synced = withLaneEntries(baggage, lane, this.#plan.writeBaggage);
-      if (synced === undefined) return;
-      w3cBaggage.inject(synced === baggage ? ctx : propagation.setBaggage(ctx, synced), carrier, setter);
+      // As W3CBaggagePropagator: no baggage, or tracing suppressed, writes no header.
+      if (synced === undefined || isTracingSuppressed(ctx)) return;
+      const text = encodedBaggage(synced);
+      if (text !== undefined) setter.set(carrier, BAGGAGE_HEADER, text);
     } catch (error) {
       diag.warn('graylane: could not inject the lane', error);
     }

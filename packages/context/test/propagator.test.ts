@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, defaultTextMapGetter, defaultTextMapSetter, propagation, trace } from '@opentelemetry/api';
 import type { TextMapPropagator } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator, suppressTracing } from '@opentelemetry/core';
 import { LanePropagator, ensureContextManager, getLane, setLane } from '@graylane/context';
 
 const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
@@ -84,6 +84,18 @@ describe('LanePropagator', () => {
     } finally {
       propagation.disable();
     }
+  });
+
+  it("writes the baggage header OpenTelemetry's codec writes, the same on every call from one context, none with tracing suppressed", () => {
+    const inbound = { traceparent, 'x-mse-tag': 'gray', baggage: 'tenant=acme,user=a%20b;p=1,lane=gray' };
+    const ctx = composite(new W3CBaggagePropagator(), new LanePropagator()).extract(ROOT_CONTEXT, inbound, defaultTextMapGetter);
+    const lane = new LanePropagator();
+    const first = inject(lane, ctx);
+    expect(first.baggage).toBe(inject(new W3CBaggagePropagator(), ctx).baggage);
+    expect(inject(lane, ctx)).toEqual(first); // the remembered encoding
+    // A changed lane is a new baggage object: encoded again, not the remembered header.
+    expect(inject(lane, setLane(ctx, 'blue')).baggage?.split(',').sort()).toEqual(['lane=blue', 'tenant=acme', 'user=a%20b;p=1']);
+    expect(inject(lane, suppressTracing(ctx))).toEqual({ 'x-mse-tag': 'gray' });
   });
 
   it('never throws from a failing setter or getter', () => {
