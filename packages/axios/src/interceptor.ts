@@ -84,7 +84,7 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
           return await send(config);
         } catch (error) {
           const next = answered(error) || !isReplayableBody(config.data) ? undefined : call.retryAfter(error);
-          if (next === undefined) throw error;
+          if (next === undefined) throw call.failure(error);
           aim(config, target, next);
         }
       }

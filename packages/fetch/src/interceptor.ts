@@ -98,8 +98,13 @@ function retrying(handler: DispatchHandler, call: OutboundCall, resend: (next: S
       }
       if (key === 'onError' || key === 'onResponseError') {
         return (...args: unknown[]) => {
-          const next = responded ? undefined : call.retryAfter(args[args.length - 1]);
-          if (next === undefined) return value.apply(target, args);
+          const error = args[args.length - 1];
+          const next = responded ? undefined : call.retryAfter(error);
+          if (next === undefined) {
+            // fetch rejects with its TypeError, the error passed here as its cause.
+            if (!responded) args[args.length - 1] = call.failure(error);
+            return value.apply(target, args);
+          }
           resend(next);
         };
       }

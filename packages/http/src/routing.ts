@@ -78,7 +78,7 @@ export function laneRouting(options: LaneRoutingOptions): Route {
 }
 
 /** What {@link connectWithRetries} asks for the next instance: an {@link OutboundCall} with retries armed. */
-export type Retrier = Pick<OutboundCall, 'retryAfter'>;
+export type Retrier = Pick<OutboundCall, 'retryAfter' | 'failure'>;
 
 /**
  * Connects with `create`, but hands the socket to `callback` only once it is connected. When the
@@ -104,7 +104,7 @@ export function connectWithRetries(
     const onError = (error: Error): void => {
       socket.off('connect', onConnect).off('timeout', onTimeout);
       const selection = call.retryAfter(error);
-      if (selection === undefined) return callback(error);
+      if (selection === undefined) return callback(call.failure(error) as Error);
       connect({ ...to, host: selection.instance.host, port: selection.instance.port }, true);
     };
     const onTimeout = (): void => {

@@ -82,7 +82,7 @@ describe('LaneAgent retry specifics', () => {
         },
         { host: '10.0.0.1', port: 1, timeout: 100 },
         // As an armed call does: the next instance for a connection failure (the timeout is one), none otherwise.
-        { retryAfter: (error) => (isConnectFailure(error) ? { instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] } : undefined) },
+        { retryAfter: (error) => (isConnectFailure(error) ? { instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] } : undefined), failure: (error) => error },
         (error, socket) => resolve([error, socket]),
         moved,
       ),

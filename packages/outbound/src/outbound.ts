@@ -1,4 +1,5 @@
 import { diag, trace } from '@opentelemetry/api';
+import { GraylaneError } from '@graylane/core';
 import type { Span } from '@opentelemetry/api';
 import { LanePropagator, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
 import type { CarrierOptions, LaneTrail } from '@graylane/context';
@@ -83,6 +84,15 @@ export interface OutboundCall {
    * reports `error` as it would without graylane.
    */
   retryAfter(error: unknown): Selection | undefined;
+  /**
+   * The error to report when {@link OutboundCall.retryAfter} returned `undefined` for `error`:
+   * when retries were armed, every attempt of the call failed at connect (nothing reached any
+   * instance) and the router has no instance left that the call has not tried, the router's typed
+   * error (`GRAYLANE_ERR_NO_INSTANCE`, or `GRAYLANE_ERR_STRICT_LANE` in a strict lane) with the
+   * service, the lane and the lanes tried, `details.unreachable: true` and `error` as its `cause`;
+   * otherwise `error` itself (ADR 0005). Called on the failure path only.
+   */
+  failure(error: unknown): unknown;
   /**
    * Writes the call's lane carriers into `request`'s headers through `headers`: the lane headers
    * set (or removed, in the base lane), the lane entries merged into an existing `baggage`.
@@ -191,6 +201,8 @@ class Call implements OutboundCall {
   readonly trail: LaneTrail | undefined;
   readonly #core: OutboundCore;
   #attempts: RetryAttempts | undefined;
+  /** True once an attempt failed after its connection was made (a reset): something reached an instance. */
+  #reached = false;
 
   constructor(core: OutboundCore, service: string) {
     this.#core = core;
@@ -216,10 +228,26 @@ class Call implements OutboundCall {
     const attempts = this.#attempts;
     if (attempts === undefined) return undefined;
     const core = this.#core;
-    if (!(isConnectFailure(error) || (core.retriesResets && isConnectionReset(error)))) return undefined;
+    if (!isConnectFailure(error)) {
+      this.#reached = true;
+      if (!(core.retriesResets && isConnectionReset(error))) return undefined;
+    }
     const next = attempts.next(core.router);
     if (next !== undefined) core.report(next, this.span, attempts.retries);
     return next;
+  }
+
+  failure(error: unknown): unknown {
+    const attempts = this.#attempts;
+    if (attempts === undefined || this.#reached || !isConnectFailure(error)) return error;
+    const none = attempts.exhausted(this.#core.router);
+    if (none === undefined) return error;
+    const { instance } = attempts.current;
+    const reason = error instanceof Error ? error.message : String(error);
+    return new GraylaneError(none.code, `${none.message}; every candidate refused the connection (last ${instance.host}:${instance.port}: ${reason})`, {
+      cause: error,
+      details: { ...none.details, unreachable: true },
+    });
   }
 
   inject<R>(request: R, headers: HeaderAccess<R>): void {

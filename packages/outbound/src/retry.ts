@@ -1,4 +1,4 @@
-import { ErrorCode, GraylaneError } from '@graylane/core';
+import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
 import type { LaneRouter, Selection } from '@graylane/router';
 
 /** The methods retried by default: those HTTP defines as idempotent (RFC 9110, section 9.2.2). */
@@ -45,11 +45,17 @@ export interface RetryAttempts {
    * or every instance the request's lane may use has been tried.
    */
   next(router: LaneRouter): Selection | undefined;
+  /**
+   * Called once the call has failed for good: the router's own error (`GRAYLANE_ERR_NO_INSTANCE`,
+   * or `GRAYLANE_ERR_STRICT_LANE` in a strict lane) when it has no instance left that this call
+   * has not tried, or `undefined` when one is left (the attempts or the budget ran out first).
+   */
+  exhausted(router: LaneRouter): GraylaneError | undefined;
 }
 
 const NEVER: RetryPolicy = {
   allows: () => false,
-  start: (first) => ({ current: first, retries: 0, next: () => undefined }),
+  start: (first) => ({ current: first, retries: 0, next: () => undefined, exhausted: () => undefined }),
 };
 
 /**
@@ -83,6 +89,8 @@ class Attempts implements RetryAttempts {
   readonly #budgetMs: number;
   readonly #startedAt = performance.now();
   #tried: Set<string> | undefined;
+  /** The router's error once it had no instance left for this call. */
+  #none: GraylaneError | undefined;
 
   constructor(first: Selection, attempts: number, budgetMs: number) {
     this.current = first;
@@ -96,11 +104,25 @@ class Attempts implements RetryAttempts {
     tried.add(this.current.instance.id);
     try {
       this.current = router.select(this.current.service, this.current.requestedLane, { unreachable: tried });
-    } catch {
-      return undefined; // nothing left to try: the adapter reports the connection error it has
+    } catch (error) {
+      if (isGraylaneError(error)) this.#none = error;
+      return undefined; // nothing left to try: see exhausted()
     }
     this.retries++;
     return this.current;
+  }
+
+  exhausted(router: LaneRouter): GraylaneError | undefined {
+    if (this.#none !== undefined) return this.#none;
+    // The attempts or the budget ran out: is there an instance left that this call has not tried?
+    const tried = (this.#tried ??= new Set());
+    tried.add(this.current.instance.id);
+    try {
+      router.select(this.current.service, this.current.requestedLane, { unreachable: tried });
+      return undefined;
+    } catch (error) {
+      return isGraylaneError(error) ? (this.#none = error) : undefined;
+    }
   }
 }
 

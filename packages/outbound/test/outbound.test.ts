@@ -121,6 +121,34 @@ describe('createOutbound', () => {
     expect(unarmed.retryAfter(connectFailure())).toBeUndefined();
   });
 
+  test('failure: the typed error once every candidate refused the connection; the network error otherwise', () => {
+    const refused = connectFailure();
+    // Every instance refused: NO_INSTANCE, with service, lane, unreachable and the network error as cause.
+    const all = withLane('gray', () => createOutbound(options({ retry: { attempts: 5 } }), { retriesResets: true }).start('b'));
+    all.selected(router.select('b', 'gray'), 'GET');
+    while (all.retryAfter(refused) !== undefined);
+    const typed = all.failure(refused);
+    expect(typed).toMatchObject({ code: ErrorCode.NO_INSTANCE, cause: refused, details: { service: 'b', lane: 'gray', unreachable: true } });
+    // The attempts ran out at the last candidate: still nothing left, still typed.
+    const spent = withLane('gray', () => createOutbound(options(), { retriesResets: true }).start('b'));
+    spent.selected(router.select('b', 'gray'), 'GET');
+    while (spent.retryAfter(refused) !== undefined);
+    expect(spent.failure(refused)).toMatchObject({ code: ErrorCode.NO_INSTANCE });
+    // An instance left (attempts ran out first), a reset on the way, or retries not armed: the network error.
+    const left = withLane('gray', () => createOutbound(options({ retry: { attempts: 1 } }), { retriesResets: true }).start('b'));
+    left.selected(router.select('b', 'gray'), 'GET');
+    while (left.retryAfter(refused) !== undefined);
+    expect(left.failure(refused)).toBe(refused);
+    const reached = withLane('gray', () => createOutbound(options({ retry: { attempts: 5 } }), { retriesResets: true }).start('b'));
+    reached.selected(router.select('b', 'gray'), 'GET');
+    reached.retryAfter(reset());
+    while (reached.retryAfter(refused) !== undefined);
+    expect(reached.failure(refused)).toBe(refused);
+    const unarmed = createOutbound(options(), { retriesResets: true }).start('b');
+    unarmed.selected(router.select('b', 'gray'), 'POST');
+    expect(unarmed.failure(refused)).toBe(refused);
+  });
+
   test('an onSelect that throws is ignored', () => {
     const outbound = createOutbound(options({ onSelect: () => { throw new Error('boom'); } }), { retriesResets: true });
     expect(() => outbound.start('b').selected(router.select('b', undefined), 'GET')).not.toThrow();

@@ -7,7 +7,7 @@
  */
 export { describePropagationContract, getJson, listen, sendJson } from './propagation-contract.js';
 export type { ContractHandler, ContractOptions, ContractRequest, ContractServer, PropagationAdapter } from './propagation-contract.js';
-export { codesOf, describeRetryContract } from './retry-contract.js';
+export { codesOf, describeRetryContract, graylaneErrorIn } from './retry-contract.js';
 export type { RetryAdapter, RetryClient } from './retry-contract.js';
 export { describeTrailContract } from './trail-contract.js';
 export type { TrailClient } from './trail-contract.js';

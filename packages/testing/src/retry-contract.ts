@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { context, trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { laneMetadata } from '@graylane/core';
+import { ErrorCode, isGraylaneError, laneMetadata } from '@graylane/core';
+import type { GraylaneError } from '@graylane/core';
 import type { Instance } from '@graylane/core';
 import { ensureContextManager, withLane } from '@graylane/context';
 import { createRouter } from '@graylane/router';
@@ -41,6 +42,17 @@ export function codesOf(error: unknown): unknown[] {
   const codes: unknown[] = [];
   for (let e = error as { code?: unknown; cause?: unknown } | undefined; e != null; e = e.cause as typeof e) codes.push(e.code);
   return codes;
+}
+
+/**
+ * The first {@link GraylaneError} in `error`'s `cause` chain: `error` itself for axios and
+ * node:http, the `cause` of fetch's `TypeError`.
+ */
+export function graylaneErrorIn(error: unknown): GraylaneError | undefined {
+  for (let e = error as { cause?: unknown } | undefined, depth = 0; e != null && depth < 5; e = e.cause as typeof e, depth++) {
+    if (isGraylaneError(e)) return e;
+  }
+  return undefined;
 }
 
 export function describeRetryContract(name: string, adapter: RetryAdapter): void {
@@ -145,6 +157,7 @@ export function describeRetryContract(name: string, adapter: RetryAdapter): void
     test('a POST is not retried: it fails with the connection error', async () => {
       const error = await withLane('gray', () => client().call('http://one/x', 'POST')).catch((e: unknown) => e);
       expect(codesOf(error)).toContain('ECONNREFUSED');
+      expect(graylaneErrorIn(error)).toBeUndefined(); // base was never tried
       expect(ports(selections)).toEqual([port.dead[0]]);
     });
 
@@ -161,8 +174,9 @@ export function describeRetryContract(name: string, adapter: RetryAdapter): void
       ]);
     });
 
-    test('a strict lane never leaves the lane: the connection error once its instances are exhausted', async () => {
+    test('a strict lane never leaves the lane: STRICT_LANE, the connection error as its cause, once its instances are exhausted', async () => {
       const error = await withLane('secure', () => client({ attempts: 5 }).call('http://strict/x', 'GET')).catch((e: unknown) => e);
+      expect(graylaneErrorIn(error)).toMatchObject({ code: ErrorCode.STRICT_LANE, details: { service: 'strict', lane: 'secure', unreachable: true } });
       expect(codesOf(error)).toContain('ECONNREFUSED');
       expect(selections.map((s) => s.servedLane)).toEqual(['secure', 'secure']);
       expect(new Set(ports(selections))).toEqual(new Set(port.dead.slice(0, 2)));
@@ -171,6 +185,8 @@ export function describeRetryContract(name: string, adapter: RetryAdapter): void
     test('`attempts` bounds the retries', async () => {
       const error = await withLane('gray', () => client({ attempts: 1 }).call('http://many/x', 'GET')).catch((e: unknown) => e);
       expect(codesOf(error)).toContain('ECONNREFUSED');
+      expect(graylaneErrorIn(error)).toBeUndefined(); // instances were left: the network error
+
       expect(selections).toHaveLength(2);
       selections = [];
       expect(await withLane('gray', () => client({ attempts: 3 }).call('http://many/x', 'GET'))).toBe('base');
@@ -180,12 +196,38 @@ export function describeRetryContract(name: string, adapter: RetryAdapter): void
     test('`budgetMs` bounds the time in which retries start', async () => {
       const error = await withLane('gray', () => client({ attempts: 5, budgetMs: 0 }).call('http://many/x', 'GET')).catch((e: unknown) => e);
       expect(codesOf(error)).toContain('ECONNREFUSED');
+      expect(graylaneErrorIn(error)).toBeUndefined();
       expect(selections).toHaveLength(1);
     });
 
     test('`retry: false` turns retries off', async () => {
       await expect(withLane('gray', () => client(false).call('http://one/x', 'GET'))).rejects.toBeDefined();
       expect(selections).toHaveLength(1);
+    });
+
+    test('the only instance killed: the first call after fails with the typed error naming service and lane, the connection error as its cause', async () => {
+      const only = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.end('only'));
+      });
+      await new Promise<void>((resolve) => only.listen(0, '127.0.0.1', resolve));
+      const onlyPort = (only.address() as AddressInfo).port;
+      router.update('only', [at('only', onlyPort, 'gray')]);
+      const made = client();
+      expect(await withLane('gray', () => made.call('http://only/x', 'GET'))).toBe('only');
+      // SIGKILL as far as a client can tell: the listener and every connection gone at once.
+      await new Promise<void>((resolve) => {
+        only.close(() => resolve());
+        only.closeAllConnections();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the kept-alive socket's close reaches the client
+      selections = [];
+      const error = await withLane('gray', () => made.call('http://only/x', 'GET')).catch((e: unknown) => e);
+      const typed = graylaneErrorIn(error);
+      expect(typed).toMatchObject({ code: ErrorCode.NO_INSTANCE, details: { service: 'only', lane: 'gray', unreachable: true } });
+      expect(typed?.message).toContain('every candidate refused the connection');
+      expect(codesOf(typed)).toContain('ECONNREFUSED');
+      expect(ports(selections)).toEqual([onlyPort]);
     });
 
     if (adapter.retriesResets) {
