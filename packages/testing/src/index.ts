@@ -18,3 +18,5 @@ export { echoServers } from './echo.js';
 export type { Seen } from './echo.js';
 export { createFakeClock } from './clock.js';
 export type { FakeClock } from './clock.js';
+export { describeMessagingContract } from './messaging-contract.js';
+export type { ContractConsumeOptions, ContractConsumer, MessagingAdapter, MessagingContractOptions } from './messaging-contract.js';

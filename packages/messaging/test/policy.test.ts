@@ -1,0 +1,156 @@
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ErrorCode, type Registry } from '@graylane/core';
+import { getLane, withLane } from '@graylane/context';
+import { createMemoryRegistry } from '@graylane/registry';
+import { createFakeClock } from '@graylane/testing';
+import {
+  CONSUMER_METADATA_KEY,
+  consumeInLane,
+  createLaneConsumerPolicy,
+  injectLaneIntoMessage,
+  recordJobLane,
+  runJobInLane,
+  type LaneConsumerPolicy,
+} from '@graylane/messaging';
+
+const manager = new AsyncLocalStorageContextManager();
+beforeAll(() => context.setGlobalContextManager(manager.enable()));
+afterAll(() => {
+  manager.disable();
+  context.disable();
+});
+
+async function until(condition: () => boolean, what: string, maxMs = 2000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('createLaneConsumerPolicy', () => {
+  let registry: Registry;
+  const open: LaneConsumerPolicy[] = [];
+  beforeEach(() => {
+    registry = createMemoryRegistry();
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((p) => p.close()));
+    await registry.close();
+  });
+  const policy = async (lane: string | undefined, extra: Partial<Parameters<typeof createLaneConsumerPolicy>[0]> = {}) => {
+    const p = createLaneConsumerPolicy({ service: 'orders-consumer', lane, registry, fallbackAfterMs: 1000, ...extra });
+    open.push(p);
+    await p.start();
+    return p;
+  };
+
+  it('a gray consumer takes only its own lane', async () => {
+    const gray = await policy('gray');
+    expect(gray.decide('gray').action).toBe('handle');
+    expect(gray.decide(undefined).action).toBe('skip');
+    expect(gray.decide('blue').action).toBe('skip');
+  });
+
+  it('a base consumer skips a lane with a live consumer and handles base', async () => {
+    const clock = createFakeClock();
+    const base = await policy(undefined, { clock, register: false });
+    await policy('gray', { register: { host: '127.0.0.1', port: 41001 } });
+    await until(() => base.liveLanes().has('gray'), 'the gray consumer to be seen');
+    expect(base.decide(undefined).action).toBe('handle');
+    expect(base.decide('gray').action).toBe('skip');
+  });
+
+  it('registers the consumer with its lane and the consumer marker', async () => {
+    await policy('gray', { register: { host: '127.0.0.1', port: 41002 } });
+    const seen: string[] = [];
+    const stop = registry.subscribe('orders-consumer', (list) => {
+      for (const i of list) seen.push(`${i.lane}:${i.metadata[CONSUMER_METADATA_KEY]}`);
+    });
+    await until(() => seen.length > 0, 'a snapshot');
+    stop();
+    expect(seen).toContain('gray:true');
+  });
+
+  it('base takes a vanished lane only after fallbackAfterMs, and not when it comes back', async () => {
+    const clock = createFakeClock();
+    const base = await policy(undefined, { clock, register: false });
+    const gray = await policy('gray', { register: { host: '127.0.0.1', port: 41003 } });
+    await until(() => base.liveLanes().has('gray'), 'gray live');
+    await gray.close();
+    await until(() => !base.liveLanes().has('gray'), 'gray gone');
+    const first = base.decide('gray');
+    expect(first).toEqual({ action: 'wait', ms: 1000 });
+    await clock.advance(999);
+    expect(base.decide('gray').action).toBe('wait');
+    await clock.advance(1);
+    expect(base.decide('gray').action).toBe('handle');
+  });
+
+  it('a lane that never had a consumer goes to base at once once the first snapshot is in', async () => {
+    const clock = createFakeClock();
+    const base = await policy(undefined, { clock, register: { host: '127.0.0.1', port: 41004 } });
+    await until(() => base.decide('blue').action !== 'wait', 'the first snapshot');
+    expect(base.decide('blue').action).toBe('handle');
+  });
+
+  it('before the first snapshot base waits at most fallbackAfterMs', () => {
+    const clock = createFakeClock();
+    const silent: Registry = { ...createMemoryRegistry(), subscribe: () => () => undefined, kind: 'silent' };
+    const base = createLaneConsumerPolicy({ service: 's', registry: silent, fallbackAfterMs: 500, clock, register: false });
+    void base.start();
+    expect(base.decide('gray')).toEqual({ action: 'wait', ms: 500 });
+    expect(base.decide(undefined).action).toBe('handle');
+  });
+
+  it('strict lanes keep their messages', async () => {
+    const base = await policy(undefined, { strict: ['gray'], register: false });
+    await until(() => base.decide('blue').action === 'handle', 'the first snapshot');
+    expect(base.decide('gray').action).toBe('skip');
+    const byPredicate = await policy(undefined, { strict: (l) => l.startsWith('g'), register: false });
+    await until(() => byPredicate.decide('blue').action === 'handle', 'the first snapshot');
+    expect(byPredicate.decide('green').action).toBe('skip');
+  });
+
+  it('rejects a bad configuration with a typed error and a path', () => {
+    expect(() => createLaneConsumerPolicy({ service: '', registry })).toThrow(expect.objectContaining({ code: ErrorCode.CONFIG_INVALID }));
+    expect(() => createLaneConsumerPolicy({ service: 's', registry, lane: 'no spaces!' })).toThrow(/lane/);
+    expect(() => createLaneConsumerPolicy({ service: 's', registry, fallbackAfterMs: -1 })).toThrow(/fallbackAfterMs/);
+  });
+});
+
+describe('consumeInLane', () => {
+  it('runs the handler in the message lane, base for unmarked and for malformed headers', async () => {
+    const registry = createMemoryRegistry();
+    const base = createLaneConsumerPolicy({ service: 'c', registry, register: false, fallbackAfterMs: 0 });
+    await base.start();
+    const lanes: (string | undefined)[] = [];
+    await withLane('outer', async () => {
+      expect(await consumeInLane(base, injectLaneIntoMessage({}, 'gray'), () => lanes.push(getLane()))).toBe(true);
+      await consumeInLane(base, {}, () => lanes.push(getLane()));
+      await consumeInLane(base, { 'x-mse-tag': Buffer.from([0xff, 0x00, 0x20]), baggage: 'x'.repeat(100_000) }, () => lanes.push(getLane()));
+    });
+    expect(lanes).toEqual(['gray', undefined, undefined]);
+    await base.close();
+    await registry.close();
+  });
+
+  it('skips what the policy skips', async () => {
+    const registry = createMemoryRegistry();
+    const gray = createLaneConsumerPolicy({ service: 'c', lane: 'gray', registry, register: false });
+    let ran = 0;
+    expect(await consumeInLane(gray, {}, () => ran++)).toBe(false);
+    expect(ran).toBe(0);
+    await registry.close();
+  });
+});
+
+describe('recordJobLane / runJobInLane', () => {
+  it('a job runs in the lane it was recorded in unless told otherwise', () => {
+    const recorded = withLane('gray', () => recordJobLane());
+    expect(runJobInLane(recorded, () => getLane())).toBe('gray');
+    expect(withLane('blue', () => runJobInLane(recorded, () => getLane(), { lane: 'current' }))).toBe('blue');
+    expect(withLane('blue', () => runJobInLane(recordJobLane(undefined), () => getLane()))).toBeUndefined();
+  });
+});
