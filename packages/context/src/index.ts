@@ -36,5 +36,6 @@ export { LANE_TOKEN_HEADER, createLaneTrust, laneTrustFrom } from './trust.js';
 export type { LaneTokenOptions, LaneTrust, LaneTrustDecision, LaneTrustOptions, LaneTrustSetting } from './trust.js';
 export { MAX_TRAIL_LENGTH, TRAIL_HEADER, createLaneTrail, getLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';
 export type { LaneTrail, TrailHop, TrailResponse, TrailSocket } from './trail.js';
+export { setIntervalInLane, setTimeoutInLane } from './timers.js';
 export { laneWorkerData, runInWorkerWithLane } from './worker.js';
 export type { LaneWorkerData } from './worker.js';
