@@ -176,8 +176,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     const replayable = !hasBody(req);
     const attempts = replayable ? retry.start(selection) : undefined;
     const resetRetried = replayable && retry.allows(req.method);
-    /** The instances this request could not reach; made on the first failure only. */
-    let tried: Set<string> | undefined;
     let renewed = false;
     if (replayable) req.resume();
     send(selection, agent);
@@ -221,8 +219,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
         // Nothing of a response arrived: a refused connect, or a reset on a new connection, goes
         // to another instance of the lane, then along its fallback chain, as the outbound adapters do.
-        const unreachable = (tried ??= new Set());
-        unreachable.add(target.instance.id);
         if (!answered && attempts !== undefined && (connectFailed || (resetRetried && reset))) {
           const next = attempts.next(router);
           if (next !== undefined) {
@@ -230,7 +226,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             send(next, agent);
             return;
           }
-          const none = connectFailed ? nothingLeft(target, unreachable, error) : undefined;
+          const none = connectFailed ? attempts.unreachable(router, error) : undefined;
           if (none !== undefined) {
             sendError(res, 503, none);
             return;
@@ -253,25 +249,6 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
       if (replayable) upstream.end();
       else req.pipe(upstream);
-    }
-
-    /**
-     * The router's typed error when it has no instance left that this request has not tried
-     * (`GRAYLANE_ERR_NO_INSTANCE`, or `GRAYLANE_ERR_STRICT_LANE` in a strict lane, with the service,
-     * the lane and the lanes tried), marked `unreachable` with the connection error as its cause;
-     * `undefined` when one is left (the retry budget ran out first).
-     */
-    function nothingLeft(last: Selection, unreachable: ReadonlySet<string>, cause: Error): GraylaneError | undefined {
-      try {
-        router.select(last.service, last.requestedLane, { unreachable });
-        return undefined;
-      } catch (error) {
-        if (!isGraylaneError(error)) return undefined;
-        return new GraylaneError(error.code, `${error.message}; every candidate refused the connection (last ${last.instance.host}:${last.instance.port}: ${cause.message})`, {
-          cause,
-          details: { ...error.details, unreachable: true },
-        });
-      }
     }
   }
 

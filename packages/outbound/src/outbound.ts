@@ -1,5 +1,4 @@
 import { diag, trace } from '@opentelemetry/api';
-import { GraylaneError } from '@graylane/core';
 import type { Span } from '@opentelemetry/api';
 import { LanePropagator, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
 import type { CarrierOptions, LaneTrail } from '@graylane/context';
@@ -240,14 +239,7 @@ class Call implements OutboundCall {
   failure(error: unknown): unknown {
     const attempts = this.#attempts;
     if (attempts === undefined || this.#reached || !isConnectFailure(error)) return error;
-    const none = attempts.exhausted(this.#core.router);
-    if (none === undefined) return error;
-    const { instance } = attempts.current;
-    const reason = error instanceof Error ? error.message : String(error);
-    return new GraylaneError(none.code, `${none.message}; every candidate refused the connection (last ${instance.host}:${instance.port}: ${reason})`, {
-      cause: error,
-      details: { ...none.details, unreachable: true },
-    });
+    return attempts.unreachable(this.#core.router, error) ?? error;
   }
 
   inject<R>(request: R, headers: HeaderAccess<R>): void {

@@ -46,16 +46,18 @@ export interface RetryAttempts {
    */
   next(router: LaneRouter): Selection | undefined;
   /**
-   * Called once the call has failed for good: the router's own error (`GRAYLANE_ERR_NO_INSTANCE`,
-   * or `GRAYLANE_ERR_STRICT_LANE` in a strict lane) when it has no instance left that this call
-   * has not tried, or `undefined` when one is left (the attempts or the budget ran out first).
+   * Called once the call has failed for good at connect, with `cause` its last connection error:
+   * the router's own error (`GRAYLANE_ERR_NO_INSTANCE`, or `GRAYLANE_ERR_STRICT_LANE` in a strict
+   * lane) marked `details.unreachable: true`, with `cause` as its cause, when the router has no
+   * instance left that this call has not tried (ADR 0005); `undefined` when one is left (the
+   * attempts or the budget ran out first).
    */
-  exhausted(router: LaneRouter): GraylaneError | undefined;
+  unreachable(router: LaneRouter, cause: unknown): GraylaneError | undefined;
 }
 
 const NEVER: RetryPolicy = {
   allows: () => false,
-  start: (first) => ({ current: first, retries: 0, next: () => undefined, exhausted: () => undefined }),
+  start: (first) => ({ current: first, retries: 0, next: () => undefined, unreachable: () => undefined }),
 };
 
 /**
@@ -112,9 +114,19 @@ class Attempts implements RetryAttempts {
     return this.current;
   }
 
-  exhausted(router: LaneRouter): GraylaneError | undefined {
-    if (this.#none !== undefined) return this.#none;
-    // The attempts or the budget ran out: is there an instance left that this call has not tried?
+  unreachable(router: LaneRouter, cause: unknown): GraylaneError | undefined {
+    const none = this.#none ?? this.#nothingLeft(router);
+    if (none === undefined) return undefined;
+    const { host, port } = this.current.instance;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new GraylaneError(none.code, `${none.message}; every candidate refused the connection (last ${host}:${port}: ${reason})`, {
+      cause,
+      details: { ...none.details, unreachable: true },
+    });
+  }
+
+  /** The attempts or the budget ran out: the router's error if no instance is left untried. */
+  #nothingLeft(router: LaneRouter): GraylaneError | undefined {
     const tried = (this.#tried ??= new Set());
     tried.add(this.current.instance.id);
     try {
