@@ -11,15 +11,38 @@ export const ExitCode = {
   USAGE: 2,
 } as const;
 
-/** One of the {@link ExitCode} values. */
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+/**
+ * One of the {@link ExitCode} values, or `128 + n` when signal `n` (SIGINT, SIGTERM) interrupted a
+ * command before it finished, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
+ */
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode] | number;
+
+/**
+ * The reason the `graylane` process aborts {@link Context.signal} with when a signal arrives. A
+ * command still working when it fires (a long parse, a request) rejects with it, and the exit code
+ * is `128 + ` the signal's number; a watching command (`lanes --watch`) ends normally instead.
+ */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+  constructor(
+    readonly signal: 'SIGINT' | 'SIGTERM',
+    /** The signal's number (`os.constants.signals`). */
+    readonly number: number,
+  ) {
+    super(`interrupted by ${signal}`);
+  }
+}
 
 /** What a command may touch: its output streams, the environment, the working directory. */
 export interface Context {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Relative file arguments resolve against this directory. */
   readonly cwd: string;
-  /** Aborted on Ctrl-C; long-running commands (`lanes --watch`) stop when it fires. */
+  /**
+   * Aborted on Ctrl-C or SIGTERM (the reason is an {@link Interrupted}): long-running commands
+   * (`lanes --watch`) stop when it fires, and every long step (reading, parsing and compiling a rule
+   * file) gives up at once.
+   */
   readonly signal: AbortSignal;
   /** Writes one line to standard output. */
   out(line: string): void;

@@ -5,4 +5,4 @@
  */
 export { runCli } from './run.js';
 export type { CliOptions } from './run.js';
-export { ExitCode } from './command.js';
+export { ExitCode, Interrupted } from './command.js';

@@ -1,4 +1,4 @@
-import { ExitCode, UsageError } from './command.js';
+import { ExitCode, Interrupted, UsageError } from './command.js';
 import type { Command, Context } from './command.js';
 import { lanes } from './commands/lanes.js';
 import { laneCommands } from './commands/lane.js';
@@ -20,7 +20,10 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Relative file arguments resolve against it. */
   readonly cwd?: string;
-  /** Ends long-running commands (`lanes --watch`) with exit code 0, as Ctrl-C does. */
+  /**
+   * Ends long-running commands (`lanes --watch`) with exit code 0, as Ctrl-C does. Aborted with an
+   * {@link Interrupted} reason, it interrupts any other command: exit code `128 + ` its number.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -44,6 +47,10 @@ export async function runCli(argv: readonly string[], options: CliOptions = {}):
   try {
     return await command.run(argv.slice(command.name.length), context);
   } catch (error) {
+    if (error instanceof Interrupted) {
+      context.err(`graylane: ${error.message}`);
+      return 128 + error.number;
+    }
     if (error instanceof UsageError) {
       context.err(`graylane: usage: ${error.message}`);
       context.err(`Run 'graylane ${command.name.join(' ')} --help' for usage.`);

@@ -1,5 +1,5 @@
 import type { RuleIssue } from '@graylane/rules';
-import { ExitCode, HELP_OPTION, JSON_OPTION, UsageError, parseCommandLine } from '../command.js';
+import { ExitCode, HELP_OPTION, Interrupted, JSON_OPTION, UsageError, parseCommandLine } from '../command.js';
 import type { Command, Context } from '../command.js';
 import { formatIssue, issuesOf, printError } from '../report.js';
 import { readRuleFile } from '../rules-file.js';
@@ -55,6 +55,7 @@ async function validate(file: string, context: Context, print: boolean): Promise
     }
     return { file, ok: true, issues: warnings };
   } catch (error) {
+    if (error instanceof Interrupted) throw error; // the whole command ends, not just this file
     if (print) printError(context, error);
     const issues = issuesOf(error);
     if (issues.length > 0) return { file, ok: false, issues };
