@@ -1,7 +1,7 @@
 // Regression tests for exact decisions and linear-time regexes (issue: ids compared as numbers,
 // a rule regex could hang the process).
 import fc from 'fast-check';
-import { validateRules } from '@graylane/rules';
+import { parseRules, validateRules } from '@graylane/rules';
 import { compileMatcher, requestView } from '../src/index.js';
 
 function matcherFor(condition: Record<string, unknown>) {
@@ -89,5 +89,58 @@ describe('regexes cannot hang', () => {
         expect.objectContaining({ path: 'lanes[0].match[0].value', message: expect.stringMatching(/backreference or lookaround.*separate conditions/) }),
       ]);
     }
+  });
+});
+
+// Each form's regex means what it means in the system that form comes from: a search in graylane's
+// native form, OpenSergo's TrafficLabelRule, MSE and APISIX (`~~`); the whole value in Istio and in
+// OpenSergo's TrafficRouter (an Istio VirtualService: Envoy's RE2 full match).
+describe('regex semantics per form', () => {
+  const forms: [form: string, text: string, whole: boolean][] = [
+    ['native', `lanes: [{ tag: gray, match: [{ type: header, name: x-user, operator: regex, value: 'u1' }] }]`, false],
+    [
+      'OpenSergo TrafficLabelRule',
+      `apiVersion: traffic.opensergo.io/v1alpha1
+kind: TrafficLabelRule
+metadata: { name: r, labels: { app: a } }
+spec:
+  selector: { app: a }
+  trafficLabel: gray
+  match: [{ condition: regex, type: header, key: x-user, value: 'u1' }]`,
+      false,
+    ],
+    ['APISIX ~~', `routes: [{ uri: '/*', labels: { lane: gray }, vars: [[http_x_user, '~~', 'u1']] }]`, false],
+    [
+      'Istio VirtualService',
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: a }
+spec:
+  hosts: [a]
+  http:
+    - match: [{ headers: { x-user: { regex: 'u1' } } }]
+      route: [{ destination: { host: a, subset: gray } }]`,
+      true,
+    ],
+    [
+      'OpenSergo TrafficRouter',
+      `apiVersion: traffic.opensergo.io/v1alpha1
+kind: TrafficRouter
+metadata: { name: a }
+spec:
+  hosts: [a]
+  http:
+    - match: [{ headers: { x-user: { regex: 'u1' } } }]
+      route: [{ destination: { host: a, subset: gray } }]`,
+      true,
+    ],
+  ];
+
+  it.each(forms)('%s', (_form, text, whole) => {
+    const { rules } = parseRules(text);
+    const matcher = compileMatcher(rules);
+    const lane = (value: string) => matcher.match(requestView({ app: 'a', path: '/x', headers: { 'x-user': value } }));
+    expect(lane('u1')).toBe('gray');
+    expect(lane('xu1x')).toBe(whole ? undefined : 'gray');
   });
 });

@@ -180,7 +180,8 @@ spec:
         },
       },
     ]);
-    const method = { type: 'method', name: '', operator: 'regex', value: '^(GET|HEAD)$' };
+    // Envoy's regex: the whole value must match.
+    const method = { type: 'method', name: '', operator: 'regex', value: '^(?:^(GET|HEAD)$)$' };
     expect(lanes.canary!.match[0]).toMatchObject({ priority: 1, condition: { all: [method, { operator: 'random', percentage: 20 }] } });
     expect(lanes.base!.match[0]).toMatchObject({ priority: 2, condition: method });
     expect(lanes.rc!.match[0]).toMatchObject({ priority: 3, condition: { all: [] } });

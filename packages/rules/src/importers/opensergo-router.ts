@@ -204,7 +204,11 @@ function matchPredicates(match: HttpMatch, path: string, issues: IssueList): Pre
   return out.every((p) => p !== undefined) ? (out as Predicate[]) : undefined;
 }
 
-/** One `exact` / `prefix` / `regex` string match on a field (shared with the Istio importer). */
+/**
+ * One `exact` / `prefix` / `regex` string match on a field. A TrafficRouter is an Istio
+ * VirtualService, so `regex` is Envoy's: RE2, matching the whole value (`^(?:...)$`), as the Istio
+ * importer reads it too.
+ */
 export function stringPredicate(
   type: FieldType,
   name: string | undefined,
@@ -219,8 +223,9 @@ export function stringPredicate(
   }
   const key = given[0]!;
   const value = match[key]!;
-  const operator = key === 'exact' ? '==' : key;
-  return toPredicate({ type, name, operator, value }, path, issues, { name: 'name', value: key });
+  const keys = { name: 'name', value: key };
+  if (key === 'regex') return toPredicate({ type, name, operator: 'regex', value: `^(?:${value})$` }, path, issues, keys);
+  return toPredicate({ type, name, operator: key === 'exact' ? '==' : key, value }, path, issues, keys);
 }
 
 /** Each destination's weight: 100 for a lone destination, else as given (they must add up to 100). */
