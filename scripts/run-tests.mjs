@@ -64,6 +64,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let suitesFailed = 0;
+const failures = [];
 const files = existsSync(results) ? readdirSync(results).filter((f) => f.endsWith('.json')) : [];
 for (const file of files) {
   const r = JSON.parse(readFileSync(join(results, file), 'utf8'));
@@ -71,6 +72,7 @@ for (const file of files) {
   failed += r.failed;
   skipped += r.skipped;
   suitesFailed += r.suitesFailed;
+  for (const failure of r.failures ?? []) failures.push(failure);
 }
 const runnerFailed = turbo.status !== 0 && failed === 0 && suitesFailed === 0;
 if (runnerFailed) failed += 1; // a build or runner failure is a failure, never a silent pass
@@ -78,5 +80,13 @@ failed += gatesFailed.length; // a failed gate is a failure too
 console.log('');
 console.log(`${files.length} workspaces reported; ${suitesFailed} suites failed to run${skipped ? `; ${skipped} skipped` : ''}`);
 if (gatesFailed.length > 0) console.log(`gates failed: ${gatesFailed.map((g) => `${g.name} (\`${g.alone}\`)`).join(', ')}`);
+if (failures.length > 0) {
+  // Repeated here, at the end, so that a log cut to its last lines still names what failed.
+  console.log(`failed (${failures.length}):`);
+  for (const { where, title, message } of failures) {
+    console.log(`  ${where}: ${title}`);
+    for (const line of message.split('\n')) console.log(`      ${line}`);
+  }
+}
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(turbo.status === 0 && failed === 0 && suitesFailed === 0 ? 0 : 1);
