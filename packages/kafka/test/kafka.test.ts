@@ -156,6 +156,62 @@ describe('@graylane/kafka on the broker', () => {
     expect(gray).toEqual(['buffer', 'array', 'baggage-array']);
   });
 
+  it('starts at the latest offset: what was produced before is not seen, what is produced after is', async () => {
+    const topic = unique('latest');
+    await k.ensureTopic(topic);
+    await k.producer.send({ topic, messages: [{ value: 'before' }] });
+    const seen: string[] = [];
+    await k.consume({ service: unique('svc'), registry, topics: [topic] }, ({ message }) => {
+      seen.push(message.value!.toString());
+    });
+    await k.producer.send({ topic, messages: [{ value: 'after' }] });
+    await until(() => seen.length >= 1, 'the record produced after');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(seen).toEqual(['after']);
+  });
+
+  it('commits skipped records and handled ones once the handler resolved', async () => {
+    const topic = unique('commit');
+    const service = unique('svc');
+    const handled: string[] = [];
+    const c = await k.consume({ service, lane: 'gray', registry, topics: [topic] }, async ({ message }) => {
+      await new Promise((r) => setTimeout(r, 50));
+      handled.push(message.value!.toString());
+    });
+    await k.producer.send({ topic, messages: [{ value: 'b1' }, { value: 'b2' }] });
+    await withLane('gray', () => laneProducer(k.producer).send({ topic, messages: [{ value: 'g1' }] }));
+    await until(() => handled.length === 1, 'the gray record');
+    await c.stop();
+    const [offsets] = await k.admin.fetchOffsets({ groupId: c.groupId, topics: [topic] });
+    expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '3' })]);
+    expect(handled).toEqual(['g1']);
+  });
+
+  it('keeps its group membership while a record waits longer than the session timeout', async () => {
+    // Base holds a gray record for fallbackAfterMs = 7 s after the gray consumer left, past the 6 s
+    // session timeout: the member heartbeats meanwhile, so it is not evicted and the record is handled once.
+    const topic = unique('wait');
+    const service = unique('svc');
+    const base: { value: string; lane: string | undefined }[] = [];
+    const gray = await k.consume({ service, lane: 'gray', registry, topics: [topic], fallbackAfterMs: 7000 }, () => undefined);
+    const c = await k.consume({ service, registry, topics: [topic], fallbackAfterMs: 7000 }, ({ message }) => {
+      base.push({ value: message.value!.toString(), lane: getLane() });
+    });
+    let joins = 0;
+    c.consumer.on(c.consumer.events.GROUP_JOIN, () => joins++);
+    await gray.stop();
+    const gone = Date.now();
+    await withLane('gray', () => laneProducer(k.producer).send({ topic, messages: [{ value: 'late' }] }));
+    await until(() => base.length === 1, 'base to take the gray record', 20_000);
+    expect(Date.now() - gone).toBeGreaterThanOrEqual(6900);
+    await c.stop();
+    expect(base).toEqual([{ value: 'late', lane: 'gray' }]);
+    // Still the same member (an evicted one rejoins) and the record committed (an evicted one's commit fails).
+    expect(joins).toBe(0);
+    const [offsets] = await k.admin.fetchOffsets({ groupId: c.groupId, topics: [topic] });
+    expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '1' })]);
+  }, 40_000);
+
   it('registers while running; stop() deregisters, disconnects and is idempotent', async () => {
     const service = unique('svc');
     let lanes: (string | undefined)[] = [];
