@@ -7,7 +7,7 @@ import type { LaneConsumerPolicy } from '@graylane/messaging';
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, Kafka } from 'kafkajs';
 import { toMessageHeaders } from './headers.js';
 
-/** kafkajs' default heartbeat interval, used to keep a member alive while a record waits or runs. */
+/** kafkajs' default heartbeat interval, used to keep a member alive while a record waits for the policy. */
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 3000;
 
 /**
@@ -119,7 +119,9 @@ function joined(consumer: Consumer): { readonly done: Promise<void>; cancel(): v
  * are committed after it resolves (kafkajs `eachMessage` auto-commit; a handler that throws gets the
  * record redelivered, as kafkajs does); records that are another lane's are skipped and committed at
  * once. A base record waiting for a vanished lane consumer (at most `fallbackAfterMs`) holds its
- * partition meanwhile, the member heartbeating. Lane headers that cannot be read make a base record.
+ * partition meanwhile, the member heartbeating so that it keeps its group membership (the handler
+ * itself heartbeats only if it calls `payload.heartbeat()`, as under kafkajs). Lane headers that
+ * cannot be read make a base record.
  *
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for invalid options (with the option's `path`).
  */
@@ -151,13 +153,20 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
   const policyStarted = new Promise<void>((resolve) => (open = resolve));
 
   const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
+    // kafkajs does not heartbeat while eachMessage runs: a record held past the session timeout (a
+    // fallback wait) would get the member evicted, its commit lost. Heartbeat until the handler
+    // starts; the handler itself runs as under plain kafkajs (it may call payload.heartbeat()).
     const beat = setInterval(() => {
       payload.heartbeat().catch((error: unknown) => diag.debug(`graylane: ${path} heartbeat while a record waited failed`, error));
     }, heartbeatEvery);
     beat.unref();
     try {
       await policyStarted;
-      await consumeInLane(policy, toMessageHeaders(payload.message.headers), () => handler(payload), consumeOptions);
+      const headers = toMessageHeaders(payload.message.headers);
+      await consumeInLane(policy, headers, () => {
+        clearInterval(beat);
+        return handler(payload);
+      }, consumeOptions);
     } finally {
       clearInterval(beat);
     }
