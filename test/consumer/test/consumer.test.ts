@@ -138,17 +138,28 @@ const projects: Project[] = [
 ];
 
 const timings: string[] = [];
+/** Each project's `npm install` warnings about skipped install scripts. */
+const installWarnings = new Map<string, string[]>();
+/** The `allowScripts` the first-gray-chain guide tells users to add (its one-line JSON block). */
+const guideAllowScripts = (() => {
+  const block = /```json\n(\{ "allowScripts": .*\})\n```/.exec(readFileSync(join(root, 'docs/guides/first-gray-chain.md'), 'utf8'));
+  if (!block) throw new Error('docs/guides/first-gray-chain.md no longer shows the allowScripts block');
+  return JSON.parse(block[1]!) as { allowScripts: Record<string, boolean> };
+})();
 
 async function prepare(p: Project): Promise<string> {
   const dir = join(work, p.name);
   mkdirSync(join(dir, 'src'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: p.name, version: '1.0.0', private: true, type: p.type }, null, 2));
+  // With the guide's allowScripts (first-gray-chain.md): the install then warns about nothing skipped.
+  const pkg = { name: p.name, version: '1.0.0', private: true, type: p.type, ...guideAllowScripts };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...strict, ...p.compilerOptions }, include: ['src'] }, null, 2));
   for (const [file, code] of Object.entries(p.files)) writeFileSync(join(dir, file), code);
   const t0 = Date.now();
   try {
     // pack:all's install line, plus the user's own framework and client, from the npm registry
-    await run('npm', ['install', ...installLine, ...p.deps, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, maxBuffer: 16 << 20 });
+    const { stderr } = await run('npm', ['install', ...installLine, ...p.deps, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=warn'], { cwd: dir, maxBuffer: 16 << 20 });
+    installWarnings.set(p.name, stderr.split('\n').filter((line) => line.includes('install-scripts')));
   } catch (error) {
     const e = error as { stderr?: string; message: string };
     throw new Error(`${p.name}: npm install failed:\n${e.stderr ?? e.message}`);
@@ -288,5 +299,12 @@ describe.each(projects.filter((p) => p.type === 'commonjs').map((p) => [p.name])
     // checkout is an inner hop in the guide (no entry, no rules): it keeps the lane its caller sends
     expect(await getJson(url, { 'x-mse-tag': 'gray' })).toEqual({ lane: 'gray', order: { id: '42', servedBy: 'orders[gray]' } });
     expect(await getJson(url)).toEqual({ lane: 'base', order: { id: '42', servedBy: 'orders[base]' } });
+  });
+});
+
+describe('install scripts (first-gray-chain.md, step 1)', () => {
+  test.each(projects.map((p) => [p.name]))('%s: with the guide’s allowScripts, npm warns about no skipped install script', async (name) => {
+    await prepared.get(name)!;
+    expect(installWarnings.get(name)).toEqual([]);
   });
 });
