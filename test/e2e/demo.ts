@@ -4,11 +4,14 @@ import type { Demo } from '../../examples/demo/src/launcher';
 
 const demoDir = join(__dirname, '..', '..', 'examples', 'demo');
 
-/** Starts the demo from its built output (real processes, real sockets) with a free gateway port. */
-export function startDemo(env: NodeJS.ProcessEnv): Promise<Demo> {
+/**
+ * Starts the demo from its built output (real processes, real sockets) with a free gateway port,
+ * its gateway on the demo's rules.yaml or on `rulesPath`.
+ */
+export function startDemo(env: NodeJS.ProcessEnv, rulesPath = join(demoDir, 'rules.yaml')): Promise<Demo> {
   return launchDemo({
     distDir: join(demoDir, 'dist'),
-    rulesPath: join(demoDir, 'rules.yaml'),
+    rulesPath,
     port: 0,
     env,
     log: process.env['GRAYLANE_TEST_VERBOSE'] ? (line) => console.log(line) : undefined,
