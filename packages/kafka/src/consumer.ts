@@ -126,7 +126,8 @@ function joined(consumer: Consumer): { readonly done: Promise<void>; cancel(): v
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` for invalid options (with the option's `path`).
  */
 export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOptions, handler: KafkaLaneHandler): Promise<KafkaLaneConsumer> {
-  const path = `kafka.consumer(${String(options?.service)})`;
+  if (options === null || typeof options !== 'object') throw invalid('kafka.consumer', 'expected the consumer options');
+  const path = `kafka.consumer(${String(options.service)})`;
   if (kafka === null || typeof kafka !== 'object' || typeof kafka.consumer !== 'function') throw invalid(`${path}.kafka`, 'expected a kafkajs Kafka client');
   if (typeof handler !== 'function') throw invalid(`${path}.handler`, 'expected a function');
   const { topics } = options;
@@ -148,9 +149,15 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
 
   const consumer = kafka.consumer({ ...options.consumer, groupId });
   // Records wait here until the policy watches the registry: deciding before its first snapshot
-  // would be deciding blind.
+  // would be deciding blind. A failed start rejects it, so that no record waits for ever (and the
+  // disconnect, which waits for the record in progress, completes).
   let open!: () => void;
-  const policyStarted = new Promise<void>((resolve) => (open = resolve));
+  let fail!: (error: unknown) => void;
+  const policyStarted = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  policyStarted.catch(() => undefined);
 
   const eachMessage = async (payload: EachMessagePayload): Promise<void> => {
     // kafkajs does not heartbeat while eachMessage runs: a record held past the session timeout (a
@@ -182,6 +189,7 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
     open();
   } catch (error) {
     ready.cancel();
+    fail(error);
     await policy.close();
     await consumer.disconnect().catch((e: unknown) => diag.debug(`graylane: ${path} disconnect after a failed start`, e));
     throw error;

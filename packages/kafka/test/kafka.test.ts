@@ -212,6 +212,33 @@ describe('@graylane/kafka on the broker', () => {
     expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '1' })]);
   }, 40_000);
 
+  it('a failed registration fails the start, even with a record already delivered, and leaves the group', async () => {
+    const topic = unique('failed-start');
+    await k.ensureTopic(topic);
+    await k.producer.send({ topic, messages: [{ value: 'early' }] });
+    const failing: Registry = {
+      ...registry,
+      subscribe: registry.subscribe.bind(registry),
+      register: async () => {
+        // Long enough for the early record to be fetched and wait for the policy.
+        await new Promise((r) => setTimeout(r, 1500));
+        throw new Error('registry unavailable');
+      },
+    };
+    const handled: string[] = [];
+    const service = unique('svc');
+    const started = Date.now();
+    await expect(
+      runLaneConsumer(k.kafka, { service, registry: failing, topics: [topic], fromBeginning: true, consumer: CONSUMER }, ({ message }) => {
+        handled.push(message.value!.toString());
+      }),
+    ).rejects.toThrow('registry unavailable');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(handled).toEqual([]);
+    const groups = await k.admin.describeGroups([laneGroupId(service, undefined)]);
+    expect(groups.groups[0]?.members).toHaveLength(0);
+  });
+
   it('registers while running; stop() deregisters, disconnects and is idempotent', async () => {
     const service = unique('svc');
     let lanes: (string | undefined)[] = [];
