@@ -212,6 +212,24 @@ describe('@graylane/kafka on the broker', () => {
     expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '1' })]);
   }, 40_000);
 
+  it('a handler that throws gets the record redelivered, in its lane again', async () => {
+    const topic = unique('redeliver');
+    const attempts: { value: string; lane: string | undefined }[] = [];
+    const c = await k.consume({ service: unique('svc'), lane: 'gray', registry, topics: [topic] }, ({ message }) => {
+      attempts.push({ value: message.value!.toString(), lane: getLane() });
+      if (attempts.length === 1) throw new Error('first attempt fails');
+    });
+    await withLane('gray', () => laneProducer(k.producer).send({ topic, messages: [{ value: 'g1' }] }));
+    await until(() => attempts.length === 2, 'the redelivery');
+    expect(attempts).toEqual([
+      { value: 'g1', lane: 'gray' },
+      { value: 'g1', lane: 'gray' },
+    ]);
+    await c.stop();
+    const [offsets] = await k.admin.fetchOffsets({ groupId: c.groupId, topics: [topic] });
+    expect(offsets?.partitions).toEqual([expect.objectContaining({ partition: 0, offset: '1' })]);
+  });
+
   it('a failed registration fails the start, even with a record already delivered, and leaves the group', async () => {
     const topic = unique('failed-start');
     await k.ensureTopic(topic);
