@@ -9,14 +9,19 @@ export { createRouter } from './router.js';
 export { buildLaneIndex, LaneIndex, LanePool } from './lane-index.js';
 export type { LaneIndexOptions } from './lane-index.js';
 export { selectFromIndex } from './select.js';
-export { compilePolicy } from './policy.js';
-export type { RoutingPolicy } from './policy.js';
+export { compilePolicy, OUTLIER_DEFAULTS } from './policy.js';
+export type { HealthBounds, OutlierSettings, RoutingPolicy } from './policy.js';
 export type { RetryOptions } from './deprecated.js';
 export type {
   BalancerKind,
   FallbackReason,
   FallbackStep,
+  HealthPolicyInput,
+  InstanceFailure,
+  InstanceRef,
+  LaneHealth,
   LaneRouter,
+  OutlierPolicyInput,
   RouterOptions,
   RoutingPolicyInput,
   SelectOptions,

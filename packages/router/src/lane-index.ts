@@ -27,7 +27,12 @@ export class LanePool {
    */
   readonly usable: readonly Instance[];
   /** Why the pool cannot serve, when {@link LanePool.usable} is empty. */
-  readonly unavailable: Exclude<FallbackReason, 'no-instance'> | undefined;
+  readonly unavailable: Exclude<FallbackReason, 'no-instance' | 'connect-failed' | 'lane-unhealthy'> | undefined;
+  /**
+   * How many members are healthy, enabled and not ejected (whatever their weight): what a health
+   * policy counts.
+   */
+  readonly available: number;
 
   private readonly mode: Mode;
   /** Running sums of the usable instances' weights (weighted modes only). */
@@ -36,10 +41,19 @@ export class LanePool {
   private readonly stride: number;
   private cursor: number;
 
-  constructor(lane: string | undefined, members: readonly Instance[], balancer: BalancerKind) {
+  /**
+   * @param excluded ids of ejected instances, left out of {@link LanePool.usable} unless that would
+   *   leave the pool with none (ejection never empties a lane).
+   */
+  constructor(lane: string | undefined, members: readonly Instance[], balancer: BalancerKind, excluded?: ReadonlySet<string>) {
     this.lane = lane;
     this.members = members;
-    const live = members.filter((i) => i.healthy && i.enabled);
+    let live = members.filter((i) => i.healthy && i.enabled);
+    if (excluded !== undefined && excluded.size > 0) {
+      const kept = live.filter((i) => !excluded.has(i.id));
+      if (kept.length > 0) live = kept;
+    }
+    this.available = live.length;
     const weighted = live.filter((i) => weightOf(i) > 0);
     const usable = weighted.length > 0 ? weighted : live;
     this.usable = usable;
@@ -125,6 +139,11 @@ export interface LaneIndexOptions {
   readonly service?: string;
   /** How the index's pools pick. Default `round-robin`. */
   readonly balancer?: BalancerKind;
+  /**
+   * Ids of ejected instances: not chosen, as if unhealthy, except that a lane whose usable
+   * instances are all in the set keeps them (ejection never empties a lane).
+   */
+  readonly excluded?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -138,6 +157,7 @@ export class LaneIndex {
   /** Every instance of the service, as given. */
   readonly instances: readonly Instance[];
   private readonly pools: ReadonlyMap<string | undefined, LanePool>;
+  #byId: Map<string, LanePool> | undefined;
   /** @internal Resolved lane paths; owned by selectFromIndex. */
   readonly routes = new Map<string, unknown>();
   /** @internal The policy `routes` was resolved with. */
@@ -156,9 +176,22 @@ export class LaneIndex {
     const pools = new Map<string | undefined, LanePool>();
     for (const [lane, members] of byLane) {
       members.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      pools.set(lane, new LanePool(lane, members, options.balancer ?? 'round-robin'));
+      pools.set(lane, new LanePool(lane, members, options.balancer ?? 'round-robin', options.excluded));
     }
     this.pools = pools;
+  }
+
+  /**
+   * The pool the instance with id `id` belongs to, or `undefined` when it is not listed. The map
+   * behind it is built on first use: only for services whose instances are reported failing.
+   */
+  poolOf(id: string): LanePool | undefined {
+    let byId = this.#byId;
+    if (byId === undefined) {
+      byId = this.#byId = new Map();
+      for (const pool of this.pools.values()) for (const member of pool.members) byId.set(member.id, pool);
+    }
+    return byId.get(id);
   }
 
   /** The pool of `lane` (`undefined` = base), or `undefined` when no instance carries it. */

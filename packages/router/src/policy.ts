@@ -1,7 +1,33 @@
 import { BASE_LANE, ErrorCode, GraylaneError, parseLane } from '@graylane/core';
-import type { RoutingPolicyInput, StrictLanes } from './types.js';
+import type { LaneHealth, OutlierPolicyInput, RoutingPolicyInput, StrictLanes } from './types.js';
 
 const NO_CHAIN: readonly string[] = Object.freeze([]);
+
+/** A lane's health bounds, validated: a lane with fewer usable instances is passed over. */
+export interface HealthBounds {
+  /** Usable instances the lane needs at least. */
+  readonly minHealthy: number;
+  /** Percentage (0-100) of the lane's listed instances that must be usable. */
+  readonly minHealthyPercent: number;
+}
+
+/** Outlier ejection settings, validated, defaults applied. */
+export interface OutlierSettings {
+  readonly consecutiveFailures: number;
+  readonly windowMs: number;
+  readonly ejectMs: number;
+  readonly maxEjectMs: number;
+  readonly maxEjectedPercent: number;
+}
+
+/** The defaults of {@link OutlierPolicyInput}. */
+export const OUTLIER_DEFAULTS: OutlierSettings = Object.freeze({
+  consecutiveFailures: 5,
+  windowMs: 10_000,
+  ejectMs: 30_000,
+  maxEjectMs: 300_000,
+  maxEjectedPercent: 50,
+});
 
 /**
  * A validated, immutable routing policy: the fallback chain of every lane and which lanes are strict.
@@ -12,12 +38,16 @@ export interface RoutingPolicy {
   chain(lane: string): readonly string[];
   /** True when `lane` must never fall back. */
   isStrict(lane: string): boolean;
+  /** The health bounds of `lane` (never base), or `undefined` when it has none. */
+  health(lane: string): HealthBounds | undefined;
+  /** Outlier ejection settings, or `undefined` when ejection is off. */
+  readonly outlier: OutlierSettings | undefined;
 }
 
 /**
  * Validates and freezes routing policy input.
  *
- * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` listing every invalid lane name.
+ * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` listing every invalid lane name and field.
  */
 export function compilePolicy(input: RoutingPolicyInput = {}): RoutingPolicy {
   const issues: string[] = [];
@@ -45,6 +75,8 @@ export function compilePolicy(input: RoutingPolicyInput = {}): RoutingPolicy {
   }
 
   const isStrict = compileStrict(input.strict, issues);
+  const health = compileHealth(input.health, issues);
+  const outlier = compileOutlier(input.outlier, issues);
   if (issues.length > 0) {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, `invalid routing policy: ${issues.join('; ')}`, {
       details: { issues },
@@ -53,7 +85,95 @@ export function compilePolicy(input: RoutingPolicyInput = {}): RoutingPolicy {
   return {
     chain: (lane) => chains.get(lane) ?? NO_CHAIN,
     isStrict,
+    health,
+    outlier,
   };
+}
+
+const HEALTH_FIELDS: readonly string[] = ['minHealthy', 'minHealthyPercent'];
+const OUTLIER_FIELDS: readonly string[] = Object.keys(OUTLIER_DEFAULTS);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Lists fields of `value` not in `known` as issues under `path`. */
+function unknownFields(value: Record<string, unknown>, known: readonly string[], path: string, issues: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) issues.push(`${path}.${key}: unknown field (expected ${known.join(', ')})`);
+  }
+}
+
+function compileHealth(input: RoutingPolicyInput['health'], issues: string[]): (lane: string) => HealthBounds | undefined {
+  const none = (): undefined => undefined;
+  if (input === undefined) return none;
+  if (!isRecord(input)) {
+    issues.push('health: expected an object with `default` and/or `lanes`');
+    return none;
+  }
+  unknownFields(input, ['default', 'lanes'], 'health', issues);
+  const fallback = input.default === undefined ? undefined : laneHealth(input.default, 'health.default', issues);
+  const lanes = new Map<string, HealthBounds | undefined>();
+  if (input.lanes !== undefined) {
+    if (!isRecord(input.lanes)) issues.push('health.lanes: expected an object of lane → { minHealthy, minHealthyPercent }');
+    else {
+      for (const [key, value] of Object.entries(input.lanes)) {
+        const path = `health.lanes["${key}"]`;
+        const lane = parseLane(key);
+        if (lane === null) issues.push(`${path}: "${key}" is not a lane name`);
+        else if (lane === undefined) issues.push(`${path}: the base lane has no health policy (it always serves what it has)`);
+        else lanes.set(lane, laneHealth(value, path, issues));
+      }
+    }
+  }
+  if (fallback === undefined && [...lanes.values()].every((h) => h === undefined)) return none;
+  return (lane) => (lanes.has(lane) ? lanes.get(lane) : fallback);
+}
+
+/** Validated bounds, or `undefined` when they bound nothing (both 0). */
+function laneHealth(value: LaneHealth | unknown, path: string, issues: string[]): HealthBounds | undefined {
+  if (!isRecord(value)) {
+    issues.push(`${path}: expected an object with minHealthy and/or minHealthyPercent`);
+    return undefined;
+  }
+  unknownFields(value, HEALTH_FIELDS, path, issues);
+  const minHealthy = value['minHealthy'] ?? 0;
+  const minHealthyPercent = value['minHealthyPercent'] ?? 0;
+  let valid = true;
+  if (!(typeof minHealthy === 'number' && Number.isInteger(minHealthy) && minHealthy >= 0)) {
+    issues.push(`${path}.minHealthy: must be a whole number, 0 or more, got ${String(minHealthy)}`);
+    valid = false;
+  }
+  if (!(typeof minHealthyPercent === 'number' && minHealthyPercent >= 0 && minHealthyPercent <= 100)) {
+    issues.push(`${path}.minHealthyPercent: must be a number from 0 to 100, got ${String(minHealthyPercent)}`);
+    valid = false;
+  }
+  if (!valid || (minHealthy === 0 && minHealthyPercent === 0)) return undefined;
+  return Object.freeze({ minHealthy: minHealthy as number, minHealthyPercent: minHealthyPercent as number });
+}
+
+function compileOutlier(input: OutlierPolicyInput | false | undefined, issues: string[]): OutlierSettings | undefined {
+  if (input === undefined || input === false) return undefined;
+  if (!isRecord(input)) {
+    issues.push('outlier: expected an object (`{}` for the defaults) or false');
+    return undefined;
+  }
+  unknownFields(input, OUTLIER_FIELDS, 'outlier', issues);
+  const read = (field: keyof OutlierSettings, ok: (n: number) => boolean, expected: string): number => {
+    const value = input[field] ?? OUTLIER_DEFAULTS[field];
+    if (typeof value === 'number' && ok(value)) return value;
+    issues.push(`outlier.${field}: must be ${expected}, got ${String(value)}`);
+    return OUTLIER_DEFAULTS[field];
+  };
+  const positiveMs = (n: number) => Number.isFinite(n) && n > 0;
+  const settings: OutlierSettings = {
+    consecutiveFailures: read('consecutiveFailures', (n) => Number.isInteger(n) && n >= 1, 'a whole number, 1 or more'),
+    windowMs: read('windowMs', positiveMs, 'a positive number of milliseconds'),
+    ejectMs: read('ejectMs', positiveMs, 'a positive number of milliseconds'),
+    maxEjectMs: read('maxEjectMs', positiveMs, 'a positive number of milliseconds'),
+    maxEjectedPercent: read('maxEjectedPercent', (n) => n >= 0 && n <= 100, 'a number from 0 to 100'),
+  };
+  return Object.freeze({ ...settings, maxEjectMs: Math.max(settings.maxEjectMs, settings.ejectMs) });
 }
 
 function compileStrict(strict: StrictLanes | undefined, issues: string[]): (lane: string) => boolean {

@@ -1,8 +1,9 @@
-import { ErrorCode, GraylaneError, type Instance, type Registry } from '@graylane/core';
+import { ErrorCode, GraylaneError, systemClock, type Instance, type Registry } from '@graylane/core';
 import { LaneIndex } from './lane-index.js';
+import { OutlierTracker } from './outlier.js';
 import { compilePolicy, type RoutingPolicy } from './policy.js';
 import { selectFromIndex, selectReachable } from './select.js';
-import type { BalancerKind, LaneRouter, RouterOptions, RoutingPolicyInput, SelectOptions, Selection } from './types.js';
+import type { BalancerKind, InstanceRef, LaneRouter, RouterOptions, RoutingPolicyInput, SelectOptions, Selection } from './types.js';
 
 const DEFAULT_READY_TIMEOUT_MS = 3000;
 const BALANCERS: readonly BalancerKind[] = ['round-robin', 'random'];
@@ -15,6 +16,10 @@ interface ServiceState {
   index: LaneIndex | undefined;
   /** Set once the router subscribes to the service in its registry. */
   unsubscribe: (() => void) | undefined;
+  /** Outlier ejection state; created at the first failure reported while ejection is on. */
+  outlier: OutlierTracker | undefined;
+  /** When the earliest ejection ends (`outlier.nextExpiry`), read on every select; `Infinity` when none. */
+  expiresAt: number;
 }
 
 /** A caller of ready/selectAsync waiting for first lists. */
@@ -44,7 +49,13 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
       details: { path: 'balancer', value: balancer },
     });
   }
-  let policyInput: RoutingPolicyInput = { fallback: options.fallback, strict: options.strict };
+  const clock = options.clock ?? systemClock;
+  let policyInput: RoutingPolicyInput = {
+    fallback: options.fallback,
+    strict: options.strict,
+    health: options.health,
+    outlier: options.outlier,
+  };
   let policy: RoutingPolicy = compilePolicy(policyInput);
 
   const states = new Map<string, ServiceState>();
@@ -54,8 +65,27 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
 
   function stateOf(service: string): ServiceState {
     let state = states.get(service);
-    if (state === undefined) states.set(service, (state = { index: undefined, unsubscribe: undefined }));
+    if (state === undefined) {
+      states.set(service, (state = { index: undefined, unsubscribe: undefined, outlier: undefined, expiresAt: Infinity }));
+    }
     return state;
+  }
+
+  /** Builds the index of `service` from `list`, leaving out the instances ejected now. */
+  function reindex(service: string, state: ServiceState, list: readonly Instance[]): LaneIndex {
+    const outlier = state.outlier;
+    state.expiresAt = outlier?.nextExpiry ?? Infinity;
+    return (state.index = new LaneIndex(list, { service, balancer, excluded: outlier?.ejected }));
+  }
+
+  /** Ends the ejections of `service` that are due; rebuilds its index when one ended. */
+  function expire(service: string, state: ServiceState, current: LaneIndex): LaneIndex {
+    const outlier = state.outlier;
+    if (outlier === undefined || !outlier.expire(clock.now(), policy.outlier)) {
+      state.expiresAt = outlier?.nextExpiry ?? Infinity;
+      return current;
+    }
+    return reindex(service, state, current.instances);
   }
 
   /** Subscribes to `service` once; a registry that throws leaves it unwatched, retried next time. */
@@ -122,11 +152,14 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
   }
 
   function select(service: string, lane: string | undefined, options?: SelectOptions): Selection {
-    let index = states.get(service)?.index;
+    const state = states.get(service);
+    let index = state?.index;
     if (index === undefined) {
       const cause = watch(service);
       index = states.get(service)?.index; // a registry with a cache may list synchronously
       if (index === undefined) throw notReady([service], cause);
+    } else if (state!.expiresAt !== Infinity && state!.expiresAt <= clock.now()) {
+      index = expire(service, state!, index);
     }
     const unreachable = options?.unreachable;
     return unreachable === undefined || unreachable.size === 0
@@ -136,7 +169,9 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
 
   function update(service: string, instances: readonly Instance[]): void {
     const list = Object.freeze([...instances]);
-    stateOf(service).index = new LaneIndex(list, { service, balancer });
+    const state = stateOf(service);
+    state.outlier?.retain(list, clock.now(), policy.outlier);
+    reindex(service, state, list);
     for (const wait of waits) {
       if (wait.missing.delete(service) && wait.missing.size === 0) {
         waits.delete(wait);
@@ -190,9 +225,43 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
       const next: RoutingPolicyInput = {
         fallback: 'fallback' in input ? input.fallback : policyInput.fallback,
         strict: 'strict' in input ? input.strict : policyInput.strict,
+        health: 'health' in input ? input.health : policyInput.health,
+        outlier: 'outlier' in input ? input.outlier : policyInput.outlier,
       };
       policy = compilePolicy(next);
       policyInput = next;
+      if (policy.outlier === undefined) {
+        // Ejection turned off: every ejection is lifted, and what was counted is forgotten.
+        for (const [service, state] of states) {
+          if (state.outlier === undefined) continue;
+          state.outlier = undefined;
+          if (state.index !== undefined) reindex(service, state, state.index.instances);
+          else state.expiresAt = Infinity;
+        }
+      }
+    },
+
+    reportFailure(instance: InstanceRef) {
+      const settings = policy.outlier;
+      if (settings === undefined) return;
+      const state = states.get(instance.service);
+      const current = state?.index;
+      if (current === undefined) return;
+      const pool = current.poolOf(instance.id);
+      if (pool === undefined) return; // no longer listed
+      const outlier = (state!.outlier ??= new OutlierTracker());
+      if (outlier.failure(instance.id, pool, settings, clock.now())) reindex(instance.service, state!, current.instances);
+    },
+
+    reportSuccess(instance: InstanceRef) {
+      states.get(instance.service)?.outlier?.success(instance.id);
+    },
+
+    ejected(service) {
+      const state = states.get(service);
+      if (state?.index === undefined || state.outlier === undefined) return [];
+      if (state.expiresAt <= clock.now()) expire(service, state, state.index);
+      return [...state.outlier.ejected];
     },
 
     close() {

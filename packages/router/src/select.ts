@@ -72,8 +72,9 @@ export function selectReachable(
   const steps: FallbackStep[] = [];
   const served = walkLanes(lane, policy, (candidate) => {
     const pool = index.pool(candidate);
-    if (pool === undefined || pool.usable.length === 0) {
-      steps.push(step(candidate, pool?.unavailable ?? 'no-instance'));
+    const reason = passOver(pool, policy);
+    if (pool === undefined || reason !== undefined) {
+      steps.push(step(candidate, reason ?? 'no-instance'));
       return undefined;
     }
     const usable = pool.usable;
@@ -95,8 +96,9 @@ function resolveRoute(index: LaneIndex, lane: string | undefined, policy: Routin
   const steps: FallbackStep[] = [];
   const pool = walkLanes(lane, policy, (candidate) => {
     const pool = index.pool(candidate);
-    if (pool !== undefined && pool.usable.length > 0) return pool;
-    steps.push(step(candidate, pool?.unavailable ?? 'no-instance'));
+    const reason = passOver(pool, policy);
+    if (reason === undefined) return pool;
+    steps.push(step(candidate, reason));
     return undefined;
   });
   return {
@@ -127,6 +129,26 @@ function walkLanes<T>(
     }
   }
   return visit(undefined);
+}
+
+/**
+ * Why `pool` cannot serve, or `undefined` when it can: it has a usable instance and, unless it is
+ * base, at least as many available instances as the lane's health policy asks for. Runs when a
+ * route is resolved (once per index, lane and policy), not per request.
+ */
+function passOver(pool: LanePool | undefined, policy: RoutingPolicy): FallbackReason | undefined {
+  if (pool === undefined) return 'no-instance';
+  if (pool.usable.length === 0) return pool.unavailable ?? 'all-unhealthy';
+  if (pool.lane !== undefined) {
+    const bounds = policy.health(pool.lane);
+    if (
+      bounds !== undefined &&
+      (pool.available < bounds.minHealthy || pool.available * 100 < bounds.minHealthyPercent * pool.members.length)
+    ) {
+      return 'lane-unhealthy';
+    }
+  }
+  return undefined;
 }
 
 function step(lane: string | undefined, reason: FallbackReason): FallbackStep {

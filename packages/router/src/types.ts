@@ -1,7 +1,7 @@
-import type { Instance } from '@graylane/core';
+import type { Clock, Instance } from '@graylane/core';
 
 /** Why a lane could not serve a request, recorded for every lane the router tried and passed over. */
-export type FallbackReason = 'no-instance' | 'all-unhealthy' | 'all-disabled' | 'connect-failed';
+export type FallbackReason = 'no-instance' | 'all-unhealthy' | 'all-disabled' | 'connect-failed' | 'lane-unhealthy';
 
 /** One lane the router tried before the one that served the request, and why it could not serve. */
 export interface FallbackStep {
@@ -9,7 +9,9 @@ export interface FallbackStep {
   readonly lane: string;
   /** `no-instance`: no instance carries the lane; `all-unhealthy`: every one is unhealthy;
    * `all-disabled`: the healthy ones are all disabled by an operator; `connect-failed`: the request
-   * could not reach any of its usable instances (see {@link SelectOptions.unreachable}). */
+   * could not reach any of its usable instances (see {@link SelectOptions.unreachable});
+   * `lane-unhealthy`: it has usable instances, but fewer than its health policy asks for (see
+   * {@link RoutingPolicyInput.health}). */
   readonly reason: FallbackReason;
 }
 
@@ -60,7 +62,67 @@ export interface RoutingPolicyInput {
   readonly fallback?: Readonly<Record<string, readonly string[]>> | undefined;
   /** Lanes that never fall back. */
   readonly strict?: StrictLanes | undefined;
+  /**
+   * When a lane is too thin to serve: a lane with fewer usable instances (healthy, enabled, not
+   * ejected) than its {@link LaneHealth} asks for is passed over with reason `lane-unhealthy`, as
+   * if it had none (a strict lane then fails with `GRAYLANE_ERR_STRICT_LANE`). Never applies to
+   * base, which serves whatever it has. Default: no health policy.
+   */
+  readonly health?: HealthPolicyInput | undefined;
+  /**
+   * Outlier ejection: an instance that callers could not connect to `consecutiveFailures` times in
+   * a row (as reported with {@link LaneRouter.reportFailure}; the outbound adapters and the gateway
+   * report their own) is not chosen for a while. Default: off; `{}` turns it on with the defaults.
+   */
+  readonly outlier?: OutlierPolicyInput | false | undefined;
 }
+
+/** How many usable instances a lane needs to serve; a lane below either bound is passed over. */
+export interface LaneHealth {
+  /** At least this many usable instances (a whole number, 0 or more). Default 0: no bound. */
+  readonly minHealthy?: number | undefined;
+  /** At least this percentage (0-100) of the lane's listed instances usable. Default 0: no bound. */
+  readonly minHealthyPercent?: number | undefined;
+}
+
+/** {@link RoutingPolicyInput.health}: a default for every lane, and per-lane overrides. */
+export interface HealthPolicyInput {
+  /** The health every lane (never base) must have, unless `lanes` names it. */
+  readonly default?: LaneHealth | undefined;
+  /** Per lane, the health it must have instead of `default` (`{}` exempts a lane). */
+  readonly lanes?: Readonly<Record<string, LaneHealth>> | undefined;
+}
+
+/** {@link RoutingPolicyInput.outlier}: when an instance is ejected, and for how long. */
+export interface OutlierPolicyInput {
+  /**
+   * Connect failures in a row that eject an instance. Default 5. Failures count as in a row while
+   * no success is reported and each comes within `windowMs` of the one before.
+   */
+  readonly consecutiveFailures?: number | undefined;
+  /** How far apart two failures may be and still count as in a row, in ms. Default 10 000. */
+  readonly windowMs?: number | undefined;
+  /**
+   * How long the first ejection lasts, in ms. Default 30 000. Each ejection of an instance ejected
+   * before lasts `ejectMs` more (ejectMs × times ejected), up to `maxEjectMs`; an instance that was
+   * not ejected again for `maxEjectMs` after its last ejection ended starts over at `ejectMs`.
+   */
+  readonly ejectMs?: number | undefined;
+  /** The longest an ejection lasts, in ms. Default 300 000 (and never below `ejectMs`). */
+  readonly maxEjectMs?: number | undefined;
+  /**
+   * The largest share (0-100) of a lane's listed instances ejected at once. Default 50. Whatever
+   * the share, the last usable instance of a lane is never ejected: ejection spares retries among
+   * a lane's instances; it never empties a lane (a health policy decides when a lane is too thin).
+   */
+  readonly maxEjectedPercent?: number | undefined;
+}
+
+/** What a caller learned of an instance: {@link LaneRouter.reportFailure}. */
+export type InstanceFailure = 'connect-failed';
+
+/** The instance a report is about: an {@link Instance} (or any object with its service and id). */
+export type InstanceRef = Pick<Instance, 'service' | 'id'>;
 
 /** Options of {@link createRouter}. */
 export interface RouterOptions extends RoutingPolicyInput {
@@ -68,6 +130,8 @@ export interface RouterOptions extends RoutingPolicyInput {
   readonly readyTimeoutMs?: number;
   /** How instances of the chosen lane share traffic. Default `round-robin` (weighted). */
   readonly balancer?: BalancerKind;
+  /** Where outlier ejection reads the time (only `now()`). Default the system clock; tests pass a fake one. */
+  readonly clock?: Clock | undefined;
 }
 
 /**
@@ -114,11 +178,22 @@ export interface LaneRouter {
   /** Calls `listener` after every instance-list change. Returns a function that removes it. */
   onChange(listener: (service: string, instances: readonly Instance[]) => void): () => void;
   /**
-   * Replaces the fallback chains and strict lanes (hot reload from rules). Fields left out are kept.
+   * Replaces the fallback chains, strict lanes, health policy and outlier ejection (hot reload from
+   * rules). Fields left out are kept; turning `outlier` off lifts every ejection.
    *
-   * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` when a lane name is invalid; the old policy stays.
+   * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` listing every invalid field; the old policy stays.
    */
   setPolicy(policy: RoutingPolicyInput): void;
+  /**
+   * Tells the router a call could not connect to `instance` (refused, unreachable, or reset before
+   * any response byte). With outlier ejection on, `consecutiveFailures` of them in a row eject it.
+   * Cheap, synchronous; ignored when ejection is off or the instance is no longer listed.
+   */
+  reportFailure(instance: InstanceRef, kind?: InstanceFailure): void;
+  /** Tells the router a call reached `instance`: its count of failures in a row starts over. Cheap. */
+  reportSuccess(instance: InstanceRef): void;
+  /** The ids of the instances of `service` ejected now, in no particular order. */
+  ejected(service: string): readonly string[];
   /** Stops every registry subscription and rejects pending waits. Selections from known lists keep working. */
   close(): void;
 }

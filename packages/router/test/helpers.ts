@@ -30,3 +30,21 @@ export function tally(n: number, pick: () => Instance): Map<string, number> {
   }
   return counts;
 }
+
+/**
+ * A clock whose time the test moves (the router reads only `now()`). The private test kit's fake
+ * clock is not a dependency of this pure package, and the router schedules nothing.
+ */
+export function manualClock(start = 1_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    setTimeout: (): never => {
+      throw new Error('the router must not schedule timers');
+    },
+    clearTimeout: () => {},
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
