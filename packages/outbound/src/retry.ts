@@ -42,7 +42,9 @@ export interface RetryAttempts {
   /**
    * Called when the current attempt could not reach its instance: the selection for the next
    * attempt, or `undefined` when there is none to make: the attempts or the time budget are spent,
-   * or every instance the request's lane may use has been tried.
+   * or every instance the request's lane may use has been tried. Reports the failure to the router
+   * first ({@link LaneRouter.reportFailure}), which ejects an instance failing in a row when its
+   * outlier ejection is on.
    */
   next(router: LaneRouter): Selection | undefined;
   /**
@@ -57,7 +59,13 @@ export interface RetryAttempts {
 
 const NEVER: RetryPolicy = {
   allows: () => false,
-  start: (first) => ({ current: first, retries: 0, next: () => undefined, unreachable: () => undefined }),
+  // No retry, but the router still hears of the failure (the gateway counts one without retrying).
+  start: (first) => ({
+    current: first,
+    retries: 0,
+    next: (router) => void router.reportFailure(first.instance, 'connect-failed'),
+    unreachable: () => undefined,
+  }),
 };
 
 /**
@@ -101,6 +109,7 @@ class Attempts implements RetryAttempts {
   }
 
   next(router: LaneRouter): Selection | undefined {
+    router.reportFailure(this.current.instance, 'connect-failed');
     if (this.retries >= this.#attempts || performance.now() - this.#startedAt >= this.#budgetMs) return undefined;
     const tried = (this.#tried ??= new Set());
     tried.add(this.current.instance.id);

@@ -121,6 +121,37 @@ describe('createOutbound', () => {
     expect(unarmed.retryAfter(connectFailure())).toBeUndefined();
   });
 
+  test("connect failures reach the router: with outlier ejection on, a failing instance is no longer chosen", () => {
+    router.setPolicy({ outlier: { consecutiveFailures: 2 } });
+    const reported = jest.spyOn(router, 'reportFailure');
+    const outbound = createOutbound(options(), { retriesResets: true });
+    const dead = router.select('b', 'gray').instance;
+    // Two calls whose first attempt could not connect to the same gray instance.
+    for (let i = 0; i < 2; i++) {
+      const call = withLane('gray', () => outbound.start('b'));
+      const first = Object.freeze({ ...router.select('b', 'gray'), instance: dead });
+      call.selected(first, 'GET');
+      expect(call.retryAfter(connectFailure())).toMatchObject({ servedLane: 'gray' });
+    }
+    expect(reported.mock.calls).toEqual([
+      [dead, 'connect-failed'],
+      [dead, 'connect-failed'],
+    ]);
+    expect(router.ejected('b')).toEqual([dead.id]);
+    for (let i = 0; i < 10; i++) expect(router.select('b', 'gray').instance.id).not.toBe(dead.id);
+    // Errors that are not the instance's (a timeout, a reset for a client that does not retry
+    // them) are not reported; calls that do not retry report nothing either.
+    reported.mockClear();
+    const connectOnly = createOutbound(options(), { retriesResets: false }).start('b');
+    connectOnly.selected(router.select('b', 'gray'), 'GET');
+    connectOnly.retryAfter(reset());
+    connectOnly.retryAfter(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+    const unarmed = createOutbound(options(), { retriesResets: true }).start('b');
+    unarmed.selected(router.select('b', 'gray'), 'POST');
+    unarmed.retryAfter(connectFailure());
+    expect(reported).not.toHaveBeenCalled();
+  });
+
   test('failure: the typed error once every candidate refused the connection; the network error otherwise', () => {
     const refused = connectFailure();
     // Every instance refused: NO_INSTANCE, with service, lane, unreachable and the network error as cause.

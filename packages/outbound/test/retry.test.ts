@@ -43,6 +43,24 @@ describe('compileRetry', () => {
     expect(attempts.retries).toBe(4);
   });
 
+  it('reports each failed attempt to the router, also once the attempts are spent, and with retries off', () => {
+    const reported: string[] = [];
+    const spy = jest.spyOn(router, 'reportFailure').mockImplementation((i, kind) => void reported.push(`${i.id} ${String(kind)}`));
+    try {
+      const attempts = compileRetry({ attempts: 1 }).start(router.select('orders', 'gray'));
+      const first = attempts.current.instance.id;
+      const second = attempts.next(router)?.instance.id;
+      expect(attempts.next(router)).toBeUndefined();
+      expect(reported).toEqual([`${first} connect-failed`, `${second} connect-failed`]);
+      reported.length = 0;
+      const off = compileRetry(false).start(router.select('orders', undefined));
+      expect(off.next(router)).toBeUndefined();
+      expect(reported).toEqual([`${off.current.instance.id} connect-failed`]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('starts no retry once the time budget is spent', () => {
     const attempts = compileRetry({ attempts: 10, budgetMs: 0 }).start(router.select('orders', undefined));
     expect(attempts.next(router)).toBeUndefined();
