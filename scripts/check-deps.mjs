@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 // CHECK_DEPS_ROOT: another monorepo to check (test/repo/dependency-edges.test.ts runs it on fixtures).
 const root = process.env.CHECK_DEPS_ROOT ?? join(dirname(fileURLToPath(import.meta.url)), '..');
 const PURE = new Set(['core', 'rules', 'matcher', 'router', 'registry']);
-const ADAPTERS = new Set(['axios', 'express', 'fetch', 'nest', 'nacos', 'http', 'amqp', 'kafka']);
+const ADAPTERS = new Set(['axios', 'express', 'fetch', 'nest', 'nacos', 'http', 'amqp', 'kafka', 'bullmq']);
 const PEER_ONLY = new Set(['@opentelemetry/api', 'axios', 'express', '@nestjs/common', '@nestjs/core', 'undici', 'rxjs', 'reflect-metadata']);
 const IMPURE = ['@opentelemetry/', 'axios', 'express', '@nestjs/', 'undici', '@grpc/', 'nacos'];
 /** The outbound core, and the only graylane packages it may import (docs/adr/0007-outbound-core.md). */

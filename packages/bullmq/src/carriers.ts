@@ -1,6 +1,6 @@
 import { BASE_LANE, ErrorCode, GraylaneError, isValidLane } from '@graylane/core';
 import { extractMessageLane, injectLaneIntoMessage } from '@graylane/context';
-import type { CarrierOptions, MessageHeaders } from '@graylane/context';
+import type { MessageHeaders } from '@graylane/context';
 import type { JobsOptions } from 'bullmq';
 
 /**
@@ -60,10 +60,10 @@ export function laneQueueName(name: string, lane?: string): string {
  * of your own is run in that lane by whichever lane worker takes it; routing to the lane's queue is
  * {@link createLaneQueue}'s. Never throws.
  */
-export function laneJobOptions<O extends JobsOptions>(...args: [opts?: O, lane?: string | undefined, carriers?: CarrierOptions]): O & LaneJobsOptions {
-  const [opts, lane, carriers] = args;
+export function laneJobOptions<O extends JobsOptions>(...args: [opts?: O, lane?: string | undefined]): O & LaneJobsOptions {
+  const [opts, lane] = args;
   const copy: Record<string, unknown> = { ...(opts ?? {}) };
-  const headers = injectLaneIntoMessage({}, args.length >= 2 ? (lane ?? BASE_LANE) : undefined, carriers);
+  const headers = args.length >= 2 ? injectLaneIntoMessage({}, lane ?? BASE_LANE) : injectLaneIntoMessage({});
   if (Object.keys(headers).length === 0) delete copy[JOB_LANE_OPTION];
   else copy[JOB_LANE_OPTION] = headers;
   return copy as O & LaneJobsOptions;
@@ -106,6 +106,6 @@ export function jobCarriers(opts: unknown): MessageHeaders {
  * jobLane(job); // 'gray'
  * ```
  */
-export function jobLane(job: { readonly opts?: unknown } | undefined, carriers?: CarrierOptions): string | undefined {
-  return extractMessageLane(jobCarriers(job?.opts), carriers);
+export function jobLane(job: { readonly opts?: unknown } | undefined): string | undefined {
+  return extractMessageLane(jobCarriers(job?.opts));
 }

@@ -2,7 +2,6 @@ import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
 import { getLane } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
 import { createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerOptions, LaneConsumerPolicy } from '@graylane/messaging';
 import { Queue } from 'bullmq';
@@ -34,8 +33,6 @@ export interface LaneQueueOptions {
   readonly fallbackAfterMs?: number;
   /** Lanes whose jobs always go to their own queue, worker or not (base never takes them); pass the workers' value. */
   readonly strict?: LaneConsumerOptions['strict'];
-  /** The carriers the lane is written to; pass the same object every time. */
-  readonly carriers?: CarrierOptions;
 }
 
 /** Per-call options of {@link LaneQueue.add} and {@link LaneQueue.upsertJobScheduler}. */
@@ -202,7 +199,7 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
     async add(jobName, data, opts, callOptions) {
       const which = laneOf(callOptions, 'add');
       const lane = which.has ? which.lane : currentLane();
-      const stamped = laneJobOptions(opts, lane, options.carriers);
+      const stamped = laneJobOptions(opts, lane);
       await start();
       const target = route(lane);
       if (target !== undefined) await record(target);
@@ -211,7 +208,7 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
     async upsertJobScheduler(id, repeat, template = {}, callOptions) {
       const which = laneOf(callOptions, 'upsertJobScheduler');
       const lane = which.has ? which.lane : currentLane();
-      const opts = laneJobOptions(template.opts, lane, options.carriers);
+      const opts = laneJobOptions(template.opts, lane);
       await start();
       const target = route(lane);
       if (target !== undefined) await record(target);

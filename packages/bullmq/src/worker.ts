@@ -2,10 +2,9 @@ import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
 import { withLane } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
 import { createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerOptions, LaneConsumerPolicy } from '@graylane/messaging';
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, Worker } from 'bullmq';
 import type { ConnectionOptions, Job, WorkerOptions } from 'bullmq';
 import { jobLane, laneQueueName, normalizeLane } from './carriers.js';
 import { LANES_KEY } from './queue.js';
@@ -38,8 +37,6 @@ export interface LaneWorkerOptions {
   readonly strict?: LaneConsumerOptions['strict'];
   /** Whether (and as what) this worker registers in `registry`; see `createLaneConsumerPolicy`. Default true. */
   readonly register?: LaneConsumerOptions['register'];
-  /** The carriers the lane is read from; pass the same object every time. */
-  readonly carriers?: CarrierOptions;
   /**
    * The lane a job runs in: `'recorded'` (default), the lane the job was created in (a repeating or
    * delayed job keeps it); `'queue'`, the lane of the queue it was taken from (this worker's lane, or
@@ -124,11 +121,17 @@ export async function laneWorker<D = unknown, R = unknown>(name: string, handler
   });
   const fallbackAfterMs = options.fallbackAfterMs ?? 5000;
   const report = options.onError ?? ((error: unknown) => diag.warn(`graylane: ${path} worker error`, error));
-  const carriers = options.carriers;
 
-  const processor = (queueLane: string | undefined) => (job: Job<D, R>, token?: string, signal?: AbortSignal): Promise<R> => {
-    const lane = jobLaneMode === 'queue' ? queueLane : jobLane(job, carriers);
-    return Promise.resolve(withLane(lane, () => handler(job, token, signal), carriers));
+  const processor = (queueLane: string | undefined) => async (job: Job<D, R>, token?: string, signal?: AbortSignal): Promise<R> => {
+    // A drain (base on a lane's queue) that took a job just as the lane's worker came back (a closing
+    // BullMQ worker still finishes its last fetch) puts it back, for the lane's worker: BullMQ's
+    // moveToDelayed + DelayedError, which neither fails the job nor counts an attempt.
+    if (ownLane === undefined && queueLane !== undefined && policy.decide(queueLane).action !== 'handle') {
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError(`graylane: ${laneQueueName(name, queueLane)} has a live worker again`);
+    }
+    const lane = jobLaneMode === 'queue' ? queueLane : jobLane(job);
+    return withLane(lane, () => handler(job, token, signal));
   };
   const open = (queueLane: string | undefined): Worker => {
     const worker = new Worker(laneQueueName(name, queueLane), processor(queueLane), {

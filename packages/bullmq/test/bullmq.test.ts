@@ -221,19 +221,19 @@ describe('laneWorker / createLaneQueue on Redis', () => {
     const gone = Date.now();
     await p.add('left', {}, undefined, { lane: 'gray' }); // gray vanished just now: its own queue
     await until(() => base.length === 1, 'base to drain the gray queue', fallbackAfterMs + 10_000);
-    console.log('drained', Date.now() - gone);
     expect(base[0]).toMatchObject({ lane: 'gray' });
     expect(base[0]!.job.queueName).toBe(laneQueueName(name, 'gray'));
     expect(base[0]!.at - gone).toBeGreaterThanOrEqual(fallbackAfterMs - 50);
     expect(b.draining()).toEqual(['gray']);
     await start('gray', gray);
     await until(() => b.draining().length === 0, 'base to stop draining gray');
-    console.log('stopped', Date.now() - gone);
     await p.add('back', {}, undefined, { lane: 'gray' });
     await until(() => gray.length === 1, 'the returned gray worker');
+    // The closing drain may still take it (BullMQ finishes a fetch in flight); it puts it back for gray.
+    expect(gray[0]!.job.name).toBe('back');
     await pause(200);
     expect(base).toHaveLength(1);
-  });
+  }, 20_000);
 
   it('a base worker started after a lane left drains that lane’s queue (the lanes are recorded in Redis)', async () => {
     // A gray worker registered (and then gone) before any base worker ran.
