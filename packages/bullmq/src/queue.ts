@@ -82,7 +82,7 @@ export interface LaneQueue {
   queue(lane?: string): Queue;
   /** The lanes that have had a lane queue (recorded in Redis by producers; what base workers drain). */
   lanes(): Promise<string[]>;
-  /** Closes every queue it opened and stops watching the registry. Idempotent. */
+  /** Closes every queue it opened and stops watching the registry. Idempotent; `add` then throws `CLOSED`. */
   close(): Promise<void>;
 }
 
@@ -117,6 +117,7 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
   }
   if (options === null || typeof options !== 'object') throw invalid(path, 'options are required', options);
   if (options.connection === undefined || options.connection === null) throw invalid(`${path}.connection`, 'a BullMQ connection is required', options.connection);
+  if (typeof options.registry?.subscribe !== 'function') throw invalid(`${path}.registry`, 'a registry is required', options.registry);
   // Validates service, registry use and fallbackAfterMs; a base policy that never registers is the router.
   let policy: LaneConsumerPolicy;
   try {
@@ -143,10 +144,10 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
   const snapshotWaitMs = Math.min(options.fallbackAfterMs ?? 5000, 5000);
 
   const open = (lane: string | undefined): Queue => {
+    if (closed) throw new GraylaneError(ErrorCode.CLOSED, `${path}: the lane queue is closed`, { details: { path } });
     const queueName = laneQueueName(name, lane);
     let queue = queues.get(queueName);
     if (queue === undefined) {
-      if (closed) throw new GraylaneError(ErrorCode.CONFIG_INVALID, `${path}: the lane queue is closed`, { details: { path } });
       queue = new Queue(queueName, {
         ...options.queueOptions,
         connection: options.connection,
@@ -193,10 +194,24 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
     return { has: true, lane: normalizeLane(callOptions.lane, `${path}.${where}.lane`) };
   };
 
+  const lanes = async (): Promise<string[]> => {
+    const base = open(undefined);
+    const client = await base.getBackend().client;
+    const members = Object.keys(await client.hgetall(base.toKey(LANES_KEY)));
+    return members.filter((lane) => {
+      try {
+        return normalizeLane(lane, 'lane') !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  };
+
   return {
     name,
     policy,
     async add(jobName, data, opts, callOptions) {
+      open(undefined); // throws CLOSED once closed
       const which = laneOf(callOptions, 'add');
       const lane = which.has ? which.lane : currentLane();
       const stamped = laneJobOptions(opts, lane);
@@ -206,35 +221,25 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
       return (await open(target).add(jobName, data, stamped)) as Job<typeof data>;
     },
     async upsertJobScheduler(id, repeat, template = {}, callOptions) {
+      open(undefined);
       const which = laneOf(callOptions, 'upsertJobScheduler');
       const lane = which.has ? which.lane : currentLane();
       const opts = laneJobOptions(template.opts, lane);
       await start();
       const target = route(lane);
       if (target !== undefined) await record(target);
-      const others = [undefined, ...(await this.lanes())].filter((l) => l !== target);
+      const others = [undefined, ...(await lanes())].filter((l) => l !== target);
       for (const other of others) await open(other).removeJobScheduler(id);
       return (await open(target).upsertJobScheduler(id, repeat, { ...template, opts })) as Job<NonNullable<typeof template.data>>;
     },
     async removeJobScheduler(id) {
       let removed = false;
-      for (const lane of [undefined, ...(await this.lanes())]) removed = (await open(lane).removeJobScheduler(id)) || removed;
+      for (const lane of [undefined, ...(await lanes())]) removed = (await open(lane).removeJobScheduler(id)) || removed;
       return removed;
     },
     ready: start,
     queue: (lane) => open(normalizeLane(lane, `${path}.queue.lane`)),
-    async lanes() {
-      const base = open(undefined);
-      const client = await base.getBackend().client;
-      const members = Object.keys(await client.hgetall(base.toKey(LANES_KEY)));
-      return members.filter((lane) => {
-        try {
-          return normalizeLane(lane, 'lane') !== undefined;
-        } catch {
-          return false;
-        }
-      });
-    },
+    lanes,
     async close() {
       if (closed) return;
       closed = true;

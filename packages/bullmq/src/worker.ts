@@ -106,6 +106,7 @@ export async function laneWorker<D = unknown, R = unknown>(name: string, handler
     throw invalid(`${path}.name`, "a non-empty queue name without ':' is required", name);
   }
   if (options.connection === undefined || options.connection === null) throw invalid(`${path}.connection`, 'a BullMQ connection is required', options.connection);
+  if (typeof options.registry?.subscribe !== 'function') throw invalid(`${path}.registry`, 'a registry is required', options.registry);
   const concurrency = positiveInteger(options.concurrency ?? 1, `${path}.concurrency`);
   const discoverEveryMs = positiveInteger(options.discoverEveryMs ?? DEFAULT_DISCOVER_EVERY_MS, `${path}.discoverEveryMs`);
   const jobLaneMode = options.jobLane ?? 'recorded';

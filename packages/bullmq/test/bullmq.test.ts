@@ -182,6 +182,30 @@ describe('laneWorker / createLaneQueue on Redis', () => {
     expect(await p.removeJobScheduler('tock')).toBe(true);
   });
 
+  it('a retried job keeps its lane: the second attempt runs in the lane of the first', async () => {
+    const base: Seen[] = [];
+    let attempts = 0;
+    await laneWorker(
+      name,
+      (job) => {
+        base.push({ job, lane: getLane(), at: Date.now() });
+        if (++attempts === 1) throw new Error('first attempt fails');
+      },
+      { service, registry, connection: connectionOf(redis()), fallbackAfterMs, register: { host: '127.0.0.1', port: ++port } },
+    ).then((w) => workers.push(w));
+    await produce().add('flaky', { k: 1 }, { attempts: 2, backoff: { type: 'fixed', delay: 100 } }, { lane: 'gray' });
+    await until(() => base.length === 2, 'the retry');
+    expect(base.map((s) => s.lane)).toEqual(['gray', 'gray']);
+    expect(base[1]!.job.data).toEqual({ k: 1 });
+  });
+
+  it('add after close() throws CLOSED', async () => {
+    const p = produce();
+    await p.add('one', {}, undefined, { lane: undefined });
+    await p.close();
+    await expect(p.add('two', {}, undefined, { lane: 'gray' })).rejects.toMatchObject({ code: 'GRAYLANE_ERR_CLOSED' });
+  });
+
   it('re-upserting a scheduler in another lane moves it: one id, one scheduler', async () => {
     const gray: Seen[] = [];
     const base: Seen[] = [];

@@ -94,6 +94,7 @@ describe('option validation (CONFIG_INVALID with a path)', () => {
     expect(pathOf(configError(() => createLaneQueue('q', queueOptions({ service: '' }))))).toBe('bullmq.createLaneQueue(q).service');
     expect(pathOf(configError(() => createLaneQueue('q', queueOptions({ fallbackAfterMs: -1 }))))).toBe('bullmq.createLaneQueue(q).fallbackAfterMs');
     expect(pathOf(configError(() => createLaneQueue('q', { service: 'svc', registry } as unknown as LaneQueueOptions)))).toBe('bullmq.createLaneQueue(q).connection');
+    expect(pathOf(configError(() => createLaneQueue('q', { service: 'svc', connection } as unknown as LaneQueueOptions)))).toBe('bullmq.createLaneQueue(q).registry');
   });
   it('laneWorker rejects before it connects', async () => {
     const handler = async () => undefined;
@@ -104,5 +105,7 @@ describe('option validation (CONFIG_INVALID with a path)', () => {
     expect(pathOf(await configRejection(laneWorker('q', handler, workerOptions({ jobLane: 'x' as 'queue' }))))).toBe('bullmq.laneWorker(q).jobLane');
     expect(pathOf(await configRejection(laneWorker('q', 'nope' as unknown as typeof handler, workerOptions())))).toBe('bullmq.laneWorker(q).handler');
     expect(pathOf(await configRejection(laneWorker('q', handler, workerOptions({ service: '' }))))).toBe('messaging.consumer().service');
+    expect(pathOf(await configRejection(laneWorker('q', handler, { service: 'svc', connection } as unknown as LaneWorkerOptions)))).toBe('bullmq.laneWorker(q).registry');
+    expect(pathOf(await configRejection(laneWorker('q', handler, { service: 'svc', registry } as unknown as LaneWorkerOptions)))).toBe('bullmq.laneWorker(q).connection');
   });
 });
