@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
-import type { CarrierOptions } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import { consumeInLane, createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerOptions, LaneConsumerPolicy } from '@graylane/messaging';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
@@ -65,8 +66,8 @@ export interface ConsumeLanesOptions {
   readonly strict?: LaneConsumerOptions['strict'];
   /** Whether (and as what) this consumer registers in `registry`; see `createLaneConsumerPolicy`. Default true. */
   readonly register?: LaneConsumerOptions['register'];
-  /** The carriers the lane is read from; pass the same object every time. */
-  readonly carriers?: CarrierOptions;
+  /** The carriers the lane is read from (`graylane.carriers`, or `createCarriers(...)`). Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
   /** What happens to a message whose handler failed. Default `'retry-once'`. */
   readonly onHandlerError?: HandlerErrorPolicy;
   /** Called with every handler failure (after the message is requeued or rejected). Default: `diag.warn`. */
@@ -150,7 +151,7 @@ export async function consumeLanes(channel: Channel, options: ConsumeLanesOption
   for (const key of bindingKeys) await channel.bindQueue(queue, options.exchange, key);
   if (prefetch > 0) await channel.prefetch(prefetch, false);
 
-  const carriers = options.carriers !== undefined ? { carriers: options.carriers } : {};
+  const carriers = { carriers: carriersOrDefault(options.carriers, `${path}.carriers`) };
   const report = options.onError ?? ((error: unknown) => diag.warn(`graylane: ${path} handler failed on a message of ${queue}`, error));
   const inFlight = new Set<Promise<void>>();
   let stopping: Promise<void> | undefined;

@@ -1,6 +1,6 @@
 import { BASE_LANE } from '@graylane/core';
-import { injectLaneIntoMessage } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import type { Channel, Options } from 'amqplib';
 
 /** Options of {@link laneMessageOptions} and {@link publishInLane}: amqplib's publish options, plus the lane. */
@@ -10,8 +10,8 @@ export interface LanePublishOptions extends Options.Publish {
    * `undefined`, or `'base'`: base, and graylane's carriers are removed from the headers.
    */
   readonly lane?: string | undefined;
-  /** Which carriers to write (default `x-mse-tag` and W3C `baggage`); pass the same object every time. */
-  readonly carriers?: CarrierOptions;
+  /** Which carriers to write (`graylane.carriers`, or `createCarriers(...)`; default `x-mse-tag` and W3C `baggage`). */
+  readonly carriers?: Carriers | undefined;
 }
 
 /**
@@ -19,7 +19,7 @@ export interface LanePublishOptions extends Options.Publish {
  * a copy of the caller's headers with the lane written into graylane's carriers (`x-mse-tag` and
  * `baggage`). Headers the caller set are kept (a caller's `baggage` keeps its other entries); the
  * caller's objects are not modified. Use it with `sendToQueue`, or a `ConfirmChannel` with a callback.
- * Never throws.
+ * Throws only `GRAYLANE_ERR_CONFIG_INVALID`, for `carriers` that `createCarriers` did not make.
  *
  * @example
  * ```ts
@@ -27,10 +27,11 @@ export interface LanePublishOptions extends Options.Publish {
  * ```
  */
 export function laneMessageOptions(options: LanePublishOptions = {}): Options.Publish {
-  const { lane, carriers, ...publish } = options;
+  const { lane, carriers: given, ...publish } = options;
+  const carriers = carriersOrDefault(given, 'laneMessageOptions.carriers');
   const headers: Record<string, unknown> = { ...(isRecord(publish.headers) ? publish.headers : {}) };
-  if (Object.prototype.hasOwnProperty.call(options, 'lane')) injectLaneIntoMessage(headers, lane ?? BASE_LANE, carriers);
-  else injectLaneIntoMessage(headers, undefined, carriers);
+  if (Object.prototype.hasOwnProperty.call(options, 'lane')) carriers.injectLaneIntoMessage(headers, lane ?? BASE_LANE);
+  else carriers.injectLaneIntoMessage(headers);
   return { ...publish, headers };
 }
 

@@ -1,6 +1,6 @@
 import { getAdapter } from 'axios';
 import type { AxiosAdapter, AxiosHeaders, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { LanePropagator, TRAIL_HEADER } from '@graylane/context';
+import { TRAIL_HEADER } from '@graylane/context';
 import type { LaneTrail } from '@graylane/context';
 import { createOutbound, isReplayableBody } from '@graylane/outbound';
 import type { HeaderAccess, OutboundCall, OutboundOptions, RetryOptions } from '@graylane/outbound';
@@ -51,8 +51,7 @@ declare module 'axios' {
  * ```
  */
 export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOptions): () => void {
-  // Invalid carriers fail here, at start-up, as they always have for axios.
-  if (options.carriers !== undefined) new LanePropagator(options.carriers);
+  // Invalid carriers (anything createCarriers did not make) fail here, at start-up.
   const outbound = createOutbound(options, { retriesResets: true });
   /** The debug trail of the request each routed config was made in, when it has one. */
   const trails = new WeakMap<InternalAxiosRequestConfig, LaneTrail>();

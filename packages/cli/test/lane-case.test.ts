@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEntryDecision, extractLane, signLaneToken } from '@graylane/context';
+import { createCarriers, createEntryDecision, extractLane, signLaneToken } from '@graylane/context';
 import { laneFromEnv, laneFromMetadata, parseLane } from '@graylane/core';
 import type { Instance } from '@graylane/core';
 import { createFileRegistry } from '@graylane/registry';
@@ -21,8 +21,8 @@ describe('lane names and case', () => {
     expect(extractLane({ 'x-mse-tag': 'Gray' })).toBe('Gray');
     expect(extractLane({ baggage: 'lane=GRAY' })).toBe('GRAY');
     expect(extractLane({ baggage: '__microservice_tag__=Gray' })).toBe('Gray');
-    expect(extractLane({ 'x-opensergo-traffic': 'Gray' }, { opensergoHeader: true })).toBe('Gray');
-    expect(extractLane({ baggage: 'OpenSergo-Label=Gray' }, { opensergoBaggage: true })).toBe('Gray');
+    expect(createCarriers({ opensergoHeader: true }).extractLane({ 'x-opensergo-traffic': 'Gray' })).toBe('Gray');
+    expect(createCarriers({ opensergoBaggage: true }).extractLane({ baggage: 'OpenSergo-Label=Gray' })).toBe('Gray');
   });
 
   it('only lower-case base is base: BASE and Base are lanes of their own', () => {
@@ -38,7 +38,7 @@ describe('lane names and case', () => {
   it('baggage keys are read exactly (Lane=gray is not the lane), but an entry strips them in any case', () => {
     expect(extractLane({ baggage: 'Lane=gray' })).toBeUndefined();
     expect(extractLane({ baggage: 'LANE=gray' })).toBeUndefined();
-    expect(extractLane({ baggage: 'opensergo-label=gray' }, { opensergoBaggage: true })).toBeUndefined();
+    expect(createCarriers({ opensergoBaggage: true }).extractLane({ baggage: 'opensergo-label=gray' })).toBeUndefined();
     const headers: Record<string, string | string[] | undefined> = { baggage: 'LANE=gray,Opensergo-Label=gray,user=7' };
     expect(createEntryDecision({ trust: 'none' }).decide(undefined, headers, '203.0.113.9', true)).toEqual({ lane: undefined, decidedBy: 'none' });
     expect(headers['baggage']).toBe('user=7');

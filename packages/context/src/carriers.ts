@@ -1,4 +1,3 @@
-import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, WireNames } from '@graylane/core';
 
 /** OpenSergo's lane header (the traffic-lane draft). */
@@ -17,7 +16,8 @@ export type CarrierSwitch = boolean | string;
  * Where the lane travels on the wire. Inbound, enabled carriers are read in this order and the
  * first valid one wins: `mseTag`, `baggage`, `opensergoHeader`, `opensergoBaggage`, `mseBaggage`,
  * then `headers` in the given order. Outbound, every enabled carrier except `mseBaggage` is written.
- * Resolved options are cached per object: pass the same object on every call.
+ * They are the input of `createCarriers`, which validates them once into the {@link Carriers}
+ * value every function and adapter takes.
  */
 export interface CarrierOptions {
   /** MSE's lane header, `x-mse-tag`. Default on. */
@@ -66,46 +66,65 @@ export interface CarrierPlan {
   readonly fields: readonly string[];
 }
 
+/**
+ * Where the lane travels, validated once: made by `createCarriers(options)` (or given by the
+ * bootstrap as `graylane.carriers`) and passed as it is to the propagator and to every adapter
+ * (`carriers: graylane.carriers`). Its methods are the context functions on these carriers; the
+ * free functions (`extractLane`, `injectLane`, ...) are the same on graylane's default carriers.
+ * Only `createCarriers` makes one: a plain options object is refused where a `Carriers` is expected.
+ */
+export interface Carriers {
+  /** The options it was made from, frozen. */
+  readonly options: Readonly<CarrierOptions>;
+}
+
+/** The plan of every {@link Carriers} value made by `createCarriers`. */
+const made = new WeakMap<object, CarrierPlan>();
+
+/** Records `plan` as the plan of `carriers` (for `createCarriers` only). */
+export function registerCarriers(carriers: Carriers, plan: CarrierPlan): void {
+  made.set(carriers, plan);
+}
+
+/** The plan of `value` when `createCarriers` made it, else `undefined`. */
+export function madePlan(value: unknown): CarrierPlan | undefined {
+  return typeof value === 'object' && value !== null ? made.get(value) : undefined;
+}
+
+/**
+ * The plan of `carriers` (`undefined`: the default carriers), for an adapter or function that is
+ * given carriers, at start-up. Throws `GRAYLANE_ERR_CONFIG_INVALID` naming `where` for anything
+ * `createCarriers` did not make, carrier options included.
+ */
+export function planOf(carriers: Carriers | undefined, where: string): CarrierPlan {
+  if (carriers === undefined) return DEFAULT_PLAN;
+  const plan = madePlan(carriers);
+  if (plan !== undefined) return plan;
+  throw new GraylaneError(
+    ErrorCode.CONFIG_INVALID,
+    `${where}: expected carriers made by createCarriers(options) (or graylane.carriers), got ${carriers === null ? 'null' : typeof carriers === 'object' ? 'carrier options' : typeof carriers}; wrap the options in createCarriers(...)`,
+    { details: { path: where } },
+  );
+}
+
 /** The `baggage` header. */
 export const BAGGAGE_HEADER = 'baggage';
 
 /** An HTTP token (RFC 9110 §5.6.2): what a header name may be. */
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const plans = new WeakMap<CarrierOptions, CarrierPlan>();
-
-/** The plan of graylane's default carriers. */
-export const DEFAULT_PLAN: CarrierPlan = resolvePlan({});
+const OPTION_KEYS: ReadonlySet<string> = new Set(['mseTag', 'baggage', 'opensergoHeader', 'opensergoBaggage', 'mseBaggage', 'headers', 'checkConflicts']);
 
 /**
- * Resolves (and caches per options object) a {@link CarrierPlan}. Throws
- * {@link ErrorCode.CONFIG_INVALID} when a name is not an HTTP token: a configuration error.
+ * Resolves carrier options into a {@link CarrierPlan}. Throws {@link ErrorCode.CONFIG_INVALID} when
+ * a name is not an HTTP token or an option is not one a carrier takes: a configuration error.
  */
-export function carrierPlan(options: CarrierOptions | undefined): CarrierPlan {
-  if (options === undefined) return DEFAULT_PLAN;
-  let plan = plans.get(options);
-  if (plan === undefined) {
-    plan = resolvePlan(options);
-    plans.set(options, plan);
+export function resolvePlan(options: CarrierOptions): CarrierPlan {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid('carriers', options, 'expected an object of carrier options');
   }
-  return plan;
-}
-
-/**
- * Like {@link carrierPlan}, for the request path: invalid options are reported once and the
- * defaults used in their place.
- */
-export function safePlan(options: CarrierOptions | undefined): CarrierPlan {
-  if (options === undefined) return DEFAULT_PLAN;
-  try {
-    return carrierPlan(options);
-  } catch (error) {
-    diag.error('graylane: invalid carrier options; using the default carriers', error);
-    plans.set(options, DEFAULT_PLAN);
-    return DEFAULT_PLAN;
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) throw invalid(key, (options as Record<string, unknown>)[key], `not a carrier option (known: ${[...OPTION_KEYS].join(', ')})`);
   }
-}
-
-function resolvePlan(options: CarrierOptions): CarrierPlan {
   const read: Carrier[] = [];
   const writeHeaders: string[] = [];
   const writeBaggage: string[] = [];
@@ -127,6 +146,7 @@ function resolvePlan(options: CarrierOptions): CarrierPlan {
   header(nameOf(options.opensergoHeader, false, OPENSERGO_TRAFFIC_HEADER, 'opensergoHeader'));
   baggage(nameOf(options.opensergoBaggage, false, WireNames.OPENSERGO_METADATA, 'opensergoBaggage'), true, false);
   baggage(nameOf(options.mseBaggage, true, MSE_BAGGAGE_KEY, 'mseBaggage'), false, true);
+  if (options.headers !== undefined && !Array.isArray(options.headers)) throw invalid('headers', options.headers, 'expected an array of header names');
   (options.headers ?? []).forEach((name, i) => header(nameOf(name, false, '', `headers[${i}]`)));
 
   if (writeHeaders.includes(BAGGAGE_HEADER)) {
@@ -137,6 +157,9 @@ function resolvePlan(options: CarrierOptions): CarrierPlan {
   const readBaggage = read.flatMap((c) => (c.kind === 'baggage' ? [c.key] : []));
   return { read, writeHeaders, writeBaggage, readBaggage, baggagePrefixes, fields, checkConflicts: options.checkConflicts === true };
 }
+
+/** The plan of graylane's default carriers. */
+export const DEFAULT_PLAN: CarrierPlan = resolvePlan({});
 
 function nameOf(value: CarrierSwitch | undefined, byDefault: boolean, name: string, option: string): string | undefined {
   const on = value ?? byDefault;

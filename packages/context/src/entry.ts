@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
-import type { CarrierOptions } from './carriers.js';
-import { injectLane } from './inject.js';
-import { stripLaneCarriers } from './strip.js';
+import { planOf } from './carriers.js';
+import type { Carriers } from './carrier-value.js';
+import { injectLaneWith } from './inject.js';
+import { stripLaneCarriersWith } from './strip.js';
 import { laneTrustFrom } from './trust.js';
 import type { LaneTrustSetting } from './trust.js';
 
@@ -28,7 +29,7 @@ export interface EntryDecisionOptions<R> {
   /** The entry's rules; without them, a request that brings no trusted lane runs in base. */
   readonly rules?: EntryRules<R> | undefined;
   /** The lane carriers to read, strip and write. Default: graylane's defaults. */
-  readonly carriers?: CarrierOptions | undefined;
+  readonly carriers?: Carriers | undefined;
 }
 
 /** The one lane decision of an entry, shared by the gateway and an entry service's middleware. */
@@ -51,7 +52,8 @@ export interface EntryDecision<R> {
  */
 export function createEntryDecision<R>(options: EntryDecisionOptions<R> = {}): EntryDecision<R> {
   const { carriers } = options;
-  const trust = laneTrustFrom(options.trust ?? 'none', carriers);
+  const plan = planOf(carriers, 'entry.carriers');
+  const trust = laneTrustFrom(options.trust ?? 'none', { carriers });
   let rules = options.rules;
   return {
     decide(req, headers, remoteAddress, write = false) {
@@ -66,8 +68,8 @@ export function createEntryDecision<R>(options: EntryDecisionOptions<R> = {}): E
             : NONE;
       if (write) {
         // A trusted client's carriers were kept by the trust boundary: the decided lane replaces them.
-        if (admitted.trusted === 'network') stripLaneCarriers(headers, carriers);
-        injectLane(headers, decided.lane, carriers);
+        if (admitted.trusted === 'network') stripLaneCarriersWith(plan, headers);
+        injectLaneWith(plan, headers, decided.lane);
       }
       return decided;
     },

@@ -2,8 +2,8 @@ import { defaultTextMapGetter, diag } from '@opentelemetry/api';
 import type { Baggage, TextMapGetter } from '@opentelemetry/api';
 import { laneLabel, parseLane } from '@graylane/core';
 import { decodeBaggage } from './baggage.js';
-import { BAGGAGE_HEADER, safePlan } from './carriers.js';
-import type { Carrier, CarrierOptions, CarrierPlan } from './carriers.js';
+import { BAGGAGE_HEADER, DEFAULT_PLAN } from './carriers.js';
+import type { Carrier, CarrierPlan } from './carriers.js';
 
 /** Longest lane header value looked at; a lane is at most 63 characters. */
 export const MAX_LANE_HEADER_LENGTH = 256;
@@ -12,14 +12,20 @@ export const MAX_LANE_HEADER_LENGTH = 256;
 export type InboundHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 /**
- * The lane carried by inbound `headers`, for middleware: the first valid enabled carrier in
- * precedence order (see {@link CarrierOptions}); `undefined` for the base lane or when none is
+ * The lane carried by inbound `headers`, for middleware: the first valid carrier of graylane's
+ * defaults in precedence order (other carriers: `carriers.extractLane`; the order is in
+ * `CarrierOptions`); `undefined` for the base lane or when none is
  * present. Malformed, oversized, duplicated and conflicting carriers are ignored with a `diag`
  * message. Never throws.
  */
-export function extractLane(headers: InboundHeaders, options?: CarrierOptions): string | undefined {
+export function extractLane(headers: InboundHeaders): string | undefined {
+  return extractLaneWith(DEFAULT_PLAN, headers);
+}
+
+/** {@link extractLane} on the carriers of `plan`. */
+export function extractLaneWith(plan: CarrierPlan, headers: InboundHeaders): string | undefined {
   try {
-    return readLane(headers, defaultTextMapGetter, safePlan(options)) ?? undefined;
+    return readLane(headers, defaultTextMapGetter, plan) ?? undefined;
   } catch (error) {
     diag.warn('graylane: could not read the lane of inbound headers; using the base lane', error);
     return undefined;

@@ -2,9 +2,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, diag } from '@opentelemetry/api';
 import { assertLane, parseLane } from '@graylane/core';
 import type { Context } from '@opentelemetry/api';
-import type { CarrierOptions } from './carriers.js';
-import { extractLane } from './extract.js';
-import { getLane, setLane } from './lane.js';
+import { planOf } from './carriers.js';
+import type { Carriers } from './carrier-value.js';
+import { extractLaneWith } from './extract.js';
+import { getLane, setLaneWith } from './lane.js';
 import { recordInboundLane } from './span.js';
 import { createLaneTrail, setLaneTrail, writeTrailHeader } from './trail.js';
 import type { TrailHop, TrailResponse, TrailSocket } from './trail.js';
@@ -20,8 +21,8 @@ export interface InboundRequest {
 
 /** Options of {@link createInboundLane}: the options every inbound adapter (Express, Nest) shares. */
 export interface InboundLaneOptions<R extends InboundRequest = InboundRequest> {
-  /** Which lane carriers to read, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions | undefined;
+  /** Which lane carriers to read, and under which names (`graylane.carriers`, or `createCarriers(...)`). Defaults to graylane's defaults. */
+  readonly carriers?: Carriers | undefined;
   /**
    * Makes this service an entry (see docs/guides/trust-boundary.md), with the gateway's vocabulary:
    * which clients may choose their lane, `'none'` (no client), `'all'`, or trusted networks and token
@@ -95,6 +96,7 @@ export type LaneColoring = boolean | Readonly<Record<string, boolean>> | (() => 
  */
 export function createInboundLane<R extends InboundRequest>(options: InboundLaneOptions<R> = {}): (req: R, res?: TrailResponse) => Context {
   const { carriers, onLane, entry = false, trail } = options;
+  const plan = planOf(carriers, 'carriers');
   const trust = options.trust ?? (entry === false ? undefined : entry === true ? 'none' : entry);
   const colorLane = coloringLane(options.lane ?? trail?.lane, options.coloring ?? true);
   const decision = trust === undefined ? undefined : createEntryDecision<R>({ trust, rules: options.rules ?? options.laneFor, carriers });
@@ -103,10 +105,10 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
     let next = active;
     try {
       if (decision !== undefined) {
-        next = setLane(active, decision.decide(req, req.headers, req.socket?.remoteAddress).lane, carriers);
+        next = setLaneWith(plan, active, decision.decide(req, req.headers, req.socket?.remoteAddress).lane);
       } else {
-        const lane = extractLane(req.headers, carriers);
-        if (lane !== undefined) next = setLane(active, lane, carriers);
+        const lane = extractLaneWith(plan, req.headers);
+        if (lane !== undefined) next = setLaneWith(plan, active, lane);
       }
       let lane = getLane(next);
       let colored = false;
@@ -114,7 +116,7 @@ export function createInboundLane<R extends InboundRequest>(options: InboundLane
         lane = colorLane();
         if (lane !== undefined) {
           colored = true;
-          next = setLane(next, lane, carriers);
+          next = setLaneWith(plan, next, lane);
         }
       }
       recordInboundLane(lane, undefined, colored);

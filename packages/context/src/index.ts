@@ -1,10 +1,10 @@
 export { MSE_BAGGAGE_KEY, OPENSERGO_TRAFFIC_HEADER } from './carriers.js';
 export type { CarrierOptions, CarrierSwitch } from './carriers.js';
+export { DEFAULT_CARRIERS, carriersOrDefault, createCarriers } from './carrier-value.js';
+export type { Carriers } from './carrier-value.js';
 export { MAX_LANE_HEADER_LENGTH, extractLane } from './extract.js';
 export type { InboundHeaders } from './extract.js';
 export { MAX_BAGGAGE_LENGTH } from './baggage.js';
-export { createCarrierHelpers } from './helpers.js';
-export type { CarrierHelpers } from './helpers.js';
 export { injectLane } from './inject.js';
 export { LANE_KEY, bindEmitter, bindLane, getLane, setLane, withLane } from './lane.js';
 export { ensureContextManager, hasContextManager } from './manager.js';

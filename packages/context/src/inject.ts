@@ -1,19 +1,23 @@
 import { diag } from '@opentelemetry/api';
 import { MAX_BAGGAGE_LENGTH, baggageText, decodeBaggage, encodeBaggage, mayHoldKeys, withLaneEntries } from './baggage.js';
-import { BAGGAGE_HEADER, safePlan } from './carriers.js';
-import type { CarrierOptions, CarrierPlan } from './carriers.js';
+import { BAGGAGE_HEADER, DEFAULT_PLAN } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
 import { laneOrBase } from './lane.js';
 
 /**
  * Writes `lane` into outbound `headers` (a plain object: Node `OutgoingHttpHeaders`, message
- * headers) under every enabled writable carrier. The lane entries are merged into an existing
+ * headers) under every writable carrier (graylane's default ones; others: `carriers.injectLane`). The lane entries are merged into an existing
  * `baggage` header: a previous lane entry is replaced, other entries are kept, repeated headers
  * become one. For the base lane (`undefined`, `'base'` or an invalid lane) graylane's carriers are removed
  * and nothing is written. Header names are matched case-insensitively. Never throws.
  */
-export function injectLane(headers: Record<string, unknown>, lane: string | undefined, options?: CarrierOptions): void {
+export function injectLane(headers: Record<string, unknown>, lane: string | undefined): void {
+  injectLaneWith(DEFAULT_PLAN, headers, lane);
+}
+
+/** {@link injectLane} on the carriers of `plan`. */
+export function injectLaneWith(plan: CarrierPlan, headers: Record<string, unknown>, lane: string | undefined): void {
   try {
-    const plan = safePlan(options);
     const value = laneOrBase(lane, 'injectLane');
     for (const name of plan.writeHeaders) {
       const key = findKey(headers, name);

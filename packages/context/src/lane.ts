@@ -3,8 +3,8 @@ import { context, createContextKey, diag, propagation } from '@opentelemetry/api
 import type { Context } from '@opentelemetry/api';
 import { parseLane } from '@graylane/core';
 import { withLaneEntries } from './baggage.js';
-import { safePlan } from './carriers.js';
-import type { CarrierOptions } from './carriers.js';
+import { DEFAULT_PLAN } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
 
 /**
  * The OpenTelemetry context key under which graylane keeps the lane. `createContextKey` is built on
@@ -20,15 +20,21 @@ export function getLane(ctx: Context = context.active()): string | undefined {
 
 /**
  * A copy of `ctx` in `lane` (`undefined` or `'base'`: the base lane). The lane is mirrored into the
- * context's OpenTelemetry baggage under the enabled writable baggage keys of `options` (by default
- * `lane`), so that a `W3CBaggagePropagator` writes it even when it runs without graylane's
- * propagator. An invalid lane is reported through `diag` and treated as the base lane; never throws.
+ * context's OpenTelemetry baggage under the writable baggage keys of the carriers (graylane's
+ * default: `lane`; other carriers: `carriers.setLane`), so that a `W3CBaggagePropagator` writes it
+ * even when it runs without graylane's propagator. An invalid lane is reported through `diag` and
+ * treated as the base lane; never throws.
  */
-export function setLane(ctx: Context, lane: string | undefined, options?: CarrierOptions): Context {
+export function setLane(ctx: Context, lane: string | undefined): Context {
+  return setLaneWith(DEFAULT_PLAN, ctx, lane);
+}
+
+/** {@link setLane} on the carriers of `plan`. */
+export function setLaneWith(plan: CarrierPlan, ctx: Context, lane: string | undefined): Context {
   const value = laneOrBase(lane, 'setLane');
   const next = value === undefined ? ctx.deleteValue(LANE_KEY) : ctx.setValue(LANE_KEY, value);
   const baggage = propagation.getBaggage(next);
-  const synced = withLaneEntries(baggage, value, safePlan(options).writeBaggage);
+  const synced = withLaneEntries(baggage, value, plan.writeBaggage);
   return synced === baggage || synced === undefined ? next : propagation.setBaggage(next, synced);
 }
 
@@ -37,8 +43,8 @@ export function setLane(ctx: Context, lane: string | undefined, options?: Carrie
  * inherited from the caller) and returns its result. Needs a registered context manager (see
  * `ensureContextManager`); without one, OpenTelemetry's no-op manager loses the lane.
  */
-export function withLane<T>(lane: string | undefined, fn: () => T, options?: CarrierOptions): T {
-  return context.with(setLane(context.active(), lane, options), fn);
+export function withLane<T>(lane: string | undefined, fn: () => T): T {
+  return context.with(setLaneWith(DEFAULT_PLAN, context.active(), lane), fn);
 }
 
 /**

@@ -1,10 +1,10 @@
-import { diag } from '@opentelemetry/api';
+import { context, diag } from '@opentelemetry/api';
 import type { TextMapGetter } from '@opentelemetry/api';
-import { safePlan } from './carriers.js';
-import type { CarrierOptions } from './carriers.js';
+import { DEFAULT_PLAN } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
 import { readLane } from './extract.js';
-import { headerValue, injectLane } from './inject.js';
-import { getLane, withLane } from './lane.js';
+import { headerValue, injectLaneWith } from './inject.js';
+import { getLane, setLaneWith } from './lane.js';
 
 /**
  * Headers of a queued message (Kafka, AMQP, NATS, an in-process job): string, string-array or
@@ -19,22 +19,29 @@ const messageGetter: TextMapGetter<Readonly<MessageHeaders>> = {
 
 /**
  * Writes `lane` (default: the current lane) into a message's `headers` before it is published, and
- * returns them. Like {@link injectLane}: the base lane removes graylane's carriers. Never throws.
+ * returns them. Like `injectLane`: the base lane removes graylane's carriers. Never throws. On other
+ * carriers than graylane's defaults: `carriers.injectLaneIntoMessage`.
  */
-export function injectLaneIntoMessage<H extends MessageHeaders>(
-  headers: H,
-  lane: string | undefined = getLane(),
-  options?: CarrierOptions,
-): H {
-  injectLane(headers, lane, options);
+export function injectLaneIntoMessage<H extends MessageHeaders>(headers: H, lane: string | undefined = getLane()): H {
+  return injectLaneIntoMessageWith(DEFAULT_PLAN, headers, lane);
+}
+
+/** {@link injectLaneIntoMessage} on the carriers of `plan`. */
+export function injectLaneIntoMessageWith<H extends MessageHeaders>(plan: CarrierPlan, headers: H, lane: string | undefined): H {
+  injectLaneWith(plan, headers, lane);
   return headers;
 }
 
 /** The lane carried by a message's `headers`; `undefined` for base or none. Never throws. */
-export function extractMessageLane(headers: Readonly<MessageHeaders> | undefined, options?: CarrierOptions): string | undefined {
+export function extractMessageLane(headers: Readonly<MessageHeaders> | undefined): string | undefined {
+  return extractMessageLaneWith(DEFAULT_PLAN, headers);
+}
+
+/** {@link extractMessageLane} on the carriers of `plan`. */
+export function extractMessageLaneWith(plan: CarrierPlan, headers: Readonly<MessageHeaders> | undefined): string | undefined {
   if (headers === undefined) return undefined;
   try {
-    return readLane(headers, messageGetter, safePlan(options)) ?? undefined;
+    return readLane(headers, messageGetter, plan) ?? undefined;
   } catch (error) {
     diag.warn('graylane: could not read the lane of a message; using the base lane', error);
     return undefined;
@@ -45,6 +52,11 @@ export function extractMessageLane(headers: Readonly<MessageHeaders> | undefined
  * Runs a message handler `fn` in the lane the message carries, and returns its result. A message
  * without a lane runs in the base lane, whatever lane the consuming loop itself runs in.
  */
-export function runInMessageLane<T>(headers: Readonly<MessageHeaders> | undefined, fn: () => T, options?: CarrierOptions): T {
-  return withLane(extractMessageLane(headers, options), fn, options);
+export function runInMessageLane<T>(headers: Readonly<MessageHeaders> | undefined, fn: () => T): T {
+  return runInMessageLaneWith(DEFAULT_PLAN, headers, fn);
+}
+
+/** {@link runInMessageLane} on the carriers of `plan`. */
+export function runInMessageLaneWith<T>(plan: CarrierPlan, headers: Readonly<MessageHeaders> | undefined, fn: () => T): T {
+  return context.with(setLaneWith(plan, context.active(), extractMessageLaneWith(plan, headers)), fn);
 }

@@ -2,10 +2,11 @@ import { ROOT_CONTEXT, diag, propagation } from '@opentelemetry/api';
 import type { Baggage, Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { w3cBaggage, withLaneEntries } from './baggage.js';
-import { carrierPlan } from './carriers.js';
-import type { CarrierOptions, CarrierPlan } from './carriers.js';
+import { planOf } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
+import type { Carriers } from './carrier-value.js';
 import { readLane } from './extract.js';
-import { getLane, setLane } from './lane.js';
+import { getLane, setLaneWith } from './lane.js';
 
 const BAGGAGE_HEADER = 'baggage';
 
@@ -42,14 +43,15 @@ function encodedBaggage(baggage: Baggage): string | undefined {
  * the same context do not encode it again.
  */
 export class LanePropagator implements TextMapPropagator {
-  readonly #options: CarrierOptions;
   readonly #plan: CarrierPlan;
   readonly #fields: string[];
 
-  /** Throws `GRAYLANE_ERR_CONFIG_INVALID` when a carrier name is not a valid header or baggage name. */
-  constructor(options: CarrierOptions = {}) {
-    this.#options = options;
-    this.#plan = carrierPlan(options);
+  /**
+   * On `carriers` (default: graylane's defaults); the bootstrap's is `graylane.carriers.propagator`.
+   * Throws `GRAYLANE_ERR_CONFIG_INVALID` for anything `createCarriers` did not make.
+   */
+  constructor(carriers?: Carriers) {
+    this.#plan = planOf(carriers, 'LanePropagator(carriers)');
     this.#fields = [...this.#plan.fields];
   }
 
@@ -72,7 +74,7 @@ export class LanePropagator implements TextMapPropagator {
   extract(ctx: Context, carrier: unknown, getter: TextMapGetter): Context {
     try {
       const lane = readLane(carrier, getter, this.#plan);
-      return setLane(ctx, lane === null ? getLane(ctx) : lane, this.#options);
+      return setLaneWith(this.#plan, ctx, lane === null ? getLane(ctx) : lane);
     } catch (error) {
       diag.warn('graylane: could not extract the lane', error);
       return ctx;

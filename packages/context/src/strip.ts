@@ -1,11 +1,12 @@
 import { diag } from '@opentelemetry/api';
 import { baggageText, baggageWithout } from './baggage.js';
-import { BAGGAGE_HEADER, safePlan } from './carriers.js';
-import type { CarrierOptions } from './carriers.js';
+import { BAGGAGE_HEADER, DEFAULT_PLAN } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
 import { findKey, headerValue } from './inject.js';
 
 /**
- * Removes every lane carrier enabled by `carriers` from `headers` (a plain object, such as Node's
+ * Removes every lane carrier of graylane's defaults (other carriers: `carriers.stripLaneCarriers`)
+ * from `headers` (a plain object, such as Node's
  * `IncomingHttpHeaders`): the lane headers, and the lane entries of the `baggage` header, read-only
  * ones such as MSE's `__microservice_tag__` included, whatever their letter case or percent-encoding.
  * Other baggage members are kept as sent, within the W3C limits (members past them are dropped); a
@@ -14,8 +15,12 @@ import { findKey, headerValue } from './inject.js';
  * Entries call it on requests from clients they do not trust, so that neither the service nor the
  * calls it makes see a lane the client chose.
  */
-export function stripLaneCarriers(headers: Record<string, unknown>, carriers?: CarrierOptions): void {
-  const plan = safePlan(carriers);
+export function stripLaneCarriers(headers: Record<string, unknown>): void {
+  stripLaneCarriersWith(DEFAULT_PLAN, headers);
+}
+
+/** {@link stripLaneCarriers} on the carriers of `plan`. */
+export function stripLaneCarriersWith(plan: CarrierPlan, headers: Record<string, unknown>): void {
   removeCarriers(headers, plan.writeHeaders, plan.readBaggage);
 }
 

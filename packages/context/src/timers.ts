@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
-import type { CarrierOptions } from './carriers.js';
-import { bindLane, laneOrBase, setLane } from './lane.js';
+import { DEFAULT_PLAN } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
+import { bindLane, laneOrBase, setLaneWith } from './lane.js';
 
 /**
  * Runs `fn` after `ms` milliseconds in `lane` (`undefined` or `'base'`: the base lane), whatever lane
@@ -9,13 +10,13 @@ import { bindLane, laneOrBase, setLane } from './lane.js';
  * in the lane it is given (for example, a lane recorded with the job). An invalid lane is reported
  * through `diag` and runs in base; never throws.
  */
-export function setTimeoutInLane(
-  lane: string | undefined,
-  fn: () => void,
-  ms: number,
-  options?: CarrierOptions,
-): NodeJS.Timeout {
-  return setTimeout(bindLane(fn, setLane(context.active(), laneOrBase(lane, 'setTimeoutInLane'), options)), ms);
+export function setTimeoutInLane(lane: string | undefined, fn: () => void, ms: number): NodeJS.Timeout {
+  return setTimeoutInLaneWith(DEFAULT_PLAN, lane, fn, ms);
+}
+
+/** {@link setTimeoutInLane} on the carriers of `plan`. */
+export function setTimeoutInLaneWith(plan: CarrierPlan, lane: string | undefined, fn: () => void, ms: number): NodeJS.Timeout {
+  return setTimeout(bindLane(fn, setLaneWith(plan, context.active(), laneOrBase(lane, 'setTimeoutInLane'))), ms);
 }
 
 /**
@@ -23,11 +24,11 @@ export function setTimeoutInLane(
  * whatever lane the code that scheduled it was in: for cron-like work started at boot or lazily by
  * the first request. Stop it with `clearInterval`. An invalid lane is reported and runs in base.
  */
-export function setIntervalInLane(
-  lane: string | undefined,
-  fn: () => void,
-  ms: number,
-  options?: CarrierOptions,
-): NodeJS.Timeout {
-  return setInterval(bindLane(fn, setLane(context.active(), laneOrBase(lane, 'setIntervalInLane'), options)), ms);
+export function setIntervalInLane(lane: string | undefined, fn: () => void, ms: number): NodeJS.Timeout {
+  return setIntervalInLaneWith(DEFAULT_PLAN, lane, fn, ms);
+}
+
+/** {@link setIntervalInLane} on the carriers of `plan`. */
+export function setIntervalInLaneWith(plan: CarrierPlan, lane: string | undefined, fn: () => void, ms: number): NodeJS.Timeout {
+  return setInterval(bindLane(fn, setLaneWith(plan, context.active(), laneOrBase(lane, 'setIntervalInLane'))), ms);
 }

@@ -1,10 +1,11 @@
 import { BlockList, isIP } from 'node:net';
 import { diag } from '@opentelemetry/api';
-import { HTTP_TOKEN, carrierPlan } from './carriers.js';
-import type { CarrierOptions, CarrierPlan } from './carriers.js';
-import { extractLane } from './extract.js';
+import { HTTP_TOKEN, planOf, resolvePlan } from './carriers.js';
+import type { CarrierPlan } from './carriers.js';
+import type { Carriers } from './carrier-value.js';
+import { extractLaneWith } from './extract.js';
 import type { InboundHeaders } from './extract.js';
-import { injectLane } from './inject.js';
+import { injectLaneWith } from './inject.js';
 import { removeCarriers } from './strip.js';
 import { configError, secretBytes, verifyLaneToken } from './token.js';
 import type { LaneTokenKey, TokenVerdict } from './token.js';
@@ -39,7 +40,7 @@ export interface LaneTrustOptions {
   /** Accept signed lane tokens from any client. Default: tokens are not read. */
   readonly tokens?: LaneTokenOptions;
   /** The lane carriers to read and strip; pass the entry's. Default: graylane's default carriers. */
-  readonly carriers?: CarrierOptions;
+  readonly carriers?: Carriers | undefined;
 }
 
 /** Whether an entry trusts a request's lane, and which lane that is; made by {@link LaneTrust.decide}. */
@@ -93,7 +94,7 @@ const UNTRUSTED: LaneTrustDecision = { lane: undefined, trusted: false };
  * requests, whichever it reads itself, so that an inner hop that reads more carriers than the entry
  * still finds no forged lane.
  */
-const KNOWN_CARRIERS = carrierPlan({ opensergoHeader: true, opensergoBaggage: true });
+const KNOWN_CARRIERS = resolvePlan({ opensergoHeader: true, opensergoBaggage: true });
 
 interface TokenCheck {
   readonly header: string;
@@ -115,8 +116,7 @@ interface TokenCheck {
  * ```
  */
 export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
-  const { carriers } = options;
-  const plan = carrierPlan(carriers);
+  const plan = planOf(options.carriers, 'createLaneTrust.carriers');
   const stripHeaders = union(plan.writeHeaders, KNOWN_CARRIERS.writeHeaders);
   const stripBaggage = union(plan.readBaggage, KNOWN_CARRIERS.readBaggage);
   const networks = networkList(options.trustedNetworks);
@@ -128,7 +128,7 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
       if (verdict?.lane !== undefined) return { lane: verdict.lane, trusted: 'token' };
       let reason = verdict && `lane token rejected: ${verdict.reason}`;
       if (reason !== undefined) diag.debug(`graylane: ${reason} (client ${remoteAddress ?? 'unknown'})`);
-      const carried = extractLane(headers, carriers);
+      const carried = extractLaneWith(plan, headers);
       if (networks !== undefined && inNetworks(networks, remoteAddress)) return { lane: carried, trusted: 'network', reason };
       if (carried !== undefined) {
         reason = `${reason === undefined ? '' : `${reason}; `}lane ${carried} ignored: client ${remoteAddress ?? 'unknown'} is not in a trusted network`;
@@ -151,7 +151,7 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
         if (tokens !== undefined) delete headers[tokens.header];
         if (decision.trusted !== 'network') {
           removeCarriers(headers, stripHeaders, stripBaggage);
-          if (decision.lane !== undefined) injectLane(headers, decision.lane, carriers);
+          if (decision.lane !== undefined) injectLaneWith(plan, headers, decision.lane);
         }
       } catch (error) {
         diag.warn('graylane: could not remove the untrusted lane carriers of a request', error);
@@ -162,10 +162,11 @@ export function createLaneTrust(options: LaneTrustOptions = {}): LaneTrust {
 }
 
 /**
- * The {@link LaneTrust} an entry applies for `setting`, reading `carriers` unless the options name
- * their own. Throws `GRAYLANE_ERR_CONFIG_INVALID` for an invalid setting.
+ * The {@link LaneTrust} an entry applies for `setting`, reading `options.carriers` unless the
+ * setting names its own. Throws `GRAYLANE_ERR_CONFIG_INVALID` for an invalid setting.
  */
-export function laneTrustFrom(setting: LaneTrustSetting, carriers?: CarrierOptions): LaneTrust {
+export function laneTrustFrom(setting: LaneTrustSetting, options: { readonly carriers?: Carriers | undefined } = {}): LaneTrust {
+  const { carriers } = options;
   if (setting === 'all') return createLaneTrust({ trustedNetworks: EVERY_NETWORK, carriers });
   if (setting === 'none') return createLaneTrust({ carriers });
   if (typeof setting !== 'object' || setting === null) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isValidLane } from '@graylane/core';
-import { LanePropagator, extractLane } from '@graylane/context';
+import { LanePropagator, createCarriers, extractLane } from '@graylane/context';
 import type { CarrierOptions } from '@graylane/context';
 import { captureDiag } from './support.js';
 
@@ -12,10 +12,10 @@ describe('extractLane', () => {
   it('reads each carrier', () => {
     expect(extractLane({ 'x-mse-tag': 'gray' })).toBe('gray');
     expect(extractLane({ baggage: 'lane=gray' })).toBe('gray');
-    expect(extractLane({ 'x-opensergo-traffic': 'gray' }, all)).toBe('gray');
-    expect(extractLane({ baggage: 'OpenSergo-Label=gray' }, all)).toBe('gray');
+    expect(createCarriers(all).extractLane({ 'x-opensergo-traffic': 'gray' })).toBe('gray');
+    expect(createCarriers(all).extractLane({ baggage: 'OpenSergo-Label=gray' })).toBe('gray');
     expect(extractLane({ baggage: '__microservice_tag__=gray' })).toBe('gray');
-    expect(extractLane({ 'x-lane': 'gray' }, all)).toBe('gray');
+    expect(createCarriers(all).extractLane({ 'x-lane': 'gray' })).toBe('gray');
   });
 
   it('applies the documented precedence', () => {
@@ -35,7 +35,7 @@ describe('extractLane', () => {
         else headers[name] = lane;
       }
       if (baggage.length > 0) headers['baggage'] = baggage.join(',');
-      expect(extractLane(headers, all)).toBe(carriers[first]![1]);
+      expect(createCarriers(all).extractLane(headers)).toBe(carriers[first]![1]);
     }
   });
 
@@ -43,12 +43,12 @@ describe('extractLane', () => {
     const headers = { 'x-mse-tag': 'gray', baggage: 'lane=blue', 'x-lane': 'gray' };
     expect(extractLane(headers)).toBe('gray');
     expect(diagLog.messages).toEqual([]);
-    expect(extractLane(headers, { ...all, checkConflicts: true })).toBe('gray');
+    expect(createCarriers({ ...all, checkConflicts: true }).extractLane(headers)).toBe('gray');
     expect(diagLog.messages).toEqual([expect.stringMatching(/baggage entry lane \(blue\).*conflicts with gray/)]);
   });
 
   it('does not report agreeing carriers', () => {
-    expect(extractLane({ 'x-mse-tag': 'gray', baggage: 'tenant=a,lane=gray' }, { checkConflicts: true })).toBe('gray');
+    expect(createCarriers({ checkConflicts: true }).extractLane({ 'x-mse-tag': 'gray', baggage: 'tenant=a,lane=gray' })).toBe('gray');
     expect(diagLog.messages).toEqual([]);
   });
 
@@ -91,17 +91,19 @@ describe('extractLane', () => {
   });
 
   it('honours disabled and renamed carriers', () => {
-    expect(extractLane({ 'x-mse-tag': 'gray' }, { mseTag: false })).toBeUndefined();
-    expect(extractLane({ 'x-tag': 'gray' }, { mseTag: 'X-Tag' })).toBe('gray');
-    expect(extractLane({ baggage: 'lane=gray' }, { baggage: false })).toBeUndefined();
-    expect(extractLane({ baggage: 'l=gray' }, { baggage: 'l' })).toBe('gray');
-    expect(extractLane({ baggage: '__microservice_tag__=gray' }, { mseBaggage: false })).toBeUndefined();
+    expect(createCarriers({ mseTag: false }).extractLane({ 'x-mse-tag': 'gray' })).toBeUndefined();
+    expect(createCarriers({ mseTag: 'X-Tag' }).extractLane({ 'x-tag': 'gray' })).toBe('gray');
+    expect(createCarriers({ baggage: false }).extractLane({ baggage: 'lane=gray' })).toBeUndefined();
+    expect(createCarriers({ baggage: 'l' }).extractLane({ baggage: 'l=gray' })).toBe('gray');
+    expect(createCarriers({ mseBaggage: false }).extractLane({ baggage: '__microservice_tag__=gray' })).toBeUndefined();
     expect(extractLane({ 'x-opensergo-traffic': 'gray' })).toBeUndefined();
   });
 
-  it('never throws: invalid options are reported and the defaults used', () => {
-    expect(extractLane({ 'x-mse-tag': 'gray' }, { mseTag: 'not a header' })).toBe('gray');
-    expect(diagLog.messages).toEqual([expect.stringContaining('invalid carrier options')]);
+  it('refuses invalid options once, where the carriers are made, never on a request', () => {
+    expect(() => createCarriers({ mseTag: 'not a header' })).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID', details: { option: 'mseTag', value: 'not a header' } }));
+    expect(() => createCarriers({ mseTag: true, lanes: true } as CarrierOptions)).toThrow(/lanes = true: not a carrier option/);
+    expect(() => createCarriers({ headers: 'x-lane' } as unknown as CarrierOptions)).toThrow(/headers = "x-lane": expected an array/);
+    expect(diagLog.messages).toEqual([]);
   });
 
   it('returns only valid lanes or base, and never throws, for any headers', () => {
@@ -109,7 +111,7 @@ describe('extractLane', () => {
     const headers = fc.dictionary(fc.constantFrom('x-mse-tag', 'baggage', 'x-opensergo-traffic', 'x-lane', 'other'), value);
     fc.assert(
       fc.property(headers, (h) => {
-        const lane = extractLane(h, all);
+        const lane = createCarriers(all).extractLane(h);
         expect(lane === undefined || (isValidLane(lane) && lane !== 'base')).toBe(true);
       }),
     );
@@ -120,12 +122,24 @@ describe('carrier options', () => {
   it.each([[{ mseTag: 'x mse' }], [{ baggage: '' }], [{ headers: ['ok', 'bad header'] }], [{ headers: ['Baggage'] }]])(
     'rejects %j at construction with GRAYLANE_ERR_CONFIG_INVALID',
     (options) => {
-      expect(() => new LanePropagator(options as CarrierOptions)).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
+      expect(() => createCarriers(options as CarrierOptions)).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
     },
   );
 
+  it('takes carriers as a value made once: plain options are refused where carriers are expected', () => {
+    const carriers = createCarriers({ headers: ['x-lane'] });
+    expect(createCarriers(carriers)).toBe(carriers);
+    expect(carriers.options).toEqual({ headers: ['x-lane'] });
+    expect(Object.isFrozen(carriers.options)).toBe(true);
+    expect(carriers.propagator).toBe(carriers.propagator);
+    expect(() => new LanePropagator({ headers: ['x-lane'] } as never)).toThrow(
+      expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID', message: expect.stringContaining('wrap the options in createCarriers') }),
+    );
+  });
+
   it('lists the headers it uses in fields()', () => {
     expect(new LanePropagator().fields()).toEqual(['x-mse-tag', 'baggage']);
-    expect(new LanePropagator({ mseTag: false, baggage: false, mseBaggage: false, headers: ['X-Lane'] }).fields()).toEqual(['x-lane']);
+    expect(new LanePropagator(createCarriers({ mseTag: false, baggage: false, mseBaggage: false, headers: ['X-Lane'] })).fields()).toEqual(['x-lane']);
+    expect(createCarriers({ mseTag: false, baggage: false, mseBaggage: false, headers: ['X-Lane'] }).propagator.fields()).toEqual(['x-lane']);
   });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { extractLane, injectLane } from '@graylane/context';
+import { createCarriers, extractLane, injectLane } from '@graylane/context';
 import { captureDiag } from './support.js';
 
 const diagLog = captureDiag();
@@ -7,7 +7,7 @@ const diagLog = captureDiag();
 describe('injectLane', () => {
   it('writes every enabled writable carrier', () => {
     const headers: Record<string, unknown> = {};
-    injectLane(headers, 'gray', { opensergoHeader: true, opensergoBaggage: true, headers: ['X-Lane'] });
+    createCarriers({ opensergoHeader: true, opensergoBaggage: true, headers: ['X-Lane'] }).injectLane(headers, 'gray');
     expect(headers).toEqual({
       'x-mse-tag': 'gray',
       'x-opensergo-traffic': 'gray',
@@ -18,7 +18,7 @@ describe('injectLane', () => {
 
   it('never writes the read-only MSE agent baggage entry', () => {
     const headers: Record<string, unknown> = {};
-    injectLane(headers, 'gray', { mseTag: false });
+    createCarriers({ mseTag: false }).injectLane(headers, 'gray');
     expect(headers).toEqual({ baggage: 'lane=gray' });
   });
 

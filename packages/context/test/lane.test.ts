@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { LANE_KEY, bindEmitter, bindLane, ensureContextManager, getLane, hasContextManager, setLane, withLane } from '@graylane/context';
+import { LANE_KEY, bindEmitter, bindLane, createCarriers, ensureContextManager, getLane, hasContextManager, setLane, withLane } from '@graylane/context';
 import { captureDiag } from './support.js';
 
 const diagLog = captureDiag();
@@ -53,9 +53,9 @@ describe('lane in the context', () => {
   });
 
   it('mirrors under the configured baggage keys', () => {
-    const ctx = setLane(ROOT_CONTEXT, 'gray', { baggage: 'x-lane', opensergoBaggage: true });
+    const ctx = createCarriers({ baggage: 'x-lane', opensergoBaggage: true }).setLane(ROOT_CONTEXT, 'gray');
     expect(propagation.getBaggage(ctx)?.getAllEntries().map(([key]) => key)).toEqual(['x-lane', 'OpenSergo-Label']);
-    expect(propagation.getBaggage(setLane(ROOT_CONTEXT, 'gray', { baggage: false }))).toBeUndefined();
+    expect(propagation.getBaggage(createCarriers({ baggage: false }).setLane(ROOT_CONTEXT, 'gray'))).toBeUndefined();
   });
 
   it('treats an invalid lane as base, with a warning, and never throws', () => {

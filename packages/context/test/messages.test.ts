@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import {
-  createCarrierHelpers,
+  createCarriers,
   ensureContextManager,
   extractMessageLane,
   getLane,
@@ -37,9 +37,9 @@ describe('message helpers', () => {
   });
 });
 
-describe('createCarrierHelpers', () => {
+describe('createCarriers', () => {
   it('binds every helper to one set of carrier options', () => {
-    const helpers = createCarrierHelpers({ mseTag: 'x-lane', baggage: false });
+    const helpers = createCarriers({ mseTag: 'x-lane', baggage: false });
     const headers: Record<string, unknown> = {};
     helpers.injectLane(headers, 'gray');
     expect(headers).toEqual({ 'x-lane': 'gray' });
@@ -52,6 +52,6 @@ describe('createCarrierHelpers', () => {
   });
 
   it('fails fast on invalid options', () => {
-    expect(() => createCarrierHelpers({ headers: ['no spaces allowed'] })).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
+    expect(() => createCarriers({ headers: ['no spaces allowed'] })).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
   });
 });

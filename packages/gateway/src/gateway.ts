@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { context, diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, isGraylaneError, laneLabel } from '@graylane/core';
 import { TRAIL_HEADER, createEntryDecision, createLaneTrail, setLane } from '@graylane/context';
-import type { CarrierOptions, EntryRules, LaneDecidedBy, LaneTrustSetting, TrailHop } from '@graylane/context';
+import type { Carriers, EntryRules, LaneDecidedBy, LaneTrustSetting, TrailHop } from '@graylane/context';
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
@@ -43,8 +43,8 @@ export interface GatewayOptions {
   readonly rules?: LaneMatcher | EntryRules<IncomingMessage>;
   /** @deprecated Use {@link GatewayOptions.rules}, which takes the same matcher. Ignored when `rules` is set. */
   readonly matcher?: LaneMatcher;
-  /** Which lane carriers to read and write, and under which names. */
-  readonly carriers?: CarrierOptions;
+  /** Which lane carriers to read and write, and under which names: `graylane.carriers`, or `createCarriers(...)`. */
+  readonly carriers?: Carriers | undefined;
   /**
    * Which clients may choose their lane (`x-mse-tag`, baggage, a signed lane token) rather than
    * leave it to the rules: `'none'` (the default: every carried lane is stripped), `'all'` (for a

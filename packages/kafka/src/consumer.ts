@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Clock, Registry } from '@graylane/core';
-import type { CarrierOptions } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import { consumeInLane, createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerPolicy } from '@graylane/messaging';
 import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, Kafka } from 'kafkajs';
@@ -46,8 +47,8 @@ export interface KafkaLaneConsumerOptions {
   readonly strict?: readonly string[] | ((lane: string) => boolean);
   /** How this consumer registers (see @graylane/messaging's `register`). Default true. */
   readonly register?: boolean | { readonly host: string; readonly port: number };
-  /** Where the lane travels; the same object as the rest of the application's graylane setup. */
-  readonly carriers?: CarrierOptions;
+  /** Where the lane travels: `graylane.carriers`, or `createCarriers(...)`. Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
   /** kafkajs consumer settings (session, heartbeat, fetch sizes...); the group is set by `groupId`. */
   readonly consumer?: Omit<ConsumerConfig, 'groupId'>;
   /** kafkajs `run` settings other than the handler (commit interval, partitions consumed concurrently). */
@@ -145,7 +146,7 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
   });
   const groupId = resolveGroupId(options, policy.lane, path);
   const heartbeatEvery = options.consumer?.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
-  const consumeOptions = { ...(options.carriers === undefined ? {} : { carriers: options.carriers }), ...(options.clock === undefined ? {} : { clock: options.clock }) };
+  const consumeOptions = { carriers: carriersOrDefault(options.carriers, `${path}.carriers`), ...(options.clock === undefined ? {} : { clock: options.clock }) };
 
   const consumer = kafka.consumer({ ...options.consumer, groupId });
   // Records wait here until the policy watches the registry: deciding before its first snapshot

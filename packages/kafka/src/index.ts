@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { laneProducer, stampMessages } from './producer.js';
-export type { LaneProducerOptions } from './producer.js';
+export type { LaneProducerOptions, StampOptions } from './producer.js';
 export { laneGroupId, runLaneConsumer } from './consumer.js';
 export type { KafkaLaneConsumer, KafkaLaneConsumerOptions, KafkaLaneHandler } from './consumer.js';
 export { MAX_HEADER_BYTES, toMessageHeaders } from './headers.js';

@@ -1,6 +1,6 @@
 import { getLane } from '@graylane/context';
-import type { CarrierOptions } from '@graylane/context';
-import { injectLaneIntoMessage } from '@graylane/messaging';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import type { IHeaders, Message, Producer, ProducerBatch, ProducerRecord, Transaction } from 'kafkajs';
 
 const BAGGAGE = 'baggage';
@@ -25,8 +25,16 @@ function copyHeaders(headers: IHeaders | undefined): Record<string, unknown> {
   return copy;
 }
 
+/** Options of {@link stampMessages}. */
+export interface StampOptions {
+  /** The lane to stamp. Left out: the current lane. `undefined` or `'base'`: base (graylane's carriers removed). */
+  readonly lane?: string | undefined;
+  /** Which carriers to write: `graylane.carriers`, or `createCarriers(...)`. Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
+}
+
 /**
- * Returns copies of `messages` whose headers carry `lane` in graylane's carriers (`x-mse-tag` and the
+ * Returns copies of `messages` whose headers carry `options.lane` in graylane's carriers (`x-mse-tag` and the
  * W3C `baggage` entry by default; `carriers` as everywhere in graylane). Every header the caller set
  * is kept (a `baggage` header gets graylane's entry merged into it); the messages passed in are not
  * modified. `lane` defaults to the current lane (`getLane()`); the base lane (`'base'`, or no current
@@ -35,27 +43,29 @@ function copyHeaders(headers: IHeaders | undefined): Record<string, unknown> {
  * @example
  * await producer.send({ topic: 'orders', messages: stampMessages([{ value: JSON.stringify(order) }]) });
  */
-export function stampMessages(messages: readonly Message[], lane: string | undefined = getLane(), carriers?: CarrierOptions): Message[] {
-  return messages.map((message) => ({ ...message, headers: injectLaneIntoMessage(copyHeaders(message.headers), lane ?? 'base', carriers) as IHeaders }));
+export function stampMessages(messages: readonly Message[], options: StampOptions = {}): Message[] {
+  const lane = 'lane' in options ? options.lane : getLane();
+  const carriers = carriersOrDefault(options.carriers, 'stampMessages.carriers');
+  return messages.map((message) => ({ ...message, headers: carriers.injectLaneIntoMessage(copyHeaders(message.headers), lane ?? 'base') as IHeaders }));
 }
 
 /** Options of {@link laneProducer}. */
 export interface LaneProducerOptions {
   /** Where the lane travels; the same object as the rest of the application's graylane setup. */
-  readonly carriers?: CarrierOptions;
+  readonly carriers?: Carriers | undefined;
 }
 
-function stampRecord(record: ProducerRecord, carriers: CarrierOptions | undefined): ProducerRecord {
-  return { ...record, messages: stampMessages(record.messages, getLane(), carriers) };
+function stampRecord(record: ProducerRecord, carriers: Carriers): ProducerRecord {
+  return { ...record, messages: stampMessages(record.messages, { lane: getLane(), carriers }) };
 }
 
-function stampBatch(batch: ProducerBatch, carriers: CarrierOptions | undefined): ProducerBatch {
+function stampBatch(batch: ProducerBatch, carriers: Carriers): ProducerBatch {
   if (batch.topicMessages === undefined) return batch;
   const lane = getLane();
-  return { ...batch, topicMessages: batch.topicMessages.map((t) => ({ ...t, messages: stampMessages(t.messages, lane, carriers) })) };
+  return { ...batch, topicMessages: batch.topicMessages.map((t) => ({ ...t, messages: stampMessages(t.messages, { lane, carriers }) })) };
 }
 
-function wrapSender<S extends Producer | Transaction>(sender: S, carriers: CarrierOptions | undefined, extra: Partial<Record<PropertyKey, unknown>> = {}): S {
+function wrapSender<S extends Producer | Transaction>(sender: S, carriers: Carriers, extra: Partial<Record<PropertyKey, unknown>> = {}): S {
   const overrides: Partial<Record<PropertyKey, unknown>> = {
     send: (record: ProducerRecord) => sender.send(stampRecord(record, carriers)),
     sendBatch: (batch: ProducerBatch) => sender.sendBatch(stampBatch(batch, carriers)),
@@ -75,7 +85,7 @@ function wrapSender<S extends Producer | Transaction>(sender: S, carriers: Carri
  * `sendBatch` call (see {@link stampMessages}); transactions it opens stamp their records too. The
  * producer itself is not modified, and everything else (connect, events, disconnect) is the
  * producer's own. To send in another lane than the current one, stamp the messages explicitly with
- * `stampMessages(messages, lane)` and send them through the plain producer.
+ * `stampMessages(messages, { lane })` and send them through the plain producer.
  *
  * @example
  * const producer = laneProducer(kafka.producer());
@@ -83,7 +93,7 @@ function wrapSender<S extends Producer | Transaction>(sender: S, carriers: Carri
  * await producer.send({ topic: 'orders', messages: [{ value: 'o-1' }] }); // in the caller's lane
  */
 export function laneProducer(producer: Producer, options: LaneProducerOptions = {}): Producer {
-  const { carriers } = options;
+  const carriers = carriersOrDefault(options.carriers, 'laneProducer.carriers');
   return wrapSender(producer, carriers, {
     transaction: async () => wrapSender(await producer.transaction(), carriers),
   });

@@ -284,10 +284,10 @@ describe('@graylane/kafka without a broker', () => {
 
   it('stampMessages copies, stamps the lane, and base removes the carriers', () => {
     const messages = [{ value: 'a', headers: { 'x-mse-tag': 'old', keep: 'me' } }];
-    const gray = stampMessages(messages, 'gray');
+    const gray = stampMessages(messages, { lane: 'gray' });
     expect(gray[0]!.headers).toMatchObject({ 'x-mse-tag': 'gray', keep: 'me', baggage: 'lane=gray' });
     expect(messages[0]!.headers).toEqual({ 'x-mse-tag': 'old', keep: 'me' });
-    expect(stampMessages(gray, 'base')[0]!.headers).toEqual({ keep: 'me' });
+    expect(stampMessages(gray, { lane: 'base' })[0]!.headers).toEqual({ keep: 'me' });
     expect(withLane('blue', () => stampMessages([{ value: 'b' }]))[0]!.headers).toMatchObject({ 'x-mse-tag': 'blue' });
   });
 

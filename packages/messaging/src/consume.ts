@@ -1,13 +1,14 @@
 import { diag } from '@opentelemetry/api';
-import { extractMessageLane, withLane } from '@graylane/context';
-import type { CarrierOptions, MessageHeaders } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers, MessageHeaders } from '@graylane/context';
 import { sleep } from '@graylane/core';
 import type { Clock } from '@graylane/core';
 import type { LaneConsumerPolicy } from './policy.js';
 
 /** Options of {@link consumeInLane}. */
 export interface ConsumeInLaneOptions {
-  readonly carriers?: CarrierOptions;
+  /** The carriers the lane is read from (`graylane.carriers`, or `createCarriers(...)`). Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
   readonly clock?: Clock;
 }
 
@@ -23,9 +24,10 @@ export async function consumeInLane<T>(
   handler: () => T | Promise<T>,
   options: ConsumeInLaneOptions = {},
 ): Promise<boolean> {
+  const carriers = carriersOrDefault(options.carriers, 'consumeInLane.carriers');
   let lane: string | undefined;
   try {
-    lane = extractMessageLane(headers, options.carriers);
+    lane = carriers.extractMessageLane(headers);
   } catch (error) {
     diag.warn(`graylane: unreadable lane headers on a message for ${policy.service}; handled as base`, error);
     lane = undefined;
@@ -36,6 +38,6 @@ export async function consumeInLane<T>(
     if (decision.action === 'handle') break;
     await sleep(decision.ms, options.clock);
   }
-  await withLane(lane, handler, options.carriers);
+  await carriers.withLane(lane, handler);
   return true;
 }

@@ -14,4 +14,4 @@ export type { LaneConsumerOptions, LaneConsumerPolicy, LaneDecision } from './po
 export { consumeInLane } from './consume.js';
 export type { ConsumeInLaneOptions } from './consume.js';
 export { recordJobLane, runJobInLane } from './jobs.js';
-export type { RunJobOptions } from './jobs.js';
+export type { RecordJobOptions, RunJobOptions } from './jobs.js';

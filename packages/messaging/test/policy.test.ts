@@ -151,6 +151,6 @@ describe('recordJobLane / runJobInLane', () => {
     const recorded = withLane('gray', () => recordJobLane());
     expect(runJobInLane(recorded, () => getLane())).toBe('gray');
     expect(withLane('blue', () => runJobInLane(recorded, () => getLane(), { lane: 'current' }))).toBe('blue');
-    expect(withLane('blue', () => runJobInLane(recordJobLane(undefined), () => getLane()))).toBeUndefined();
+    expect(withLane('blue', () => runJobInLane(recordJobLane({ lane: undefined }), () => getLane()))).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Body, Controller, Get, Headers, Injectable, Module, Post } from '@nestjs/common';
 import { ErrorCode } from '@graylane/core';
-import { LANE_TOKEN_HEADER, ensureContextManager, getLane, signLaneToken } from '@graylane/context';
+import { LANE_TOKEN_HEADER, createCarriers, ensureContextManager, getLane, signLaneToken } from '@graylane/context';
 import type { LaneTokenKey } from '@graylane/context';
 import { GraylaneModule, Lane, LaneService } from '../src/index.js';
 import type { GraylaneModuleOptions } from '../src/index.js';
@@ -62,7 +62,7 @@ describe.each(PLATFORMS)('GraylaneModule on %s', (platform) => {
         GraylaneModule.forRootAsync({
           imports: [ConfigModule],
           inject: [CarrierConfig],
-          useFactory: async (config: CarrierConfig) => ({ carriers: { mseTag: config.header } }),
+          useFactory: async (config: CarrierConfig) => ({ carriers: createCarriers({ mseTag: config.header }) }),
         }),
         FeatureModule,
       ],

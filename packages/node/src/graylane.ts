@@ -3,8 +3,8 @@ import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, GraylaneError, assertLane, laneFromEnv, laneLabel } from '@graylane/core';
 import type { InstanceRegistration, Registry } from '@graylane/core';
-import { ensureContextManager } from '@graylane/context';
-import type { CarrierOptions, TrailHop } from '@graylane/context';
+import { createCarriers, ensureContextManager } from '@graylane/context';
+import type { CarrierOptions, Carriers, TrailHop } from '@graylane/context';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter, RouterOptions } from '@graylane/router';
 import { StartupEnv, createDiagnostics, describeRegistry, stderrLogger } from './diagnostics.js';
@@ -65,8 +65,11 @@ export interface GraylaneOptions {
    * {@link Graylane.rules}: give its matcher to the entry gateway or middleware.
    */
   readonly rules?: RuleSource | 'env' | GraylaneRulesOptions | undefined;
-  /** Lane carriers to read and write; shared by the adapters given `graylane.carriers`. */
-  readonly carriers?: CarrierOptions | undefined;
+  /**
+   * Lane carriers to read and write (options, or a value of `createCarriers`): validated once, at
+   * start-up, into {@link Graylane.carriers}, which the adapters are given. Default: graylane's.
+   */
+  readonly carriers?: CarrierOptions | Carriers | undefined;
   /**
    * The lane store to follow (lane objects: `graylane lane create/disable/enable`): a disabled or
    * expired lane routes like base at this hop, and its entry rule stops coloring requests. Default
@@ -117,7 +120,8 @@ export interface Graylane {
   readonly lane: string | undefined;
   readonly registry: Registry;
   readonly router: LaneRouter;
-  readonly carriers: CarrierOptions | undefined;
+  /** The carriers, validated: pass them to every adapter (`carriers: graylane.carriers`) and to OpenTelemetry (`graylane.carriers.propagator`). */
+  readonly carriers: Carriers;
   /**
    * This process as a hop of the debug trail (`{ service, lane }`). Pass it as the `trail` option
    * of the inbound middleware, `GraylaneModule` or the gateway to turn the `x-graylane-trail`
@@ -181,6 +185,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     });
   }
   const lane = resolveLane(options.lane);
+  const carriers = createCarriers(options.carriers);
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
   const startupLog = options.startupLog ?? !['off', 'false', '0'].includes(process.env[StartupEnv.GRAYLANE_STARTUP_LOG]?.trim().toLowerCase() ?? '');
   ensureContextManager();
@@ -232,7 +237,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     lane,
     registry,
     router: lanes ? laneStateRouter(diagnostics.router, lanes) : diagnostics.router,
-    carriers: options.carriers,
+    carriers,
     trail: { service: options.service, lane },
     rules,
     lanes,

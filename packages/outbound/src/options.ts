@@ -1,4 +1,4 @@
-import type { CarrierOptions } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
 import type { RetryOptions } from './retry.js';
 
@@ -13,8 +13,11 @@ import type { RetryOptions } from './retry.js';
 export interface OutboundOptions {
   /** The router that picks callee instances; usually `graylane.router` from `@graylane/node`. */
   readonly router: LaneRouter;
-  /** Which lane carriers to write, and under which names. Defaults to graylane's defaults. */
-  readonly carriers?: CarrierOptions | undefined;
+  /**
+   * Which lane carriers to write, and under which names: `graylane.carriers`, or a value of
+   * `createCarriers(...)` from `@graylane/context`. Defaults to graylane's defaults.
+   */
+  readonly carriers?: Carriers | undefined;
   /**
    * Host names that are services even before the router knows them (it then waits for their first
    * instance list). A request to any other host the router does not know passes through untouched,

@@ -1,7 +1,7 @@
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import { LanePropagator, getLane, getLaneTrail, injectLane, recordSelection } from '@graylane/context';
-import type { CarrierOptions, LaneTrail } from '@graylane/context';
+import { carriersOrDefault, getLane, getLaneTrail, recordSelection } from '@graylane/context';
+import type { Carriers, LaneTrail } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
 import type { HeaderAccess } from './headers.js';
 import type { OutboundOptions } from './options.js';
@@ -123,7 +123,7 @@ export function createOutbound(options: OutboundOptions, client: OutboundClient)
 
 class OutboundCore implements Outbound {
   readonly router: LaneRouter;
-  readonly carriers: CarrierOptions | undefined;
+  readonly carriers: Carriers;
   readonly onSelect: ((selection: Selection) => void) | undefined;
   readonly retry: RetryPolicy;
   readonly retriesResets: boolean;
@@ -137,12 +137,12 @@ class OutboundCore implements Outbound {
 
   constructor(options: OutboundOptions, client: OutboundClient) {
     this.router = options.router;
-    this.carriers = options.carriers;
+    this.carriers = carriersOrDefault(options.carriers, 'carriers');
     this.onSelect = options.onSelect;
     this.retry = compileRetry(options.retry);
     this.retriesResets = client.retriesResets;
     this.#declared = new Set(options.services ?? []);
-    this.#fields = carrierFields(options.carriers);
+    this.#fields = this.carriers.propagator.fields();
     this.#before = new Array<string | string[] | undefined>(this.#fields.length);
   }
 
@@ -182,7 +182,7 @@ class OutboundCore implements Outbound {
       before[i] = value;
       scratch[fields[i]!] = value;
     }
-    injectLane(scratch, lane, this.carriers);
+    this.carriers.injectLane(scratch, lane);
     for (let i = 0; i < fields.length; i++) {
       const field = fields[i]!;
       const value = scratch[field] as string | string[] | undefined;
@@ -244,18 +244,5 @@ class Call implements OutboundCall {
 
   inject<R>(request: R, headers: HeaderAccess<R>): void {
     this.#core.inject(request, headers, this.lane);
-  }
-}
-
-/**
- * The carrier header names for `carriers`. Invalid carrier options are not an error here: on the
- * request path `injectLane` falls back to the default carriers (and says so once through `diag`),
- * so their fields are the default ones too.
- */
-function carrierFields(carriers: CarrierOptions | undefined): readonly string[] {
-  try {
-    return new LanePropagator(carriers).fields();
-  } catch {
-    return new LanePropagator().fields();
   }
 }
