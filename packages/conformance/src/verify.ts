@@ -2,7 +2,7 @@ import { checkLaneHops, checkUnmarkedHops } from './check.js';
 import type { CheckedHop } from './check.js';
 import { parseTrail } from './trail.js';
 
-/** The debug trail header. */
+/** The debug trail header (`WireNames.TRAIL_HEADER`; a copy, as this package depends on nothing: test/repo/wire-names.test.ts keeps it equal). */
 export const TRAIL_HEADER = 'x-graylane-trail';
 
 /** Options of {@link verifyLane}. */

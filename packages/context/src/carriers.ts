@@ -1,10 +1,10 @@
 import { ErrorCode, GraylaneError, WireNames } from '@graylane/core';
 
-/** OpenSergo's lane header (the traffic-lane draft). */
-export const OPENSERGO_TRAFFIC_HEADER = 'x-opensergo-traffic';
+/** OpenSergo's lane header (the traffic-lane draft); `WireNames.OPENSERGO_TRAFFIC_HEADER`. */
+export const OPENSERGO_TRAFFIC_HEADER = WireNames.OPENSERGO_TRAFFIC_HEADER;
 
-/** The W3C baggage key under which MSE's Java agent carries the lane, as a JSON value. */
-export const MSE_BAGGAGE_KEY = '__microservice_tag__';
+/** The W3C baggage key under which MSE's Java agent carries the lane, as a JSON value; `WireNames.MSE_BAGGAGE_KEY`. */
+export const MSE_BAGGAGE_KEY = WireNames.MSE_BAGGAGE_KEY;
 
 /**
  * A carrier switch: `true` enables it under its default name, `false` disables it, a string enables
@@ -108,7 +108,7 @@ export function planOf(carriers: Carriers | undefined, where: string): CarrierPl
 }
 
 /** The `baggage` header. */
-export const BAGGAGE_HEADER = 'baggage';
+export const BAGGAGE_HEADER = WireNames.BAGGAGE_HEADER;
 
 /** An HTTP token (RFC 9110 §5.6.2): what a header name may be. */
 export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

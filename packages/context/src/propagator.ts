@@ -2,13 +2,12 @@ import { ROOT_CONTEXT, diag, propagation } from '@opentelemetry/api';
 import type { Baggage, Context, TextMapGetter, TextMapPropagator, TextMapSetter } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { w3cBaggage, withLaneEntries } from './baggage.js';
-import { planOf } from './carriers.js';
+import { BAGGAGE_HEADER, planOf } from './carriers.js';
 import type { CarrierPlan } from './carriers.js';
 import type { Carriers } from './carrier-value.js';
 import { readLane } from './extract.js';
 import { getLane, setLaneWith } from './lane.js';
 
-const BAGGAGE_HEADER = 'baggage';
 
 /** The `baggage` header of each baggage object encoded so far; `null`: it encodes to no header. */
 const encoded = new WeakMap<Baggage, string | null>();

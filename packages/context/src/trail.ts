@@ -1,6 +1,6 @@
 import { createContextKey, context } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import { laneLabel } from '@graylane/core';
+import { WireNames, laneLabel } from '@graylane/core';
 
 /**
  * The debug trail response header: the hops a request went through, each with the lane it served,
@@ -15,7 +15,7 @@ import { laneLabel } from '@graylane/core';
  * hop   = service "[" lane [ "*" ] "]" [ "@" address ]   ; "*": the request was colored here
  * ```
  */
-export const TRAIL_HEADER = 'x-graylane-trail';
+export const TRAIL_HEADER = WireNames.TRAIL_HEADER;
 
 /**
  * The longest trail header a hop writes, in characters. A longer trail is cut and ends with `...`

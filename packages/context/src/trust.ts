@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { diag } from '@opentelemetry/api';
+import { WireNames } from '@graylane/core';
 import { HTTP_TOKEN, planOf, resolvePlan } from './carriers.js';
 import type { CarrierPlan } from './carriers.js';
 import type { Carriers } from './carrier-value.js';
@@ -11,7 +12,7 @@ import { configError, secretBytes, verifyLaneToken } from './token.js';
 import type { LaneTokenKey, TokenVerdict } from './token.js';
 
 /** The header an entry reads lane tokens from unless told otherwise. */
-export const LANE_TOKEN_HEADER = 'x-graylane-lane-token';
+export const LANE_TOKEN_HEADER = WireNames.LANE_TOKEN_HEADER;
 
 /** Signed lane tokens an entry accepts; see {@link LaneTrustOptions.tokens}. */
 export interface LaneTokenOptions {

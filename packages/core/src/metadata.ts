@@ -8,6 +8,16 @@ import { parseLane } from './lane.js';
 export const WireNames = {
   /** MSE's lane header, at the entry and between hops. */
   MSE_TAG_HEADER: 'x-mse-tag',
+  /** The W3C baggage header. */
+  BAGGAGE_HEADER: 'baggage',
+  /** OpenSergo's lane header (the traffic-lane draft). */
+  OPENSERGO_TRAFFIC_HEADER: 'x-opensergo-traffic',
+  /** The W3C baggage key under which MSE's Java agent carries the lane, as a JSON value. */
+  MSE_BAGGAGE_KEY: '__microservice_tag__',
+  /** graylane's debug trail response header (`service[lane]@address` hops). */
+  TRAIL_HEADER: 'x-graylane-trail',
+  /** The header an entry reads signed lane tokens from unless told otherwise. */
+  LANE_TOKEN_HEADER: 'x-graylane-lane-token',
   /** W3C baggage key graylane writes by default. */
   BAGGAGE_KEY: 'lane',
   /** MSE instance label / registry metadata key for the lane. */

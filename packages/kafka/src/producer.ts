@@ -1,9 +1,10 @@
+import { WireNames } from '@graylane/core';
 import { getLane } from '@graylane/context';
 import { carriersOrDefault } from '@graylane/context';
 import type { Carriers } from '@graylane/context';
 import type { IHeaders, Message, Producer, ProducerBatch, ProducerRecord, Transaction } from 'kafkajs';
 
-const BAGGAGE = 'baggage';
+const BAGGAGE = WireNames.BAGGAGE_HEADER;
 
 /**
  * A copy of `headers` ready for the lane carriers: the caller's headers are kept as they are, except
