@@ -7,7 +7,9 @@
  * - `soak.failed`: requests not answered 200. Each lane has one instance per service, so a request
  *   that arrives while the only instance of its hop is down fails with the typed error (503
  *   `GRAYLANE_ERR_NO_INSTANCE`); those are counted in `soak.failed` and, apart, in
- *   `soak.failed_typed`. A failure that is not typed is `soak.failed_untyped`.
+ *   `soak.failed_typed` (by code, service and lane in `soak.failed_typed_by`; the demo services carry
+ *   a typed error from the hop that raised it up to the client). A typed failure while no instance of
+ *   its service was down is `soak.failed_typed_unexpected`; a failure not typed is `soak.failed_untyped`.
  * - `soak.wrong_lane`: answers whose hops were served in a lane the request may not use: a base
  *   request with any gray hop, or a gray request with a base A or C while that service's gray
  *   instance was up for the whole request (while it restarts, the lane falls back to base, by design).
@@ -63,7 +65,7 @@ async function soak(ctx: SuiteContext, minutes: number): Promise<{ result: Recor
     const downs: Down[] = [];
     const restarted = new Set<string>();
     let baseline: Map<string, number> | undefined;
-    const tally = { requests: 0, failed: 0, failedTyped: 0, wrongLane: 0, examples: [] as string[] };
+    const tally = { requests: 0, failed: 0, failedTyped: 0, typedUnexpected: 0, typedBy: {} as Record<string, number>, wrongLane: 0, examples: [] as string[] };
 
     const clients = Array.from({ length: CLIENTS }, async (_, client) => {
       for (let i = 0; Date.now() < endAt; i++) {
@@ -73,8 +75,19 @@ async function soak(ctx: SuiteContext, minutes: number): Promise<{ result: Recor
         tally.requests++;
         if (answer.status !== 200) {
           tally.failed++;
-          if (/"code":"GRAYLANE_ERR_/.test(answer.body)) tally.failedTyped++;
-          else if (tally.examples.length < 5) tally.examples.push(`${answer.status} ${answer.body.slice(0, 160)}`);
+          const typed = typedFailure(answer.body);
+          if (typed === undefined) {
+            if (tally.examples.length < 5) tally.examples.push(`${answer.status} ${answer.body.slice(0, 160)}`);
+          } else {
+            tally.failedTyped++;
+            const key = `${typed.code} ${typed.service}[${typed.lane}]`;
+            tally.typedBy[key] = (tally.typedBy[key] ?? 0) + 1;
+            // Expected only while an instance of that service is down (or just back, not yet seen).
+            if (!downs.some((d) => d.name.startsWith(`${typed.service}-`) && d.from <= Date.now() && d.to >= started)) {
+              tally.typedUnexpected++;
+              if (tally.examples.length < 5) tally.examples.push(`typed, no instance of ${typed.service} was down: ${answer.body.slice(0, 160)}`);
+            }
+          }
         } else if (wrongLane(answer.body, gray, started, Date.now(), downs)) {
           tally.wrongLane++;
           if (tally.examples.length < 5) tally.examples.push(`wrong lane: ${answer.body.trim()}`);
@@ -117,6 +130,8 @@ async function soak(ctx: SuiteContext, minutes: number): Promise<{ result: Recor
         failed: tally.failed,
         failed_typed: tally.failedTyped,
         failed_untyped: tally.failed - tally.failedTyped,
+        failed_typed_unexpected: tally.typedUnexpected,
+        failed_typed_by: tally.typedBy,
         wrong_lane: tally.wrongLane,
         restarts: downs.map((d) => d.name),
         rss_growth_pct: maxGrowth,
@@ -127,6 +142,7 @@ async function soak(ctx: SuiteContext, minutes: number): Promise<{ result: Recor
     const rows: Row[] = [
       { name: `soak: requests over ${minutes} min, ${downs.length} restarts`, value: String(tally.requests) },
       { name: 'soak: failed (`soak.failed`; typed / untyped)', value: `${tally.failed} (${tally.failedTyped} / ${tally.failed - tally.failedTyped})`, target: 'untyped 0', met: tally.failed === tally.failedTyped },
+      { name: 'soak: typed failures while no instance of their service was down (`soak.failed_typed_unexpected`)', value: String(tally.typedUnexpected), target: '0', met: tally.typedUnexpected === 0 },
       { name: 'soak: wrong lane (`soak.wrong_lane`)', value: String(tally.wrongLane), target: '0', met: tally.wrongLane === 0 },
       { name: 'soak: RSS growth, largest of the processes never restarted (`soak.rss_growth_pct`)', value: maxGrowth === null ? 'n/a (no warm-up sample)' : `${maxGrowth} %` },
     ];
@@ -175,6 +191,25 @@ function rssByProcess(demo: Demo): Map<string, number> {
     }
   }
   return out;
+}
+
+/**
+ * graylane's typed error in a failed answer: the gateway's own (`{ error: { code, service, lane, ... } }`) or a demo
+ * service's (`{ code, service, lane }`, carried up from the hop that had no instance).
+ */
+function typedFailure(body: string): { code: string; service: string; lane: string } | undefined {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const top = answer as { code?: unknown; service?: unknown; lane?: unknown; error?: { code?: unknown; service?: unknown; lane?: unknown } };
+  const text = (value: unknown) => (typeof value === 'string' ? value : '?');
+  if (typeof top.code === 'string' && top.code.startsWith('GRAYLANE_ERR_')) return { code: top.code, service: text(top.service), lane: text(top.lane) };
+  const inner = top.error;
+  if (inner && typeof inner.code === 'string' && inner.code.startsWith('GRAYLANE_ERR_')) return { code: inner.code, service: text(inner.service), lane: text(inner.lane) };
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -10,7 +10,7 @@
 import express from 'express';
 import axios from 'axios';
 import { attachLaneRouting } from '@graylane/axios';
-import { laneLabel } from '@graylane/core';
+import { isGraylaneError, laneLabel } from '@graylane/core';
 import { graylaneMiddleware } from '@graylane/express';
 import { startGraylane } from '@graylane/node';
 
@@ -18,6 +18,13 @@ interface Hop {
   service: string;
   lane: string;
   address: string;
+}
+
+/** graylane's typed error as a failed answer carries it: the code, and the service and lane without an instance. */
+interface Typed {
+  code: string;
+  service: string;
+  lane: string;
 }
 
 const service = required('SERVICE');
@@ -39,8 +46,15 @@ app.get(`/${service}`, async (req, res) => {
     if (req.accepts(['text', 'json']) === 'json') res.json(hops);
     else res.type('text/plain').send(hops.map((h) => `${h.service}[${h.lane}]@${h.address}`).join(' -> ') + '\n');
   } catch (error) {
+    // graylane's typed error, raised here or answered by a hop further down, stays typed all the way
+    // up: 503 with its code, and the service and lane that had no instance.
+    const below = axios.isAxiosError(error) ? (error.response?.data as Partial<Typed> | undefined) : undefined;
+    const typed: Partial<Typed> = isGraylaneError(error)
+      ? { code: error.code, service: error.details['service'] as string | undefined, lane: error.details['lane'] as string | undefined }
+      : { code: below?.code, service: below?.service, lane: below?.lane };
     const detail = axios.isAxiosError(error) ? (error.response?.data ?? error.message) : String(error);
-    res.status(502).json({ error: `${me.service}[${me.lane}] could not call ${next}`, detail });
+    const answer = { error: `${me.service}[${me.lane}] could not call ${next}`, ...(typed.code === undefined ? {} : typed), detail };
+    res.status(typed.code === undefined ? 502 : 503).json(answer);
   }
 });
 
