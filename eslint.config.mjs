@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/coverage/**', '**/tsup.config.ts', 'test/java-service/**', 'test/consumer/fixtures/**', 'scripts/**'],
+    ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '**/coverage/**', '**/tsup.config.ts', 'tsup.library.ts', 'test/java-service/**', 'test/consumer/fixtures/**', 'scripts/**'],
   },
   {
     files: ['**/*.ts', '**/*.mts', '**/*.cts'],

@@ -1,12 +1,6 @@
-import { defineConfig } from 'tsup';
+import { library } from '../../tsup.library';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
+export default library({
   // src/proto.ts finds ../proto/*.proto through import.meta.url, which the CommonJS build needs shimmed.
   shims: true,
 });

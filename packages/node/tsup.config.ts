@@ -1,12 +1,6 @@
-import { defineConfig } from 'tsup';
+import { library } from '../../tsup.library';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
+export default library({
   // The lazily loaded packages (src/lazy.ts) come through `import()`; in the CommonJS build it
   // becomes a deferred require, so a CommonJS service loads their CommonJS build (one copy each).
   esbuildOptions(options, context) {
