@@ -13,6 +13,13 @@ export interface ConsumeInLaneOptions {
 }
 
 /**
+ * Most `wait` decisions taken for one message. The policy's waits end by themselves (each lasts
+ * until `fallbackAfterMs` after the lane consumer vanished), so this only bounds a policy that keeps
+ * answering `wait` (a clock that does not advance): the message is then handled, never held forever.
+ */
+export const MAX_WAIT_ROUNDS = 100;
+
+/**
  * Applies `policy` to one message and, when it is this consumer's to handle, runs `handler` in the
  * message's lane. Resolves `true` when handled, `false` when skipped. A `wait` decision sleeps and asks
  * again; the policy's waits are bounded by `fallbackAfterMs`, so no message waits forever. Headers that
@@ -32,10 +39,14 @@ export async function consumeInLane<T>(
     diag.warn(`graylane: unreadable lane headers on a message for ${policy.service}; handled as base`, error);
     lane = undefined;
   }
-  for (let round = 0; round < 100; round++) {
+  for (let round = 0; ; round++) {
     const decision = policy.decide(lane);
     if (decision.action === 'skip') return false;
     if (decision.action === 'handle') break;
+    if (round === MAX_WAIT_ROUNDS) {
+      diag.warn(`graylane: a ${lane ?? 'base'} message for ${policy.service} still waits after ${MAX_WAIT_ROUNDS} rounds; handled here`);
+      break;
+    }
     await sleep(decision.ms, options.clock);
   }
   await carriers.withLane(lane, handler);

@@ -11,7 +11,7 @@ export { extractMessageLane, injectLaneIntoMessage, runInMessageLane } from '@gr
 export type { MessageHeaders } from '@graylane/context';
 export { CONSUMER_METADATA_KEY, DEFAULT_FALLBACK_AFTER_MS, createLaneConsumerPolicy } from './policy.js';
 export type { LaneConsumerOptions, LaneConsumerPolicy, LaneDecision } from './policy.js';
-export { consumeInLane } from './consume.js';
+export { MAX_WAIT_ROUNDS, consumeInLane } from './consume.js';
 export type { ConsumeInLaneOptions } from './consume.js';
 export { recordJobLane, runJobInLane } from './jobs.js';
 export type { RecordJobOptions, RunJobOptions } from './jobs.js';

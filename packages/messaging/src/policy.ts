@@ -36,7 +36,9 @@ export interface LaneConsumerOptions {
   readonly strict?: readonly string[] | ((lane: string) => boolean);
   /**
    * Register this consumer as an instance of `service` with its lane, so that others see it live.
-   * Default true. `host`/`port` only identify it (default the loopback host and the process id).
+   * Default true. `host`/`port` only identify it: by default the loopback host and a port made of
+   * the process id and the policy's number in the process, so that several consumers of one process
+   * register apart. Give them explicitly where processes share a host in one registry at scale.
    */
   readonly register?: boolean | { readonly host: string; readonly port: number };
   /** The clock; tests pass a fake one. */
@@ -57,6 +59,9 @@ export interface LaneConsumerPolicy {
   /** Deregisters and stops watching. Idempotent. */
   close(): Promise<void>;
 }
+
+/** Policies made in this process, for their default identity. */
+let policies = 0;
 
 function strictPredicate(strict: LaneConsumerOptions['strict']): (lane: string) => boolean {
   if (strict === undefined) return () => false;
@@ -88,6 +93,8 @@ export function createLaneConsumerPolicy(options: LaneConsumerOptions): LaneCons
     });
   }
   const clock = options.clock ?? systemClock;
+  // Distinct per policy of this process: pid × 64 + n, folded into 1-65535.
+  const identityPort = ((process.pid * 64 + policies++) % 65535) + 1;
   const isStrict = strictPredicate(options.strict);
 
   let live = new Set<string>();
@@ -132,7 +139,7 @@ export function createLaneConsumerPolicy(options: LaneConsumerOptions): LaneCons
       unsubscribe = registry.subscribe(service, onInstances);
       const reg = options.register ?? true;
       if (reg === false) return;
-      const where = reg === true ? { host: '127.0.0.1', port: (process.pid % 65535) + 1 } : reg;
+      const where = reg === true ? { host: '127.0.0.1', port: identityPort } : reg;
       registration = { service, host: where.host, port: where.port, lane, metadata: { [CONSUMER_METADATA_KEY]: 'true' } };
       await registry.register(registration);
     },

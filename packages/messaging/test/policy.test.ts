@@ -154,3 +154,37 @@ describe('recordJobLane / runJobInLane', () => {
     expect(withLane('blue', () => runJobInLane(recordJobLane({ lane: undefined }), () => getLane()))).toBeUndefined();
   });
 });
+
+describe('several consumers in one process, and a policy that keeps waiting', () => {
+  it('registers each default consumer apart, so one leaving does not take the other out', async () => {
+    const registry = createMemoryRegistry();
+    const gray = createLaneConsumerPolicy({ service: 'jobs', lane: 'gray', registry });
+    const blue = createLaneConsumerPolicy({ service: 'jobs', lane: 'blue', registry });
+    await gray.start();
+    await blue.start();
+    let lanes: (string | undefined)[] = [];
+    const stop = registry.subscribe('jobs', (list) => (lanes = list.map((i) => i.lane).sort()));
+    await until(() => lanes.length === 2, 'both consumers listed');
+    expect(lanes).toEqual(['blue', 'gray']);
+    await gray.close();
+    await until(() => lanes.length === 1, 'the gray consumer gone');
+    expect(lanes).toEqual(['blue']);
+    stop();
+    await blue.close();
+    await registry.close();
+  });
+
+  it('handles the message after MAX_WAIT_ROUNDS when the policy never stops answering wait', async () => {
+    const policy: LaneConsumerPolicy = {
+      service: 'jobs',
+      lane: undefined,
+      decide: () => ({ action: 'wait', ms: 0 }),
+      liveLanes: () => new Set(),
+      start: async () => undefined,
+      close: async () => undefined,
+    };
+    let handled = 0;
+    await expect(consumeInLane(policy, injectLaneIntoMessage({}, 'gray'), () => void handled++)).resolves.toBe(true);
+    expect(handled).toBe(1);
+  });
+});
