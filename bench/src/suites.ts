@@ -11,6 +11,7 @@ import { benchMatch } from './micro-match.js';
 import { benchPropagate } from './micro-propagate.js';
 import { benchSelect } from './micro-select.js';
 import { lifecycle } from './lifecycle.js';
+import { messages } from './messages.js';
 import { nacos } from './nacos.js';
 import { benchRulesReload } from './rules-reload.js';
 
@@ -221,4 +222,4 @@ const rules: Suite = {
   },
 };
 
-export const SUITES: readonly Suite[] = [micro, memory, chain, nacos, lifecycle, rules];
+export const SUITES: readonly Suite[] = [micro, memory, chain, nacos, lifecycle, rules, messages];
