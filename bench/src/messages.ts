@@ -23,16 +23,41 @@ import { laneJobOptions, laneWorker } from '@graylane/bullmq';
 import { ensureContextManager, setLane } from '@graylane/context';
 import { runLaneConsumer, stampMessages } from '@graylane/kafka';
 import { createMemoryRegistry } from '@graylane/registry';
-import type { Message } from 'kafkajs';
 import { Bench } from 'tinybench';
 import { median } from './micro-adapters.js';
 import type { Row, Suite } from './suites.js';
 
 type Brokers = typeof import('../../scripts/brokers/brokers.cjs');
 type TestBroker = import('../../scripts/brokers/brokers.cjs').TestBroker;
-type KafkaJs = typeof import('kafkajs');
-type Amqplib = typeof import('amqplib');
-type BullMq = typeof import('bullmq');
+/*
+ * The plain clients (kafkajs, amqplib, bullmq) are the adapters' peer dependencies, not the bench's:
+ * they are loaded at run time from the workspace root, where the adapters' devDependencies install
+ * them, and typed through the adapters' own signatures. To make them bench dependencies instead, add
+ * them to bench/package.json (and the lock) and import them directly.
+ */
+type Message = Parameters<typeof stampMessages>[0][number];
+type KafkaClient = Parameters<typeof runLaneConsumer>[0];
+interface KafkaJs {
+  Kafka: new (config: { clientId: string; brokers: string[]; logLevel?: number; retry?: { initialRetryTime: number; retries: number } }) => KafkaClient;
+  logLevel: { NOTHING: number };
+}
+type AmqpChannel = Parameters<typeof consumeLanes>[0];
+type AmqpConfirmChannel = AmqpChannel & { waitForConfirms(): Promise<void> };
+interface Amqplib {
+  connect(url: string): Promise<{ createChannel(): Promise<AmqpChannel>; createConfirmChannel(): Promise<AmqpConfirmChannel>; close(): Promise<void> }>;
+}
+type BullWorker = Awaited<ReturnType<typeof laneWorker>>['worker'];
+type BullJob = Parameters<Parameters<typeof laneWorker>[1]>[0];
+type BullConnection = Parameters<typeof laneWorker>[2]['connection'];
+interface BullQueue {
+  addBulk(jobs: { name: string; data: unknown; opts?: object }[]): Promise<unknown>;
+  obliterate(options: { force: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+interface BullMq {
+  Queue: new (name: string, options: { connection: BullConnection }) => BullQueue;
+  Worker: new (name: string, processor: (job: BullJob) => Promise<void>, options: { connection: BullConnection; concurrency: number }) => BullWorker;
+}
 
 /** Operations per tinybench iteration, well above the timer's resolution. */
 const BATCH = 1_000;
