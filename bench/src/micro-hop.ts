@@ -35,7 +35,7 @@ export async function benchHop(options: { rounds: number; timeMs: number }): Pro
   let sink = 0;
 
   const route = routedInterceptor('c', 5000);
-  const identity: Fulfilled = async (config) => config;
+  const identity: Fulfilled = (config) => config;
   const middleware = graylaneMiddleware();
   const res = {} as ServerResponse;
   // A request as B receives it from A-gray: the lane in x-mse-tag and in baggage.
@@ -48,11 +48,11 @@ export async function benchHop(options: { rounds: number; timeMs: number }): Pro
   const config = (): InternalAxiosRequestConfig => ({ url: 'http://c/c', method: 'get', headers: new AxiosHeaders({ accept: 'application/json' }) });
 
   const withGraylane = (): Promise<InternalAxiosRequestConfig> =>
-    new Promise((resolve, reject) => middleware(request(), res, () => route(config()).then(resolve, reject)));
+    new Promise((resolve, reject) => middleware(request(), res, () => Promise.resolve(config()).then(route).then(resolve, reject)));
   const without = (): Promise<InternalAxiosRequestConfig> =>
     new Promise((resolve, reject) => {
       request();
-      identity(config()).then(resolve, reject);
+      Promise.resolve(config()).then(identity).then(resolve, reject);
     });
 
   // Check the hop does what it says before timing it.

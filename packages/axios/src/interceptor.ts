@@ -56,13 +56,19 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
   /** The debug trail of the request each routed config was made in, when it has one. */
   const trails = new WeakMap<InternalAxiosRequestConfig, LaneTrail>();
 
-  async function route(config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+  // Not async: axios chains what an interceptor returns, so a selection made at once (the router
+  // has the service's list, the usual case) costs no promise turn; only a first call waits.
+  function route(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
     const target = targetOf(config);
     if (target === undefined || !outbound.routes(target.hostname)) return config;
 
     const call = outbound.start(target.hostname);
     if (call.trail !== undefined) trails.set(config, call.trail);
-    const selection = await call.select();
+    const now = call.selectNow();
+    return now !== undefined ? routed(config, target, call, now) : call.select().then((selection) => routed(config, target, call, selection));
+  }
+
+  function routed(config: InternalAxiosRequestConfig, target: Target, call: OutboundCall, selection: Selection): InternalAxiosRequestConfig {
     aim(config, target, selection);
     config.baseURL = undefined;
     call.inject(config.headers, AXIOS_HEADERS);

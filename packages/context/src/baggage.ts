@@ -110,6 +110,21 @@ export function encodeBaggage(baggage: Baggage): string | undefined {
   return out.baggage;
 }
 
+/** Most lanes whose lane-only baggage is kept per key list; more (a flood of lane names) are built each time. */
+const MAX_SHARED_LANES = 256;
+const laneOnly = new WeakMap<readonly string[], Map<string, Baggage>>();
+
+function laneOnlyBaggage(keys: readonly string[], lane: string): Baggage {
+  let byLane = laneOnly.get(keys);
+  if (byLane === undefined) laneOnly.set(keys, (byLane = new Map()));
+  let baggage = byLane.get(lane);
+  if (baggage === undefined) {
+    baggage = propagation.createBaggage(Object.fromEntries(keys.map((key) => [key, { value: lane }])));
+    if (byLane.size < MAX_SHARED_LANES) byLane.set(lane, baggage);
+  }
+  return baggage;
+}
+
 /**
  * `baggage` with every key of `keys` set to `lane`, or removed for the base lane. Returns the same
  * object when nothing changes, so callers can skip work; `undefined` only when there is no baggage
@@ -120,6 +135,10 @@ export function withLaneEntries(
   lane: string | undefined,
   keys: readonly string[],
 ): Baggage | undefined {
+  // The usual inbound case, a context without baggage entering a lane: one shared, immutable
+  // baggage per lane (OpenTelemetry's Baggage never changes; setEntry returns a new one), so no
+  // request allocates it again, and its encoding is remembered once (see the propagator).
+  if (baggage === undefined && lane !== undefined && keys.length > 0) return laneOnlyBaggage(keys, lane);
   let result = baggage;
   for (const key of keys) {
     const entry = result?.getEntry(key);

@@ -24,6 +24,34 @@ function encodedBaggage(baggage: Baggage): string | undefined {
 }
 
 /**
+ * True when `carrier` is a plain record whose `baggage` header holds each of `plan`'s lane entries
+ * as `key=lane` (none of them for the base lane), with no second value for any of them.
+ */
+function agrees(carrier: unknown, plan: CarrierPlan, lane: string | undefined): boolean {
+  const text = typeof carrier === 'object' && carrier !== null ? (carrier as Record<string, unknown>)[BAGGAGE_HEADER] : undefined;
+  if (typeof text !== 'string') return false;
+  for (const prefix of plan.baggagePrefixes) {
+    const at = memberAt(text, prefix, 0);
+    if (lane === undefined) {
+      if (at >= 0) return false;
+      continue;
+    }
+    if (at < 0 || memberAt(text, prefix, at + 1) >= 0) return false;
+    const end = at + prefix.length + lane.length;
+    if (!text.startsWith(lane, at + prefix.length) || (end < text.length && text[end] !== ',' && text[end] !== ';')) return false;
+  }
+  return true;
+}
+
+/** Where a member of `text` starting with `prefix` (`key=`) begins, at or after `from`; -1 if none. */
+function memberAt(text: string, prefix: string, from: number): number {
+  for (let at = text.indexOf(prefix, from); at >= 0; at = text.indexOf(prefix, at + 1)) {
+    if (at === 0 || text[at - 1] === ',') return at;
+  }
+  return -1;
+}
+
+/**
  * An OpenTelemetry `TextMapPropagator` for the lane. Register it next to the SDK's propagators
  * (`new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator(),
  * new LanePropagator()] })`), or use it on its own.
@@ -63,6 +91,10 @@ export class LanePropagator implements TextMapPropagator {
       const synced = withLaneEntries(baggage, lane, this.#plan.writeBaggage);
       // As W3CBaggagePropagator: no baggage, or tracing suppressed, writes no header.
       if (synced === undefined || isTracingSuppressed(ctx)) return;
+      // The context's baggage already holds the lane, and the carrier already has a baggage header
+      // with exactly these lane entries: W3CBaggagePropagator, registered before this one, wrote
+      // that baggage. Encoding it a second time would only write the same header again.
+      if (synced === baggage && agrees(carrier, this.#plan, lane)) return;
       const text = encodedBaggage(synced);
       if (text !== undefined) setter.set(carrier, BAGGAGE_HEADER, text);
     } catch (error) {

@@ -86,6 +86,28 @@ describe('LanePropagator', () => {
     }
   });
 
+  it('after W3C baggage, leaves the header it wrote; a header the carrier already had with another lane is rewritten', () => {
+    const ctx = composite(new W3CBaggagePropagator(), new LanePropagator()).extract(ROOT_CONTEXT, { 'x-mse-tag': 'gray', baggage: 'tenant=acme,lane=gray' }, defaultTextMapGetter);
+    const lane = new LanePropagator();
+    // As the composite runs them: W3C baggage first writes the header, then the lane propagator.
+    const written: Record<string, string> = {};
+    new W3CBaggagePropagator().inject(ctx, written, defaultTextMapSetter);
+    const header = written['baggage'];
+    lane.inject(ctx, written, defaultTextMapSetter);
+    expect(written).toEqual({ baggage: header, 'x-mse-tag': 'gray' });
+    // A carrier that came with a stale header (another lane, the lane twice, or a lane-less one) is corrected.
+    for (const stale of ['tenant=acme,lane=blue', 'lane=gray,lane=blue', 'tenant=acme', 'xlane=gray', 'lane=grayish']) {
+      const carrier: Record<string, string> = { baggage: stale };
+      lane.inject(ctx, carrier, defaultTextMapSetter);
+      expect(carrier['baggage']?.split(',').sort()).toEqual(['lane=gray', 'tenant=acme']);
+    }
+    // In base, a header still holding a lane entry is corrected too.
+    const base = setLane(ctx, undefined);
+    const carrier: Record<string, string> = { baggage: 'tenant=acme,lane=gray' };
+    lane.inject(base, carrier, defaultTextMapSetter);
+    expect(carrier['baggage']).toBe('tenant=acme');
+  });
+
   it("writes the baggage header OpenTelemetry's codec writes, the same on every call from one context, none with tracing suppressed", () => {
     const inbound = { traceparent, 'x-mse-tag': 'gray', baggage: 'tenant=acme,user=a%20b;p=1,lane=gray' };
     const ctx = composite(new W3CBaggagePropagator(), new LanePropagator()).extract(ROOT_CONTEXT, inbound, defaultTextMapGetter);

@@ -1,5 +1,6 @@
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
+import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { carriersOrDefault, getLane, getLaneTrail, recordSelection } from '@graylane/context';
 import type { Carriers, LaneTrail } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
@@ -67,6 +68,14 @@ export interface OutboundCall {
    * is (no promise of graylane's in between). Pass the selection to {@link OutboundCall.selected}.
    */
   select(): Promise<Selection>;
+  /**
+   * {@link OutboundCall.select} without a promise when it can be: the first instance, chosen now,
+   * when the router has the service's instance list; `undefined` when it has to wait for one (then
+   * use `select()`). Throws what `select()` rejects with (`GRAYLANE_ERR_NO_INSTANCE`,
+   * `GRAYLANE_ERR_STRICT_LANE`). An adapter whose client takes a plain value saves a promise turn
+   * per call with it.
+   */
+  selectNow(): Selection | undefined;
   /**
    * Reports the first selection and arms retries when the retry policy allows `method`
    * (`undefined` = `GET`) and the adapter says the body can be sent again.
@@ -213,6 +222,16 @@ class Call implements OutboundCall {
 
   select(): Promise<Selection> {
     return this.#core.router.selectAsync(this.service, this.lane);
+  }
+
+  selectNow(): Selection | undefined {
+    try {
+      return this.#core.router.select(this.service, this.lane);
+    } catch (error) {
+      // Not listed yet (the router has started watching it): select() waits for the first list.
+      if (isGraylaneError(error) && error.code === ErrorCode.NOT_READY) return undefined;
+      throw error;
+    }
   }
 
   selected(selection: Selection, method: string | undefined, replayable = true): boolean {

@@ -78,6 +78,14 @@ describe('createOutbound', () => {
     expect(selectAsync).toHaveBeenCalledWith('b', 'gray');
   });
 
+  test('selectNow selects at once from a listed service, says undefined for one not listed yet, and throws what select rejects with', () => {
+    const outbound = createOutbound(options(), { retriesResets: true });
+    expect(withLane('gray', () => outbound.start('b')).selectNow()).toMatchObject({ service: 'b', servedLane: 'gray' });
+    expect(outbound.start('unlisted').selectNow()).toBeUndefined();
+    router.update('empty', []);
+    expect(() => outbound.start('empty').selectNow()).toThrow(expect.objectContaining({ code: ErrorCode.NO_INSTANCE }));
+  });
+
   test('selected reports the selection and arms retries for an allowed method with a replayable body only', () => {
     const outbound = createOutbound(options(), { retriesResets: true });
     const first = router.select('b', 'gray');
