@@ -1,6 +1,6 @@
 import { BASE_LANE, ErrorCode, GraylaneError, isValidLane } from '@graylane/core';
-import { extractMessageLane, injectLaneIntoMessage } from '@graylane/context';
-import type { MessageHeaders } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers, MessageHeaders } from '@graylane/context';
 import type { JobsOptions } from 'bullmq';
 
 /**
@@ -53,17 +53,26 @@ export function laneQueueName(name: string, lane?: string): string {
   return own === undefined ? name : `${name}${LANE_QUEUE_SEPARATOR}${own}`;
 }
 
+/** Options of {@link laneJobOptions}. */
+export interface StampOptions {
+  /** The lane to stamp. Left out: the current lane. `undefined` or `'base'`: base. */
+  readonly lane?: string | undefined;
+  /** The carriers to write: `graylane.carriers`, or `createCarriers(...)`. Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
+}
+
 /**
- * A copy of `opts` whose {@link JOB_LANE_OPTION} holds `lane`'s carriers (`x-mse-tag` and W3C
- * `baggage`): base (`undefined` or `'base'`) removes them. Omit `lane` for the current lane
- * (`getLane()`). The caller's object is not modified. It only stamps: a job added with it to a queue
- * of your own is run in that lane by whichever lane worker takes it; routing to the lane's queue is
- * {@link createLaneQueue}'s. Never throws.
+ * A copy of `opts` whose {@link JOB_LANE_OPTION} holds the carriers of `stamp.lane` (`x-mse-tag`
+ * and W3C `baggage` by default): base (`undefined` or `'base'`) removes them. Leave `lane` out for
+ * the current lane (`getLane()`). The caller's object is not modified. It only stamps: a job added
+ * with it to a queue of your own is run in that lane by whichever lane worker takes it; routing to
+ * the lane's queue is {@link createLaneQueue}'s. Throws only `GRAYLANE_ERR_CONFIG_INVALID`, for
+ * `carriers` that `createCarriers` did not make.
  */
-export function laneJobOptions<O extends JobsOptions>(...args: [opts?: O, lane?: string | undefined]): O & LaneJobsOptions {
-  const [opts, lane] = args;
+export function laneJobOptions<O extends JobsOptions>(opts?: O, stamp: StampOptions = {}): O & LaneJobsOptions {
+  const carriers = carriersOrDefault(stamp.carriers, 'bullmq.laneJobOptions.carriers');
   const copy: Record<string, unknown> = { ...(opts ?? {}) };
-  const headers = args.length >= 2 ? injectLaneIntoMessage({}, lane ?? BASE_LANE) : injectLaneIntoMessage({});
+  const headers = 'lane' in stamp ? carriers.injectLaneIntoMessage({}, stamp.lane ?? BASE_LANE) : carriers.injectLaneIntoMessage({});
   if (Object.keys(headers).length === 0) delete copy[JOB_LANE_OPTION];
   else copy[JOB_LANE_OPTION] = headers;
   return copy as O & LaneJobsOptions;
@@ -106,6 +115,6 @@ export function jobCarriers(opts: unknown): MessageHeaders {
  * jobLane(job); // 'gray'
  * ```
  */
-export function jobLane(job: { readonly opts?: unknown } | undefined): string | undefined {
-  return extractMessageLane(jobCarriers(job?.opts));
+export function jobLane(job: { readonly opts?: unknown } | undefined, options: { readonly carriers?: Carriers | undefined } = {}): string | undefined {
+  return carriersOrDefault(options.carriers, 'bullmq.jobLane.carriers').extractMessageLane(jobCarriers(job?.opts));
 }

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 export { JOB_LANE_OPTION, LANE_QUEUE_SEPARATOR, MAX_CARRIER_BYTES, jobCarriers, jobLane, laneJobOptions, laneQueueName } from './carriers.js';
-export type { LaneJobsOptions } from './carriers.js';
+export type { LaneJobsOptions, StampOptions } from './carriers.js';
 export { LANES_KEY, createLaneQueue } from './queue.js';
 export type { LaneAddOptions, LaneQueue, LaneQueueOptions } from './queue.js';
 export { DEFAULT_DISCOVER_EVERY_MS, laneWorker } from './worker.js';

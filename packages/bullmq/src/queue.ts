@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
-import { getLane } from '@graylane/context';
+import { carriersOrDefault, getLane } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import { createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerOptions, LaneConsumerPolicy } from '@graylane/messaging';
 import { Queue } from 'bullmq';
@@ -33,6 +34,8 @@ export interface LaneQueueOptions {
   readonly fallbackAfterMs?: number;
   /** Lanes whose jobs always go to their own queue, worker or not (base never takes them); pass the workers' value. */
   readonly strict?: LaneConsumerOptions['strict'];
+  /** The carriers the lane travels in: `graylane.carriers`, or `createCarriers(...)`. Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
 }
 
 /** Per-call options of {@link LaneQueue.add} and {@link LaneQueue.upsertJobScheduler}. */
@@ -110,6 +113,7 @@ function invalid(path: string, message: string, value: unknown): GraylaneError {
  */
 export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQueue {
   const path = `bullmq.createLaneQueue(${String(name)})`;
+  const carriers = carriersOrDefault(options?.carriers, `${path}.carriers`);
   try {
     laneQueueName(name);
   } catch {
@@ -214,7 +218,7 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
       open(undefined); // throws CLOSED once closed
       const which = laneOf(callOptions, 'add');
       const lane = which.has ? which.lane : currentLane();
-      const stamped = laneJobOptions(opts, lane);
+      const stamped = laneJobOptions(opts, { lane, carriers });
       await start();
       const target = route(lane);
       if (target !== undefined) await record(target);
@@ -224,7 +228,7 @@ export function createLaneQueue(name: string, options: LaneQueueOptions): LaneQu
       open(undefined);
       const which = laneOf(callOptions, 'upsertJobScheduler');
       const lane = which.has ? which.lane : currentLane();
-      const opts = laneJobOptions(template.opts, lane);
+      const opts = laneJobOptions(template.opts, { lane, carriers });
       await start();
       const target = route(lane);
       if (target !== undefined) await record(target);

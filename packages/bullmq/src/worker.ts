@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError } from '@graylane/core';
 import type { Registry } from '@graylane/core';
-import { withLane } from '@graylane/context';
+import { carriersOrDefault } from '@graylane/context';
+import type { Carriers } from '@graylane/context';
 import { createLaneConsumerPolicy } from '@graylane/messaging';
 import type { LaneConsumerOptions, LaneConsumerPolicy } from '@graylane/messaging';
 import { DelayedError, Queue, Worker } from 'bullmq';
@@ -35,6 +36,8 @@ export interface LaneWorkerOptions {
   readonly fallbackAfterMs?: number;
   /** Lanes whose queues base never drains. */
   readonly strict?: LaneConsumerOptions['strict'];
+  /** The carriers the lane travels in: `graylane.carriers`, or `createCarriers(...)`. Default: graylane's. */
+  readonly carriers?: Carriers | undefined;
   /** Whether (and as what) this worker registers in `registry`; see `createLaneConsumerPolicy`. Default true. */
   readonly register?: LaneConsumerOptions['register'];
   /**
@@ -107,6 +110,7 @@ export async function laneWorker<D = unknown, R = unknown>(name: string, handler
   }
   if (options.connection === undefined || options.connection === null) throw invalid(`${path}.connection`, 'a BullMQ connection is required', options.connection);
   if (typeof options.registry?.subscribe !== 'function') throw invalid(`${path}.registry`, 'a registry is required', options.registry);
+  const carriers = carriersOrDefault(options.carriers, `${path}.carriers`);
   const concurrency = positiveInteger(options.concurrency ?? 1, `${path}.concurrency`);
   const discoverEveryMs = positiveInteger(options.discoverEveryMs ?? DEFAULT_DISCOVER_EVERY_MS, `${path}.discoverEveryMs`);
   const jobLaneMode = options.jobLane ?? 'recorded';
@@ -131,8 +135,8 @@ export async function laneWorker<D = unknown, R = unknown>(name: string, handler
       await job.moveToDelayed(Date.now(), token);
       throw new DelayedError(`graylane: ${laneQueueName(name, queueLane)} has a live worker again`);
     }
-    const lane = jobLaneMode === 'queue' ? queueLane : jobLane(job);
-    return withLane(lane, () => handler(job, token, signal));
+    const lane = jobLaneMode === 'queue' ? queueLane : jobLane(job, { carriers });
+    return carriers.withLane(lane, () => handler(job, token, signal));
   };
   const open = (queueLane: string | undefined): Worker => {
     const worker = new Worker(laneQueueName(name, queueLane), processor(queueLane), {

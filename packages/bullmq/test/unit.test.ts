@@ -2,7 +2,7 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ErrorCode, GraylaneError } from '@graylane/core';
-import { withLane } from '@graylane/context';
+import { createCarriers, withLane } from '@graylane/context';
 import { createMemoryRegistry } from '@graylane/registry';
 import { JOB_LANE_OPTION, MAX_CARRIER_BYTES, createLaneQueue, jobCarriers, jobLane, laneJobOptions, laneQueueName, laneWorker } from '../src/index.js';
 import type { LaneQueueOptions, LaneWorkerOptions } from '../src/index.js';
@@ -53,6 +53,15 @@ describe('laneQueueName', () => {
 });
 
 describe('laneJobOptions / jobLane', () => {
+  it('writes and reads the carriers it is given (createCarriers), and refuses plain carrier options', () => {
+    const carriers = createCarriers({ mseTag: 'x-lane', baggage: false });
+    const stamped = laneJobOptions({}, { lane: 'gray', carriers });
+    expect(stamped[JOB_LANE_OPTION]).toEqual({ 'x-lane': 'gray' });
+    expect(jobLane({ opts: stamped }, { carriers })).toBe('gray');
+    expect(jobLane({ opts: stamped })).toBeUndefined(); // the default carriers read x-mse-tag
+    expect(() => laneJobOptions({}, { lane: 'gray', carriers: { mseTag: 'x-lane' } as never })).toThrow(expect.objectContaining({ code: 'GRAYLANE_ERR_CONFIG_INVALID' }));
+  });
+
   it('stamps the current lane into opts.graylane, keeps the caller’s options, and does not modify them', () => {
     const opts = { attempts: 3, delay: 10 };
     const stamped = withLane('gray', () => laneJobOptions(opts));
@@ -62,11 +71,11 @@ describe('laneJobOptions / jobLane', () => {
     expect(opts).toEqual({ attempts: 3, delay: 10 });
   });
   it('an explicit lane wins; an explicit undefined (or base) removes the carriers', () => {
-    expect(jobLane({ opts: withLane('gray', () => laneJobOptions({}, 'blue')) })).toBe('blue');
-    const base = withLane('gray', () => laneJobOptions(laneJobOptions({}, 'gray'), undefined));
+    expect(jobLane({ opts: withLane('gray', () => laneJobOptions({}, { lane: 'blue' })) })).toBe('blue');
+    const base = withLane('gray', () => laneJobOptions(laneJobOptions({}, { lane: 'gray' }), { lane: undefined }));
     expect(base).not.toHaveProperty(JOB_LANE_OPTION);
     expect(jobLane({ opts: base })).toBeUndefined();
-    expect(laneJobOptions({}, 'base')).not.toHaveProperty(JOB_LANE_OPTION);
+    expect(laneJobOptions({}, { lane: 'base' })).not.toHaveProperty(JOB_LANE_OPTION);
   });
   it('reads only string carriers up to MAX_CARRIER_BYTES; anything else is base and never throws', () => {
     expect(jobLane(undefined)).toBeUndefined();
