@@ -9,6 +9,7 @@ export default defineConfig({
     'src/procs/graylane-service.ts',
     'src/procs/graylane-gateway.ts',
     'src/procs/memory-child.ts',
+    'src/procs/otel.ts',
   ],
   format: ['esm'],
   sourcemap: true,

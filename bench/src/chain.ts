@@ -75,7 +75,7 @@ export interface ChainResult {
   };
 }
 
-interface Deployment {
+export interface Deployment {
   readonly entry: number;
   /** Server processes whose CPU time counts for this variant (nginx masters: their workers too). */
   readonly pids: number[];
@@ -206,7 +206,7 @@ function fresh() {
 }
 
 /** The environment of the children, without a lane meant for someone else. */
-function cleanEnv(): NodeJS.ProcessEnv {
+export function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of ['GRAYLANE_LANE', 'MSE_ALICLOUD_SERVICE_TAG', 'alicloud.service.tag', 'traffic.opensergo.io/label', 'NACOS_SERVER_ADDR', 'NODE_OPTIONS']) {
     delete env[name];
@@ -263,7 +263,7 @@ async function startProxy(script: string, env: NodeJS.ProcessEnv, nginx: string,
   };
 }
 
-function names(procs: Record<string, { child: { pid?: number | undefined } } | undefined>): Map<number, string> {
+export function names(procs: Record<string, { child: { pid?: number | undefined } } | undefined>): Map<number, string> {
   return new Map(Object.entries(procs).map(([name, p]): [number, string] => [p!.child.pid!, name]));
 }
 
@@ -303,7 +303,7 @@ async function fetchHops(port: number, path: string): Promise<string> {
   }
 }
 
-interface LoadRun {
+export interface LoadRun {
   readonly ok: number;
   readonly errors: number;
   readonly seconds: number;
@@ -316,7 +316,7 @@ interface LoadRun {
  * Latencies of 2xx responses are appended to `sink` in fractional milliseconds (autocannon's own
  * histogram has 1 ms resolution, too coarse for per-hop figures).
  */
-function load(port: number, connections: number, durationS: number, sink: number[] = []): Promise<LoadRun> {
+export function load(port: number, connections: number, durationS: number, sink: number[] = []): Promise<LoadRun> {
   const own: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -344,7 +344,7 @@ function load(port: number, connections: number, durationS: number, sink: number
   });
 }
 
-function percentile(sorted: ArrayLike<number>, q: number): number {
+export function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
@@ -353,7 +353,7 @@ function percentile(sorted: ArrayLike<number>, q: number): number {
  * CPU milliseconds (user + system) used so far by each of the deployment's processes, by name
  * (Linux /proc; nginx workers count for their master).
  */
-function cpuMs(d: Deployment): Map<string, number> {
+export function cpuMs(d: Deployment): Map<string, number> {
   const ticks = 100; // USER_HZ on Linux
   const out = new Map<string, number>();
   const owners: Array<[pid: number, name: string]> = [...d.pids, ...d.groupPids].map((pid) => [pid, d.names.get(pid) ?? String(pid)]);
@@ -371,11 +371,11 @@ function cpuMs(d: Deployment): Map<string, number> {
   return out;
 }
 
-function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+export function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
   return new Map([...after].map(([name, ms]) => [name, ms - (before.get(name) ?? 0)]));
 }
 
-function sum(values: Map<string, number>): number {
+export function sum(values: Map<string, number>): number {
   let total = 0;
   for (const v of values.values()) total += v;
   return total;

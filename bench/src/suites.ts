@@ -14,6 +14,8 @@ import { lifecycle } from './lifecycle.js';
 import { messages } from './messages.js';
 import { nacos } from './nacos.js';
 import { benchRulesReload } from './rules-reload.js';
+import { benchSameTopology } from './same-topology.js';
+import type { Estimate } from './same-topology.js';
 
 export interface SuiteContext {
   readonly quick: boolean;
@@ -167,6 +169,49 @@ const chain: Suite = {
   },
 };
 
+/** `0.97 [0.92, 1.01]`: a median and its 95 % interval. */
+const withCi = (e: Estimate, digits: number) => `${round(e.median, digits)} [${round(e.ci95[0], digits)}, ${round(e.ci95[1], digits)}]`;
+const ciOf = (e: Estimate, digits: number) => ({ median: round(e.median, digits), ci95: [round(e.ci95[0], digits), round(e.ci95[1], digits)] });
+
+const sameTopology: Suite = {
+  name: 'same_topology',
+  description: 'what graylane costs a service: the same A → B → C (3 processes, base only), with and without graylane, with and without OpenTelemetry, short interleaved rounds',
+  async run(ctx) {
+    const r = await benchSameTopology({
+      rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
+      durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
+      connections: ctx.connections ?? 8,
+      warmupS: ctx.quick ? 2 : 4,
+      distDir: ctx.distDir,
+      log: ctx.log,
+    });
+    const cpu = (by: Record<string, Estimate>) => Object.fromEntries(Object.entries(by).map(([k, e]) => [k, ciOf(e, 0)]));
+    const s = {
+      connections: r.connections,
+      rounds: r.rounds,
+      duration_s: r.duration_s,
+      rps_by_round: Object.fromEntries(Object.entries(r.rps).map(([k, v]) => [k, v.map((x) => round(x, 0))])),
+      graylane_vs_plain_rps: round(r.graylane_vs_plain_rps.median, 3),
+      graylane_vs_plain_rps_ci95: ciOf(r.graylane_vs_plain_rps, 3).ci95,
+      graylane_otel_vs_plain_otel_rps: round(r.graylane_otel_vs_plain_otel_rps.median, 3),
+      graylane_otel_vs_plain_otel_rps_ci95: ciOf(r.graylane_otel_vs_plain_otel_rps, 3).ci95,
+      plain_otel_vs_plain_rps: round(r.plain_otel_vs_plain_rps.median, 3),
+      plain_otel_vs_plain_rps_ci95: ciOf(r.plain_otel_vs_plain_rps, 3).ci95,
+      graylane_added_cpu_us: cpu(r.graylane_added_cpu_us),
+      graylane_otel_added_cpu_us: cpu(r.graylane_otel_added_cpu_us),
+    };
+    const perProcess = (by: Record<string, Estimate>) => ['a', 'b', 'c', 'all'].map((k) => `${k} ${withCi(by[k]!, 0)}`).join('; ');
+    const rows: Row[] = [
+      { name: `same topology: graylane / plain throughput, median [95 % CI] of ${r.rounds} rounds (\`chain.same_topology.graylane_vs_plain_rps\`)`, value: withCi(r.graylane_vs_plain_rps, 3), target: '≥ 0.95', met: r.graylane_vs_plain_rps.median >= 0.95 },
+      { name: 'same topology: graylane_otel / plain_otel throughput (`chain.same_topology.graylane_otel_vs_plain_otel_rps`)', value: withCi(r.graylane_otel_vs_plain_otel_rps, 3), target: '≥ 0.98', met: r.graylane_otel_vs_plain_otel_rps.median >= 0.98 },
+      { name: 'same topology: plain_otel / plain throughput (what OpenTelemetry itself costs)', value: withCi(r.plain_otel_vs_plain_rps, 3) },
+      { name: 'same topology: CPU µs per request graylane adds, by process (vs plain)', value: perProcess(r.graylane_added_cpu_us) },
+      { name: 'same topology: CPU µs per request graylane adds, by process (vs plain_otel)', value: perProcess(r.graylane_otel_added_cpu_us) },
+    ];
+    return { result: { chain: { same_topology: s } }, rows };
+  },
+};
+
 const memory: Suite = {
   name: 'memory',
   description: 'RSS of a process holding 200 services × 50 instances in a lane router vs the same lists without graylane',
@@ -222,4 +267,4 @@ const rules: Suite = {
   },
 };
 
-export const SUITES: readonly Suite[] = [micro, memory, chain, nacos, lifecycle, rules, messages];
+export const SUITES: readonly Suite[] = [micro, memory, sameTopology, chain, nacos, lifecycle, rules, messages];
