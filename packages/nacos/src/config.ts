@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, isGraylaneError } from '@graylane/core';
+import { ErrorCode, isGraylaneError, sleep } from '@graylane/core';
 import { FAILOVER_WAIT_MS, FailoverCache } from './cache.js';
 import type { CacheEntry } from './cache.js';
 import { isUnreachable } from './naming.js';
@@ -23,6 +23,14 @@ type CachedContent = CacheEntry & { readonly value: string };
 
 /** errorCode of ConfigQueryResponse when the config does not exist. */
 const NOT_FOUND = 300;
+/**
+ * errorCode of ConfigQueryResponse while the server rewrites the config ("requested file is being
+ * modified, please try later"): the Java server answers it for a read that meets a concurrent
+ * publish. The read is tried again after a short pause, a bounded number of times.
+ */
+const QUERY_CONFLICT = 400;
+/** Pauses before the reads after a {@link QUERY_CONFLICT}: at most about 0.6 s in all. */
+const CONFLICT_PAUSES_MS = [20, 40, 80, 160, 320] as const;
 
 interface Watch {
   readonly dataId: string;
@@ -290,12 +298,17 @@ export class NacosConfig {
   }
 
   async #query(send: Send, dataId: string, group: string): Promise<string | undefined> {
-    try {
-      const response = await send('ConfigQueryRequest', { dataId, group, tenant: this.#options.tenant, tag: '' });
-      return str(response['content']);
-    } catch (error) {
-      if (isGraylaneError(error) && error.code === ErrorCode.NACOS && error.details['errorCode'] === NOT_FOUND) return undefined;
-      throw error;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await send('ConfigQueryRequest', { dataId, group, tenant: this.#options.tenant, tag: '' });
+        return str(response['content']);
+      } catch (error) {
+        const code = isGraylaneError(error) && error.code === ErrorCode.NACOS ? error.details['errorCode'] : undefined;
+        if (code === NOT_FOUND) return undefined;
+        const pause = CONFLICT_PAUSES_MS[attempt];
+        if (code !== QUERY_CONFLICT || pause === undefined || this.#closed) throw error;
+        await sleep(pause, this.#options.clock);
+      }
     }
   }
 

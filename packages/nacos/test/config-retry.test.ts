@@ -21,8 +21,15 @@ class FakeConfigServer extends FakeConnection<'ConfigQueryRequest' | 'ConfigBatc
     super(['ConfigQueryRequest', 'ConfigBatchListenRequest']);
   }
 
+  /** The next reads answer errorCode 400, as the Java server does while it rewrites a config. */
+  conflicts = 0;
+
   protected handle(type: string, body: Body): Body {
     const key = `${String(body['group'])}/${String(body['dataId'])}`;
+    if (type === 'ConfigQueryRequest' && this.conflicts > 0) {
+      this.conflicts--;
+      throw new GraylaneError(ErrorCode.NACOS, 'Nacos rejected ConfigQueryRequest (errorCode 400: requested file is being modified, please try later.)', { details: { errorCode: 400 } });
+    }
     if (type === 'ConfigQueryRequest') {
       const content = this.contents.get(key);
       if (content === undefined) throw new GraylaneError(ErrorCode.NACOS, 'not found', { details: { errorCode: 300 } });
@@ -76,6 +83,31 @@ const until = (condition: () => boolean, maxMs: number, what: string) => clock.a
 /** Fake time passes until `inbox` received an item satisfying `predicate`. */
 const received = <T>(inbox: Inbox<T>, predicate: (item: T) => boolean, maxMs: number, what: string) =>
   until(() => inbox.items.some(predicate), maxMs, what);
+
+describe('NacosConfig reads while the server rewrites the config', () => {
+  it('a read answered "being modified" (errorCode 400) is tried again after a short pause, and succeeds', async () => {
+    const { connection, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/busy.yaml', 'v1');
+    connection.conflicts = 3;
+    const read = config.get('busy.yaml');
+    let content: string | undefined | null = null;
+    void read.then((c) => (content = c));
+    await until(() => content !== null, 1000, 'the read after three conflicts');
+    expect(content).toBe('v1');
+    expect(connection.count('ConfigQueryRequest')).toBe(4);
+  });
+
+  it('gives up after five pauses (about 0.6 s), with the server\'s error', async () => {
+    const { connection, config } = setup();
+    connection.contents.set('DEFAULT_GROUP/busy.yaml', 'v1');
+    connection.conflicts = 100;
+    let failure: unknown;
+    void config.get('busy.yaml').catch((error: unknown) => (failure = error));
+    await until(() => failure !== undefined, 2000, 'the read to give up');
+    expect(failure).toMatchObject({ code: ErrorCode.NACOS, details: { errorCode: 400 } });
+    expect(connection.count('ConfigQueryRequest')).toBe(6);
+  });
+});
 
 describe('NacosConfig watch retries', () => {
   it('regression: a watch whose listen request times out on a healthy connection retries until the server has the listener', async () => {
