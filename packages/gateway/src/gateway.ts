@@ -177,6 +177,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const attempts = replayable ? retry.start(selection) : undefined;
     const resetRetried = replayable && retry.allows(req.method);
     let renewed = false;
+    /** An attempt was reset after its connection was made: something reached an instance (ADR 0005). */
+    let reached = false;
     if (replayable) req.resume();
     send(selection, agent);
 
@@ -217,6 +219,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           send(target, false);
           return;
         }
+        if (reset) reached = true;
         // Nothing of a response arrived: a refused connect, or a reset on a new connection, goes
         // to another instance of the lane, then along its fallback chain, as the outbound adapters do.
         if (!answered && attempts !== undefined && (connectFailed || (resetRetried && reset))) {
@@ -226,7 +229,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             send(next, agent);
             return;
           }
-          const none = connectFailed ? attempts.unreachable(router, error) : undefined;
+          // The typed 503 only when no attempt reached an instance, as the outbound adapters answer.
+          const none = connectFailed && !reached ? attempts.unreachable(router, error) : undefined;
           if (none !== undefined) {
             sendError(res, 503, none);
             return;

@@ -216,6 +216,26 @@ describe('createGateway', () => {
     }
   });
 
+  test('an attempt that reached an instance (reset) and then refused connections: 502 with the network error, as the outbound adapters answer (ADR 0005)', async () => {
+    // One instance resets every request on its new connection; the other is gone. Whichever the
+    // request tries first, an instance was reached, so the answer is not "every candidate refused".
+    const resetting = http.createServer((req) => req.socket.destroy());
+    servers.push(resetting);
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    const deadPort = await upstream('mixed-dead');
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    router.update('mixed', [instance('mixed', (resetting.address() as AddressInfo).port, undefined), instance('mixed', deadPort, undefined)]);
+    const front = createGateway({ router, upstream: 'mixed' });
+    const address = await front.listen(0);
+    try {
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await send(`http://127.0.0.1:${address.port}/x`));
+      expect(answers.map((a) => [a.status, a.json.error?.code])).toEqual(Array(4).fill([502, ErrorCode.UPSTREAM]));
+    } finally {
+      await front.close();
+    }
+  });
+
   test('a kept-alive connection the upstream closes as it is reused is sent again, not answered 502', async () => {
     // An upstream that answers the first request of each connection and drops the connection on
     // the next one, as a server whose idle timeout fires just as the gateway reuses the connection.
