@@ -18,6 +18,9 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
+import { connect } from 'amqplib';
+import { Queue, Worker } from 'bullmq';
+import { Kafka, logLevel } from 'kafkajs';
 import { laneMessageOptions, consumeLanes } from '@graylane/amqp';
 import { laneJobOptions, laneWorker } from '@graylane/bullmq';
 import { ensureContextManager, setLane } from '@graylane/context';
@@ -29,35 +32,7 @@ import type { Row, Suite } from './suites.js';
 
 type Brokers = typeof import('../../scripts/brokers/brokers.cjs');
 type TestBroker = import('../../scripts/brokers/brokers.cjs').TestBroker;
-/*
- * The plain clients (kafkajs, amqplib, bullmq) are the adapters' peer dependencies, not the bench's:
- * they are loaded at run time from the workspace root, where the adapters' devDependencies install
- * them, and typed through the adapters' own signatures. To make them bench dependencies instead, add
- * them to bench/package.json (and the lock) and import them directly.
- */
 type Message = Parameters<typeof stampMessages>[0][number];
-type KafkaClient = Parameters<typeof runLaneConsumer>[0];
-interface KafkaJs {
-  Kafka: new (config: { clientId: string; brokers: string[]; logLevel?: number; retry?: { initialRetryTime: number; retries: number } }) => KafkaClient;
-  logLevel: { NOTHING: number };
-}
-type AmqpChannel = Parameters<typeof consumeLanes>[0];
-type AmqpConfirmChannel = AmqpChannel & { waitForConfirms(): Promise<void> };
-interface Amqplib {
-  connect(url: string): Promise<{ createChannel(): Promise<AmqpChannel>; createConfirmChannel(): Promise<AmqpConfirmChannel>; close(): Promise<void> }>;
-}
-type BullWorker = Awaited<ReturnType<typeof laneWorker>>['worker'];
-type BullJob = Parameters<Parameters<typeof laneWorker>[1]>[0];
-type BullConnection = Parameters<typeof laneWorker>[2]['connection'];
-interface BullQueue {
-  addBulk(jobs: { name: string; data: unknown; opts?: object }[]): Promise<unknown>;
-  obliterate(options: { force: boolean }): Promise<void>;
-  close(): Promise<void>;
-}
-interface BullMq {
-  Queue: new (name: string, options: { connection: BullConnection }) => BullQueue;
-  Worker: new (name: string, processor: (job: BullJob) => Promise<void>, options: { connection: BullConnection; concurrency: number }) => BullWorker;
-}
 
 /** Operations per tinybench iteration, well above the timer's resolution. */
 const BATCH = 1_000;
@@ -89,11 +64,6 @@ export interface ConsumeResult {
   readonly graylaneMeanUs: number;
   readonly messages: number;
   readonly rounds: number;
-}
-
-/** The clients, loaded at run time from the workspace root (they are not bench dependencies to bundle). */
-async function load<T>(name: string): Promise<T> {
-  return (await import(name)) as T;
 }
 
 function loadBrokers(distDir: string): Brokers {
@@ -232,7 +202,6 @@ const BODY = Buffer.from(JSON.stringify({ orderId: 42, amount: 1999, currency: '
 const TIMEOUT_MS = 60_000;
 
 async function consumeKafka(broker: TestBroker, n: number, rounds: number, log: (line: string) => void): Promise<ConsumeResult> {
-  const { Kafka, logLevel } = await load<KafkaJs>('kafkajs');
   const kafka = new Kafka({ clientId: 'graylane-bench', brokers: [broker.url], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 100, retries: 10 } });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -285,7 +254,6 @@ async function consumeKafka(broker: TestBroker, n: number, rounds: number, log: 
 }
 
 async function consumeRabbitmq(broker: TestBroker, n: number, rounds: number, log: (line: string) => void): Promise<ConsumeResult> {
-  const { connect } = await load<Amqplib>('amqplib');
   const connection = await connect(broker.url);
   const publisher = await connection.createConfirmChannel();
   const exchange = `bench-messages-${process.pid}`;
@@ -342,7 +310,6 @@ async function consumeRabbitmq(broker: TestBroker, n: number, rounds: number, lo
 }
 
 async function consumeBullmq(broker: TestBroker, n: number, rounds: number, log: (line: string) => void): Promise<ConsumeResult> {
-  const { Queue, Worker } = await load<BullMq>('bullmq');
   const connection = { host: broker.host, port: broker.port, maxRetriesPerRequest: null };
   const data = JSON.parse(BODY.toString()) as Record<string, unknown>;
   const opts = context.with(setLane(ROOT_CONTEXT, 'gray'), () => laneJobOptions({ removeOnComplete: true }));
