@@ -3,8 +3,10 @@
  * prints. To add figures (e.g. `nacos.*`), append a suite here: nothing else needs to change.
  */
 import { join } from 'node:path';
-import { benchChain } from './chain.js';
 import { runNode } from './children.js';
+import { benchGateway } from './gateway.js';
+import { benchGraySplit } from './gray-split.js';
+import type { VariantSummary } from './gray-split.js';
 import { benchAdapters, median } from './micro-adapters.js';
 import { benchHop } from './micro-hop.js';
 import { benchMatch } from './micro-match.js';
@@ -112,63 +114,6 @@ const micro: Suite = {
   },
 };
 
-const chain: Suite = {
-  name: 'chain',
-  description: 'A → B → C as real processes under autocannon: plain vs graylane vs nginx per hop, interleaved rounds',
-  async run(ctx) {
-    const r = await benchChain({
-      rounds: ctx.rounds ?? (ctx.quick ? 3 : 6),
-      durationS: ctx.durationS ?? (ctx.quick ? 5 : 10),
-      connections: ctx.connections ?? 32,
-      warmupS: ctx.quick ? 2 : 5,
-      sequentialS: ctx.quick ? 1 : 3,
-      distDir: ctx.distDir,
-      log: ctx.log,
-    });
-    const fig = (v: typeof r.plain) => ({
-      ...v,
-      rps: round(v.rps, 0),
-      p50_ms: round(v.p50_ms, 3),
-      p99_ms: round(v.p99_ms, 3),
-      ...(v.p50_c1_ms !== undefined ? { p50_c1_ms: round(v.p50_c1_ms, 3), p99_c1_ms: round(v.p99_c1_ms!, 3) } : {}),
-      cpu_us_per_req: round(v.cpu_us_per_req, 0),
-      rounds_rps: v.rounds_rps.map((x) => round(x, 0)),
-    });
-    const ratios = Object.fromEntries(Object.entries(r.ratios).map(([k, v]) => [k, round(v, k.endsWith('_rps') ? 3 : 0)]));
-    const result = { chain: { ...r, plain: fig(r.plain), plain_entry: fig(r.plain_entry), graylane: fig(r.graylane), proxy: fig(r.proxy), ratios } };
-    const c = result.chain;
-    const line = (name: string, v: ReturnType<typeof fig>) => ({
-      name: `chain ${name}: req/s, p50, p99 at ${r.connections} connections${v.p50_c1_ms !== undefined ? '; p50 at 1 connection' : ''}; server CPU per request`,
-      value: `${v.rps} req/s, ${v.p50_ms} ms, ${v.p99_ms} ms${v.p50_c1_ms !== undefined ? `; ${v.p50_c1_ms} ms` : ''}; ${v.cpu_us_per_req} µs`,
-    });
-    const rows: Row[] = [
-      line('plain', c.plain),
-      line('plain_entry (diagnostic: plain behind a bare Node proxy)', c.plain_entry),
-      line('graylane', c.graylane),
-      line('proxy', c.proxy),
-      { name: 'graylane / plain throughput', value: `${c.ratios['graylane_vs_plain_rps']}`, target: '≥ 0.90', met: (c.ratios['graylane_vs_plain_rps'] ?? 0) >= 0.9 },
-      { name: 'plain_entry / plain throughput (what an entry proxy hop alone costs)', value: `${c.ratios['plain_entry_vs_plain_rps']}` },
-      { name: 'graylane / plain_entry throughput (graylane with the entry hop factored out)', value: `${c.ratios['graylane_vs_plain_entry_rps']}` },
-      { name: 'graylane / proxy throughput', value: `${c.ratios['graylane_vs_proxy_rps']}`, target: '≥ 1.5', met: (c.ratios['graylane_vs_proxy_rps'] ?? 0) >= 1.5 },
-      {
-        name: `added p50 per hop, graylane − plain, at ${r.connections} connections (÷ ${r.hops} hops)`,
-        value: `${c.ratios['graylane_added_p50_us_per_hop']} µs`,
-        target: '≤ 50 µs',
-        met: (c.ratios['graylane_added_p50_us_per_hop'] ?? Infinity) <= 50,
-      },
-    ];
-    if (c.ratios['graylane_added_p50_c1_us_per_hop'] !== undefined) {
-      rows.push({ name: 'added p50 per hop, graylane − plain, at 1 connection (no queueing)', value: `${c.ratios['graylane_added_p50_c1_us_per_hop']} µs`, target: '(≤ 50 µs)' });
-    }
-    for (const variant of ['plain', 'plain_entry', 'graylane', 'proxy'] as const) {
-      const by = Object.entries(c[variant].cpu_us_per_req_by_process).map(([name, us]) => `${name} ${us}`).join(', ');
-      rows.push({ name: `server CPU µs per chain request by process, ${variant}`, value: by });
-    }
-    rows.push({ name: 'added p50 per hop, proxy − plain, at 32 connections', value: `${c.ratios['proxy_added_p50_us_per_hop']} µs` });
-    return { result, rows };
-  },
-};
-
 /** `0.97 [0.92, 1.01]`: a median and its 95 % interval. */
 const withCi = (e: Estimate, digits: number) => `${round(e.median, digits)} [${round(e.ci95[0], digits)}, ${round(e.ci95[1], digits)}]`;
 const ciOf = (e: Estimate, digits: number) => ({ median: round(e.median, digits), ci95: [round(e.ci95[0], digits), round(e.ci95[1], digits)] });
@@ -209,6 +154,152 @@ const sameTopology: Suite = {
       { name: 'same topology: CPU µs per request graylane adds, by process (vs plain_otel)', value: perProcess(r.graylane_otel_added_cpu_us) },
     ];
     return { result: { chain: { same_topology: s } }, rows };
+  },
+};
+
+/** A variant's figures as latest.json keeps them: throughput, latency, CPU per request by process, per-round throughput. */
+const perProcessUs = (by: Record<string, number>) => Object.fromEntries(Object.entries(by).filter(([k]) => k !== 'all').map(([k, us]) => [k, round(us, 0)]));
+const figures = (v: VariantSummary) => ({
+  rps: round(v.rps, 0),
+  p50_ms: round(v.p50_ms, 3),
+  p99_ms: round(v.p99_ms, 3),
+  p50_c1_ms: round(v.p50_c1_ms, 3),
+  p99_c1_ms: round(v.p99_c1_ms, 3),
+  cpu_us_per_req: round(v.cpu_us_per_req_by_process['all'] ?? Number.NaN, 0),
+  cpu_us_per_req_by_process: perProcessUs(v.cpu_us_per_req_by_process),
+  cpu_us_per_req_loaded: round(v.cpu_us_per_req_by_process_loaded['all'] ?? Number.NaN, 0),
+  cpu_us_per_req_by_process_loaded: perProcessUs(v.cpu_us_per_req_by_process_loaded),
+  rps_by_round: v.rounds.map((r) => round(r.rps, 0)),
+  p99_ms_by_round: v.rounds.map((r) => round(r.p99_ms, 3)),
+  requests: v.requests,
+  errors: v.errors,
+});
+/** `{ key: median, key_ci95: [lo, hi] }` for latest.json. */
+const withCiKeys = (key: string, e: Estimate, digits: number) => ({ [key]: round(e.median, digits), [`${key}_ci95`]: ciOf(e, digits).ci95 });
+const byProcess = (by: Record<string, number>) =>
+  Object.entries(by)
+    .filter(([k]) => k !== 'all')
+    .map(([k, us]) => `${k} ${round(us, 0)}`)
+    .join(', ');
+
+const graySplit: Suite = {
+  name: 'gray_split',
+  description: 'graylane or a sidecar: A → B → C with gray A and C, half the requests gray, the same nginx entry deciding the lane in every variant; graylane vs nginx per hop vs no routing, short interleaved rounds',
+  async run(ctx) {
+    const r = await benchGraySplit({
+      rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
+      durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
+      connections: ctx.connections ?? 8,
+      warmupS: ctx.quick ? 2 : 4,
+      c1S: ctx.quick ? 2 : 3,
+      distDir: ctx.distDir,
+      log: ctx.log,
+    });
+    const s = {
+      connections: r.connections,
+      rounds: r.rounds,
+      duration_s: r.duration_s,
+      nginx_version: r.nginx_version,
+      loadavg_start: r.loadavg_start,
+      loadavg_end: r.loadavg_end,
+      graylane: figures(r.variants.graylane),
+      proxy: figures(r.variants.proxy),
+      plain_entry: figures(r.variants.plain_entry),
+      ...withCiKeys('graylane_vs_proxy_rps', r.graylane_vs_proxy_rps, 3),
+      ...withCiKeys('graylane_vs_plain_entry_rps', r.graylane_vs_plain_entry_rps, 3),
+      ...withCiKeys('proxy_vs_plain_entry_rps', r.proxy_vs_plain_entry_rps, 3),
+      ...withCiKeys('graylane_routing_cpu_us_per_hop', r.graylane_routing_cpu_us_per_hop, 0),
+      ...withCiKeys('nginx_cpu_us_per_proxied_request', r.nginx_cpu_us_per_proxied_request, 0),
+      ...withCiKeys('graylane_routing_cpu_vs_nginx', r.graylane_routing_cpu_vs_nginx, 2),
+      ...withCiKeys('graylane_routing_cpu_us_per_hop_loaded', r.graylane_routing_cpu_us_per_hop_loaded, 0),
+      ...withCiKeys('nginx_cpu_us_per_proxied_request_loaded', r.nginx_cpu_us_per_proxied_request_loaded, 0),
+      ...withCiKeys('graylane_routing_cpu_vs_nginx_loaded', r.graylane_routing_cpu_vs_nginx_loaded, 2),
+      ...withCiKeys('graylane_routing_cpu_us_per_hop_vs_proxy_services', r.graylane_routing_cpu_us_per_hop_vs_proxy_services, 0),
+    };
+    const line = (name: 'graylane' | 'proxy' | 'plain_entry') => {
+      const f = s[name];
+      return {
+        name: `gray split ${name}: req/s, p50, p99 at ${r.connections} connections; p50 at 1 connection; CPU µs per request at 1 connection (under load)`,
+        value: `${f.rps} req/s, ${f.p50_ms} ms, ${f.p99_ms} ms; ${f.p50_c1_ms} ms; ${f.cpu_us_per_req} µs (${f.cpu_us_per_req_loaded} µs)`,
+      };
+    };
+    const rows: Row[] = [
+      line('graylane'),
+      line('proxy'),
+      line('plain_entry'),
+      { name: `gray split: graylane / proxy throughput, median [95 % CI] of ${r.rounds} rounds (\`chain.gray_split.graylane_vs_proxy_rps\`)`, value: withCi(r.graylane_vs_proxy_rps, 3), target: '≥ 1.0', met: r.graylane_vs_proxy_rps.median >= 1 },
+      { name: 'gray split: graylane / plain_entry throughput (`chain.gray_split.graylane_vs_plain_entry_rps`)', value: withCi(r.graylane_vs_plain_entry_rps, 3) },
+      { name: 'gray split: proxy / plain_entry throughput (what two nginx hops cost)', value: withCi(r.proxy_vs_plain_entry_rps, 3) },
+      { name: "gray split: graylane's routing CPU µs per hop, (graylane − plain_entry A+B+C) ÷ 2, 1 connection", value: withCi(r.graylane_routing_cpu_us_per_hop, 0) },
+      { name: "gray split: nginx's CPU µs per proxied request, (nginx-b + nginx-c) ÷ 2, 1 connection", value: withCi(r.nginx_cpu_us_per_proxied_request, 0) },
+      { name: 'gray split: graylane routing CPU / nginx CPU per hop, 1 connection (`chain.gray_split.graylane_routing_cpu_vs_nginx`)', value: withCi(r.graylane_routing_cpu_vs_nginx, 2), target: '≤ 0.1', met: r.graylane_routing_cpu_vs_nginx.median <= 0.1 },
+      { name: `gray split: the same three under load (${r.connections} connections): graylane µs per hop; nginx µs per proxied request; ratio`, value: `${withCi(r.graylane_routing_cpu_us_per_hop_loaded, 0)}; ${withCi(r.nginx_cpu_us_per_proxied_request_loaded, 0)}; ${withCi(r.graylane_routing_cpu_vs_nginx_loaded, 2)}` },
+      { name: "gray split: graylane routing CPU µs per hop against proxy's services (same process layout), 1 connection", value: withCi(r.graylane_routing_cpu_us_per_hop_vs_proxy_services, 0) },
+      ...(['graylane', 'proxy', 'plain_entry'] as const).map((v) => ({ name: `gray split: CPU µs per request by process, ${v}, 1 connection (under load)`, value: `${byProcess(r.variants[v].cpu_us_per_req_by_process)} (${byProcess(r.variants[v].cpu_us_per_req_by_process_loaded)})` })),
+      { name: 'gray split: load average (1, 5, 15 min) at start / end', value: `${r.loadavg_start.join(', ')} / ${r.loadavg_end.join(', ')}` },
+    ];
+    return { result: { chain: { gray_split: s } }, rows };
+  },
+};
+
+const gateway: Suite = {
+  name: 'gateway',
+  description: "what the gateway costs: graylane's gateway vs nginx vs a bare Node proxy, one hop in front of the same upstream, short interleaved rounds",
+  async run(ctx) {
+    const r = await benchGateway({
+      rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
+      durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
+      connections: ctx.connections ?? 16,
+      warmupS: ctx.quick ? 2 : 4,
+      c1S: ctx.quick ? 2 : 3,
+      distDir: ctx.distDir,
+      log: ctx.log,
+    });
+    const variant = (name: 'graylane' | 'nginx' | 'node') => ({
+      ...figures(r.variants[name]),
+      ...withCiKeys('proxy_cpu_us_per_req', r.proxy_cpu_us[name], 0),
+      ...withCiKeys('proxy_cpu_us_per_req_loaded', r.proxy_cpu_us_loaded[name], 0),
+    });
+    const g = {
+      connections: r.connections,
+      rounds: r.rounds,
+      duration_s: r.duration_s,
+      nginx_version: r.nginx_version,
+      loadavg_start: r.loadavg_start,
+      loadavg_end: r.loadavg_end,
+      graylane: variant('graylane'),
+      nginx: variant('nginx'),
+      node: variant('node'),
+      ...withCiKeys('graylane_vs_nginx_cpu', r.graylane_vs_nginx_cpu, 2),
+      ...withCiKeys('graylane_vs_node_cpu', r.graylane_vs_node_cpu, 2),
+      ...withCiKeys('graylane_vs_nginx_cpu_loaded', r.graylane_vs_nginx_cpu_loaded, 2),
+      ...withCiKeys('graylane_vs_node_cpu_loaded', r.graylane_vs_node_cpu_loaded, 2),
+      ...withCiKeys('graylane_vs_node_p99', r.graylane_vs_node_p99, 2),
+      ...withCiKeys('graylane_vs_nginx_p99', r.graylane_vs_nginx_p99, 2),
+      ...withCiKeys('graylane_vs_nginx_rps', r.graylane_vs_nginx_rps, 3),
+      ...withCiKeys('graylane_vs_node_rps', r.graylane_vs_node_rps, 3),
+    };
+    const line = (name: 'graylane' | 'nginx' | 'node') => {
+      const f = g[name];
+      return {
+        name: `gateway ${name}: req/s, p50, p99 at ${r.connections} connections; p50 at 1 connection; the proxy's CPU µs per request at 1 connection [95 % CI]; under load; the upstream's at 1 connection`,
+        value: `${f.rps} req/s, ${f.p50_ms} ms, ${f.p99_ms} ms; ${f.p50_c1_ms} ms; ${withCi(r.proxy_cpu_us[name], 0)} µs; ${withCi(r.proxy_cpu_us_loaded[name], 0)} µs; ${f.cpu_us_per_req_by_process['upstream']} µs`,
+      };
+    };
+    const rows: Row[] = [
+      line('graylane'),
+      line('nginx'),
+      line('node'),
+      { name: `gateway: graylane / nginx CPU per request, 1 connection, median [95 % CI] of ${r.rounds} rounds (\`gateway.graylane_vs_nginx_cpu\`)`, value: withCi(r.graylane_vs_nginx_cpu, 2), target: '≤ 2', met: r.graylane_vs_nginx_cpu.median <= 2 },
+      { name: `gateway: graylane / nginx CPU per request under load (${r.connections} connections)`, value: withCi(r.graylane_vs_nginx_cpu_loaded, 2), target: '(≤ 2)', met: r.graylane_vs_nginx_cpu_loaded.median <= 2 },
+      { name: 'gateway: graylane / bare Node proxy CPU per request, 1 connection; under load', value: `${withCi(r.graylane_vs_node_cpu, 2)}; ${withCi(r.graylane_vs_node_cpu_loaded, 2)}` },
+      { name: 'gateway: graylane / bare Node proxy p99 under load (`gateway.graylane_vs_node_p99`)', value: withCi(r.graylane_vs_node_p99, 2), target: '≤ 1', met: r.graylane_vs_node_p99.median <= 1 },
+      { name: 'gateway: graylane / nginx p99 under load', value: withCi(r.graylane_vs_nginx_p99, 2) },
+      { name: 'gateway: graylane / nginx throughput (`gateway.graylane_vs_nginx_rps`)', value: withCi(r.graylane_vs_nginx_rps, 3) },
+      { name: 'gateway: graylane / bare Node proxy throughput (`gateway.graylane_vs_node_rps`)', value: withCi(r.graylane_vs_node_rps, 3) },
+      { name: 'gateway: load average (1, 5, 15 min) at start / end', value: `${r.loadavg_start.join(', ')} / ${r.loadavg_end.join(', ')}` },
+    ];
+    return { result: { gateway: g }, rows };
   },
 };
 
@@ -267,4 +358,4 @@ const rules: Suite = {
   },
 };
 
-export const SUITES: readonly Suite[] = [micro, memory, sameTopology, chain, nacos, lifecycle, rules, messages];
+export const SUITES: readonly Suite[] = [micro, memory, sameTopology, graySplit, gateway, nacos, lifecycle, rules, messages];
