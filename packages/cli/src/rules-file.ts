@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
 import { compileMatcherInSlices } from '@graylane/matcher';
-import { parseRules, parseRulesInWorker } from '@graylane/rules';
+import { PARSE_IN_WORKER_CHARS, parseRules, parseRulesInWorker } from '@graylane/rules';
 import type { ParsedRules } from '@graylane/rules';
 import { constantAttributes } from './attributes.js';
 import type { Context } from './command.js';
@@ -14,12 +14,6 @@ export interface RuleFile extends ParsedRules {
   readonly text: string;
   readonly format: 'yaml' | 'json';
 }
-
-/**
- * Files larger than this are parsed on a worker thread, so that a signal ends the command at once
- * however long the parse; smaller ones parse in a few milliseconds, faster than a worker starts.
- */
-const PARSE_IN_WORKER_BYTES = 128 * 1024;
 
 /**
  * Reads and validates a rule file in any supported form, then compiles it as an application would,
@@ -42,7 +36,8 @@ export async function readRuleFile(file: string, context: Context): Promise<Rule
   // The same detection as parseRules, so that the format reported is the one parsed.
   const format = /^\s*[[{]/.test(text) ? 'json' : 'yaml';
   const options = { format, source: file } as const;
-  const parsed = text.length > PARSE_IN_WORKER_BYTES ? await parseRulesInWorker(text, { ...options, signal }) : parseRules(text, options);
+  // Large files parse on the rules worker, so that a signal ends the command at once however long the parse.
+  const parsed = text.length > PARSE_IN_WORKER_CHARS ? await parseRulesInWorker(text, { ...options, signal }) : parseRules(text, options);
   try {
     await compileMatcherInSlices(parsed.rules, { attributes: constantAttributes(parsed.rules) }, { sliceMs: 25, signal });
   } catch (error) {

@@ -1,6 +1,6 @@
 export { parseRules, validateRules } from './parse.js';
 export type { ParseRulesOptions, ParsedRules, RuleValidation } from './parse.js';
-export { parseRulesInWorker } from './worker.js';
+export { PARSE_IN_WORKER_CHARS, parseRulesInWorker } from './worker.js';
 export type { ParseInWorkerOptions, ParsedRulesWithPolicy } from './worker.js';
 export { fallbackPolicy } from './policy.js';
 export type { FallbackPolicy } from './policy.js';

@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { fallbackPolicy, parseRules, parseRulesInWorker } from '../src/index.js';
 
@@ -13,6 +16,7 @@ describe('parseRulesInWorker', () => {
     expect(got.rules).toEqual(expected.rules);
     expect(got.warnings).toEqual(expected.warnings);
     expect(got.policy).toEqual(fallbackPolicy(expected.rules));
+    expect(got.md5).toBe(createHash('md5').update(text, 'utf8').digest('hex'));
   });
 
   it('rejects invalid rules with the same typed error and every issue', async () => {
@@ -32,5 +36,33 @@ describe('parseRulesInWorker', () => {
     const pending = parseRulesInWorker(lanes(3000), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('stop')), 20);
     await expect(pending).rejects.toThrow('stop');
+  });
+
+  it('parses one after another on the kept worker, concurrent calls each getting their own result', async () => {
+    const texts = [lanes(120), lanes(7), 'lanes:\n  - tag: "a b"\n', lanes(60)];
+    const results = await Promise.allSettled(texts.map((text) => parseRulesInWorker(text)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const sizes = results.map((r) => (r.status === 'fulfilled' ? r.value.rules.lanes.length : -1));
+    expect(sizes).toEqual([120, 7, -1, 60]);
+    expect((results[3] as PromiseFulfilledResult<{ rules: unknown }>).value.rules).toEqual(parseRules(texts[3]!).rules);
+  });
+
+  it('parses again after an aborted parse (a new worker replaces the terminated one)', async () => {
+    const controller = new AbortController();
+    const aborted = parseRulesInWorker(lanes(3000), { signal: controller.signal });
+    const queued = parseRulesInWorker(lanes(5));
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    await expect(aborted).rejects.toThrow('stop');
+    expect((await queued).rules.lanes).toHaveLength(5);
+    expect((await parseRulesInWorker(lanes(3))).rules.lanes).toHaveLength(3);
+  });
+
+  it('does not keep a process alive once its parse is done (execFileSync throws on its timeout)', () => {
+    const script = [
+      `const { parseRulesInWorker } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.cjs'))});`,
+      `parseRulesInWorker(${JSON.stringify(lanes(80))}).then((r) => console.log('parsed', r.rules.lanes.length));`,
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe('parsed 80');
   });
 });
