@@ -9,6 +9,8 @@ import type { Test } from './compile/predicate.js';
 import { fieldReader } from './compile/field.js';
 import type { Attribute } from './compile/field.js';
 import { Memo } from './compile/memo.js';
+import { RegexTable } from './compile/regex.js';
+import type { RuleRegex } from './compile/regex.js';
 import { generateFirstMatch } from './compile/codegen.js';
 import { Frame, fieldValue, nextRequest, randomBucket } from './compile/state.js';
 
@@ -23,6 +25,12 @@ export interface CompileMatcherOptions {
   readonly attributes?: Readonly<Record<string, Attribute>>;
   /** Source of randomness in [0, 1) for random percentages; default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * The matcher this one replaces (a reload): regexes it compiled are reused where the new rules
+   * have the same pattern, so that a reload compiles only what changed. Decisions do not depend on
+   * it. The new matcher keeps only its own rules' regexes.
+   */
+  readonly previous?: LaneMatcher | undefined;
 }
 
 /** Why a request got its lane: the deciding rule, and rules whose lane percentage turned it away. */
@@ -70,9 +78,12 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
   return compileWith(rules, options, true).matcher;
 }
 
+/** The regexes each matcher compiled, by pattern, for the matchers that replace it. */
+const regexesOf = new WeakMap<LaneMatcher, ReadonlyMap<string, RuleRegex | string>>();
+
 /** Options of {@link compileMatcherInSlices}. */
 export interface CompileInSlicesOptions {
-  /** Longest stretch of compiling between two yields to the event loop, in ms. Default 4. */
+  /** Longest stretch of compiling between two yields to the event loop, in ms. Default 2. */
   readonly sliceMs?: number;
   /** Stops the compile at the next slice: the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -90,7 +101,7 @@ export async function compileMatcherInSlices(
   options: CompileMatcherOptions = {},
   slices: CompileInSlicesOptions = {},
 ): Promise<LaneMatcher> {
-  const sliceMs = slices.sliceMs ?? 4;
+  const sliceMs = slices.sliceMs ?? 2;
   const steps = compileSteps(rules, options, true);
   let deadline = performance.now() + sliceMs;
   for (;;) {
@@ -127,7 +138,8 @@ function* compileSteps(
   generate: boolean,
 ): Generator<void, { matcher: LaneMatcher; source: string | undefined }, void> {
   const memo = new Memo();
-  const context: CompileContext = { attributes: options.attributes ?? {}, memo, issues: [] };
+  const regexes = new RegexTable(options.previous && regexesOf.get(options.previous));
+  const context: CompileContext = { attributes: options.attributes ?? {}, memo, regexes, issues: [] };
   const ranked = rulesInPrecedenceOrder(rules).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
@@ -148,7 +160,7 @@ function* compileSteps(
     tests.push(admit ? (req, frame) => condition(req, frame) && admit(req, frame) : condition);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
     explained.push({ tag: lane.tag, laneIndex, ruleIndex, priority: rule.priority, condition: rule.condition });
-    if (conditions.length % 16 === 0) yield;
+    yield; // a rule can cost a regex compile (about 0.2 ms on RE2JS): one rule per step
   }
   const { issues } = context;
   if (issues.length > 0) {
@@ -190,6 +202,7 @@ function* compileSteps(
         ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
         context.attributes,
         random,
+        regexes,
       )
     : undefined;
   if (generated) {
@@ -201,6 +214,7 @@ function* compileSteps(
       },
       explain,
     };
+    regexesOf.set(matcher, regexes.compiled);
     return { matcher, source };
   }
 
@@ -216,6 +230,7 @@ function* compileSteps(
     },
     explain,
   };
+  regexesOf.set(matcher, regexes.compiled);
   return { matcher, source: undefined };
 }
 

@@ -1,9 +1,11 @@
 import type { Condition, Field, Percentage, Predicate } from '@graylane/rules';
 import type { RequestView } from '../request-view.js';
 import { fieldReader } from './field.js';
+import { predicateKey } from './memo.js';
 import type { Attribute } from './field.js';
 import { isStringEquality, moduloTest, stickyTest, valueComparison } from './predicate.js';
-import { MAX_REGEX_INPUT, compileRegex } from './regex.js';
+import { MAX_REGEX_INPUT } from './regex.js';
+import type { RegexTable } from './regex.js';
 
 /** One rule, in precedence order: its condition and its lane's percentage. */
 export interface GeneratedRule {
@@ -34,9 +36,10 @@ export function generateFirstMatch(
   rules: readonly GeneratedRule[],
   attributes: Readonly<Record<string, Attribute>>,
   random: () => number,
+  regexes: RegexTable,
 ): { first: FirstMatch; source: string } | undefined {
   try {
-    return generate(rules, attributes, random);
+    return generate(rules, attributes, random, regexes);
   } catch {
     return undefined;
   }
@@ -46,12 +49,13 @@ function generate(
   rules: readonly GeneratedRule[],
   attributes: Readonly<Record<string, Attribute>>,
   random: () => number,
+  regexes: RegexTable,
 ): { first: FirstMatch; source: string } | undefined {
   // Every rule costs at least one check line (`  if (x && true) return 0;`): a rule set that cannot
   // fit is turned away before any work, and one that grows past the limit as soon as it does, so that
   // the attempt costs a bounded time whatever the number of rules (a 10,000-lane reload).
   if (rules.length * MIN_CHECK_LENGTH > MAX_GENERATED_SOURCE) return undefined;
-  const generator = new Generator(attributes, random);
+  const generator = new Generator(attributes, random, regexes);
   for (const { condition } of rules) generator.count(condition);
   const checks: string[] = [];
   let length = 0;
@@ -110,6 +114,7 @@ class Generator {
   constructor(
     private readonly attributes: Readonly<Record<string, Attribute>>,
     private readonly random: () => number,
+    private readonly regexes: RegexTable,
   ) {}
 
   /** Counts predicate uses, so that those used more than once are evaluated once per request. */
@@ -118,7 +123,7 @@ class Generator {
       for (const child of 'all' in condition ? condition.all : condition.any) this.count(child);
       return;
     }
-    const key = JSON.stringify(condition);
+    const key = predicateKey(condition);
     this.#uses.set(key, (this.#uses.get(key) ?? 0) + 1);
   }
 
@@ -129,7 +134,7 @@ class Generator {
       if (children.length === 0) return all ? 'true' : 'false';
       return `(${children.join(all ? ' && ' : ' || ')})`;
     }
-    const key = JSON.stringify(condition);
+    const key = predicateKey(condition);
     if ((this.#uses.get(key) ?? 0) < 2) return this.predicate(condition);
     let local = this.#predicateLocals.get(key);
     if (local === undefined) {
@@ -172,7 +177,7 @@ class Generator {
       case 'contains':
         return test(`v.includes(${this.constant(predicate.value)})`);
       case 'regex': {
-        const regex = compileRegex(predicate.value);
+        const regex = this.regexes.get(predicate.value);
         if (typeof regex === 'string') throw new Error(regex); // refused earlier by the closure compiler
         return test(`v.length <= ${this.constant(MAX_REGEX_INPUT)} && ${this.constant(regex)}.test(v)`);
       }

@@ -2,6 +2,7 @@ import type { Condition, RuleIssue } from '@graylane/rules';
 import { fieldReader } from './field.js';
 import type { Attribute } from './field.js';
 import type { Memo } from './memo.js';
+import type { RegexTable } from './regex.js';
 import { compilePredicate } from './predicate.js';
 import type { Test } from './predicate.js';
 
@@ -9,6 +10,7 @@ import type { Test } from './predicate.js';
 export interface CompileContext {
   readonly attributes: Readonly<Record<string, Attribute>>;
   readonly memo: Memo;
+  readonly regexes: RegexTable;
   readonly issues: RuleIssue[];
 }
 
@@ -33,7 +35,7 @@ export function compileCondition(condition: Condition, path: string, context: Co
     if (typeof raw === 'string') return refuse(`${path}.name`, raw, context);
     slot = context.memo.field(condition, raw);
   }
-  const test = compilePredicate(condition, slot);
+  const test = compilePredicate(condition, slot, context.regexes);
   if (typeof test === 'string') return refuse(`${path}.value`, test, context);
   return context.memo.predicate(condition, test);
 }

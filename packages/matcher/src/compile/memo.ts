@@ -57,6 +57,30 @@ export class Memo {
   }
 }
 
-function predicateKey(predicate: Predicate): string {
-  return JSON.stringify(predicate);
+/**
+ * A key equal for two predicates exactly when they test the same thing: every field of the
+ * predicate, each string length-prefixed so that no two predicates share a key. Built for every
+ * predicate twice per compile (counting, then compiling): a template is about ten times cheaper
+ * than `JSON.stringify`, which was the largest cost of a 10,000-lane compile after the regexes.
+ */
+export function predicateKey(predicate: Predicate): string {
+  if (predicate.operator === 'random') return `random ${predicate.percentage}`;
+  const field = `${predicate.type} ${predicate.name.length}:${predicate.name}`;
+  switch (predicate.operator) {
+    case 'exists':
+    case 'not exists':
+      return `${field} ${predicate.operator}`;
+    case 'in':
+    case 'not in': {
+      let key = `${field} ${predicate.operator} ${predicate.values.length}`;
+      for (const value of predicate.values) key += ` ${value.length}:${value}`;
+      return key;
+    }
+    case 'modulo':
+      return `${field} modulo ${predicate.divisor} ${predicate.remainder} ${predicate.compare}`;
+    case 'sticky':
+      return `${field} sticky ${predicate.percentage}`;
+    default:
+      return `${field} ${predicate.operator} ${predicate.value.length}:${predicate.value}`;
+  }
 }

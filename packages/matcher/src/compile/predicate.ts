@@ -1,7 +1,8 @@
 import type { CompareOperator, Predicate } from '@graylane/rules';
 import type { RequestView } from '../request-view.js';
 import { stickyBucket } from '../hash.js';
-import { MAX_REGEX_INPUT, compileRegex } from './regex.js';
+import { MAX_REGEX_INPUT } from './regex.js';
+import type { RegexTable } from './regex.js';
 import { fieldValue, randomBucket } from './state.js';
 import type { Frame } from './state.js';
 
@@ -19,7 +20,7 @@ const INTEGER = /^[+-]?\d+$/;
  * Each operator (and each common shape of `==` / `in`) gets its own function literal, chosen here
  * at compile time, so the hot path has no switch and each test's body stays monomorphic.
  */
-export function compilePredicate(predicate: Predicate, slot: number): Test | string {
+export function compilePredicate(predicate: Predicate, slot: number, regexes: RegexTable): Test | string {
   if (predicate.operator === 'random') {
     const percentage = predicate.percentage;
     return (_req, frame) => randomBucket(frame) < percentage;
@@ -78,7 +79,7 @@ export function compilePredicate(predicate: Predicate, slot: number): Test | str
       };
     }
     case 'regex': {
-      const regex = compileRegex(predicate.value);
+      const regex = regexes.get(predicate.value);
       if (typeof regex === 'string') return regex;
       return (req, frame) => {
         const value = fieldValue(req, frame, slot);
