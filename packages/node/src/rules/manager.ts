@@ -127,7 +127,11 @@ const RETRY_MAX_MS = 2000;
 /**
  * Loads lane rules from `source`, compiles them (`parseRules`, `compileMatcher`,
  * `fallbackPolicy`) and follows the source: every change is parsed and compiled first, then
- * swapped in whole, and listeners are told. An invalid change is rejected and the last good rules
+ * swapped in whole, and listeners are told. A content longer than `PARSE_IN_WORKER_CHARS`
+ * (128 Ki characters, about 1,000 lanes) is built off the request path: parsed on the rules
+ * worker thread and compiled in slices of about 2 ms between which requests are served, reusing
+ * the regexes of the rules in force; the rules in force serve until it is whole, and a newer
+ * content replaces a build still in progress (only the newest is applied). An invalid change is rejected and the last good rules
  * stay in force; so do they when the source's rules are deleted (publish an empty rule set to turn
  * every lane off). Rejections and deletions are logged through `diag`, shown by
  * {@link RulesManager.status}, and counted in the `graylane.rules.updates` metric (attribute
@@ -155,12 +159,16 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   const where = `${source.kind} ${source.location}`;
 
   let applied: AppliedRules | undefined;
+  /** The text of the rules in force: a content equal to it is restored, not rebuilt. */
+  let appliedText: string | undefined;
   let state: RulesState = 'loading';
   let lastError: RulesError | undefined;
   /** The last content handled, applied or not; repeats of it are ignored. */
   let latest: { readonly text: string | undefined } | undefined;
   let loadFailure: unknown;
   let closing: Promise<void> | undefined;
+  /** The build of a large content in progress, if any. */
+  let building: AbortController | undefined;
   const listeners = new Set<(applied: AppliedRules) => void>();
   const telemetry = rulesTelemetry(source.kind, () => applied?.revision ?? 0);
 
@@ -190,29 +198,75 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     }
     if (closing || (latest && latest.text === text)) return;
     latest = { text };
+    supersede();
     if (text === undefined) return noRules();
-    const md5 = digest(text);
-    if (applied?.md5 === md5) return restore(applied);
+    if (applied && text === appliedText) return restore(applied);
+    build(text);
+  }
+
+  /** Parses and compiles `text`, and applies it unless a newer content came first. */
+  function build(text: string): void {
+    const { rules: model } = loadedRuleModules()!; // loaded: update() waits for them
+    if (text.length > model.PARSE_IN_WORKER_CHARS) {
+      void buildOffThread(text);
+      return;
+    }
     let next: AppliedRules;
     try {
-      next = compile(text, md5, (applied?.revision ?? 0) + 1);
+      next = compile(text, digest(text));
     } catch (error) {
       return reject(error);
     }
-    apply(next);
+    apply(next, text);
   }
 
-  function compile(text: string, md5: string, revision: number): AppliedRules {
-    const { rules: model, matcher: matching } = loadedRuleModules()!; // loaded: update() waits for them
+  function compile(text: string, md5: string): AppliedRules {
+    const { rules: model, matcher: matching } = loadedRuleModules()!;
     const parsed = model.parseRules(text, { source: where });
     const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
-    const { warnings } = parsed;
-    const matcher = matching.compileMatcher(rules, compileOptions);
-    return { revision, rules, matcher, policy: model.fallbackPolicy(rules), warnings, md5, loadedAt: new Date().toISOString() };
+    const matcher = matching.compileMatcher(rules, { ...compileOptions, previous: applied?.matcher });
+    return applicable(rules, matcher, model.fallbackPolicy(rules), parsed.warnings, md5);
   }
 
-  function apply(next: AppliedRules): void {
+  /**
+   * {@link compile} for a large text, off the request path: parsed on the rules worker, compiled in
+   * slices between which requests are served, then swapped in whole as one revision. A newer
+   * content (or close) aborts it; the rules in force serve until it is done.
+   */
+  async function buildOffThread(text: string): Promise<void> {
+    const { rules: model, matcher: matching } = loadedRuleModules()!;
+    const controller = new AbortController();
+    const { signal } = controller;
+    building = controller;
+    try {
+      const parsed = await model.parseRulesInWorker(text, { source: where, signal });
+      const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
+      const matcher = await matching.compileMatcherInSlices(rules, { ...compileOptions, previous: applied?.matcher }, { signal });
+      const policy = rules === parsed.rules ? parsed.policy : model.fallbackPolicy(rules);
+      if (signal.aborted) return;
+      building = undefined;
+      apply(applicable(rules, matcher, policy, parsed.warnings, parsed.md5), text);
+    } catch (error) {
+      if (signal.aborted) return; // superseded: the newer content decides
+      building = undefined;
+      reject(error);
+    }
+  }
+
+  /** Stops a build in progress: a newer content, or close, decides instead. */
+  function supersede(): void {
+    building?.abort(new GraylaneError(ErrorCode.CLOSED, `a newer content of ${where} replaced this one`));
+    building = undefined;
+  }
+
+  function applicable(rules: LaneRuleSet, matcher: LaneMatcher, policy: FallbackPolicy, warnings: readonly RuleIssue[], md5: string): AppliedRules {
+    const revision = (applied?.revision ?? 0) + 1;
+    return { revision, rules, matcher, policy, warnings, md5, loadedAt: new Date().toISOString() };
+  }
+
+  function apply(next: AppliedRules, text: string): void {
     applied = next;
+    appliedText = text;
     state = 'ok';
     telemetry.count('applied');
     const lanes = next.rules.lanes.length;
@@ -305,12 +359,8 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   /** The overlay changed: the text in force is compiled again, as a new revision. */
   function reapply(): void {
     if (closing || !applied || latest?.text === undefined) return;
-    const text = latest.text;
-    try {
-      apply(compile(text, digest(text), applied.revision + 1));
-    } catch (error) {
-      reject(error);
-    }
+    supersede();
+    build(latest.text);
   }
 
   const unwatch = source.watch(update);
@@ -338,6 +388,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     close() {
       closing ??= (async () => {
         clock.clearTimeout(timer);
+        supersede();
         unwatch();
         unoverlay?.();
         telemetry.close();

@@ -1,0 +1,109 @@
+// Rule contents above PARSE_IN_WORKER_CHARS: parsed on the rules worker (which loads the built
+// dist of @graylane/rules, as an installed copy does), compiled in slices, swapped in whole.
+import { requestView } from '@graylane/matcher';
+import { PARSE_IN_WORKER_CHARS, fallbackPolicy, parseRules } from '@graylane/rules';
+import { createRulesManager } from '../src/index.js';
+import type { RulesManager } from '../src/index.js';
+import { captureDiag, nextApplied, testSource } from './support/rules.js';
+
+/** `n` lanes; lane i takes user `<tag>-i`, and has a regex on x-env. */
+function large(n: number, tag: string): string {
+  const lanes = Array.from(
+    { length: n },
+    (_, i) => `  - tag: ${tag}-${i}\n    fallback: [rc]\n    match:\n      - { type: header, name: x-user, operator: '==', value: '${tag}-${i}' }\n      - { type: header, name: x-env, operator: regex, value: '^${tag}-${i}-[a-z]+$' }`,
+  );
+  return `lanes:\n${lanes.join('\n')}\n`;
+}
+
+const LANES = 2000;
+const laneOf = (manager: RulesManager, user: string) => manager.matcher()?.match(requestView({ headers: { 'x-user': user } }));
+
+let logs: ReturnType<typeof captureDiag>;
+const managers: RulesManager[] = [];
+beforeEach(() => {
+  logs = captureDiag();
+});
+afterEach(async () => {
+  await Promise.all(managers.splice(0).map((manager) => manager.close()));
+  logs.stop();
+});
+
+describe('a rules manager on a large content', () => {
+  test('the fixture is large enough to take the off-thread path', () => {
+    expect(large(LANES, 'a').length).toBeGreaterThan(PARSE_IN_WORKER_CHARS);
+  });
+
+  test('loads and reloads it while the event loop keeps running, with the same decisions and policy as a synchronous parse', async () => {
+    const source = testSource(large(LANES, 'a'));
+    const rules = createRulesManager(source);
+    managers.push(rules);
+    let ticks = 0;
+    const probe = setInterval(() => ticks++, 1);
+    try {
+      await rules.ready();
+      expect(laneOf(rules, `a-${LANES - 1}`)).toBe(`a-${LANES - 1}`);
+      expect(rules.current()?.policy).toEqual(fallbackPolicy(parseRules(large(LANES, 'a')).rules));
+      expect(rules.current()?.policy.fallback['a-0']).toEqual(['rc', 'base']);
+      const ticksAtLoad = ticks;
+      const next = nextApplied(rules, 20_000);
+      source.publish(large(LANES, 'b'));
+      // Nothing is swapped until the new rules are whole: the old ones serve meanwhile.
+      expect(laneOf(rules, 'a-7')).toBe('a-7');
+      const applied = await next;
+      expect(applied.revision).toBe(2);
+      expect(ticks).toBeGreaterThan(ticksAtLoad); // the loop ran during the reload
+      expect(laneOf(rules, 'a-7')).toBeUndefined();
+      expect(laneOf(rules, 'b-7')).toBe('b-7');
+      expect(rules.matcher()?.match(requestView({ headers: { 'x-env': 'b-9-xyz' } }))).toBe('b-9');
+      expect(rules.status()).toMatchObject({ state: 'ok', revision: 2 });
+    } finally {
+      clearInterval(probe);
+    }
+  }, 30_000);
+
+  test('a newer content supersedes one still being built: only the newest is applied, as one revision', async () => {
+    const source = testSource(large(LANES, 'a'));
+    const rules = createRulesManager(source);
+    managers.push(rules);
+    await rules.ready();
+    const revisions: number[] = [];
+    rules.onChange(({ revision }) => revisions.push(revision));
+    const applied = nextApplied(rules, 20_000);
+    source.publish(large(LANES, 'b'));
+    source.publish(large(LANES, 'c'));
+    expect((await applied).revision).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(revisions).toEqual([2]);
+    expect(laneOf(rules, 'c-3')).toBe('c-3');
+    expect(laneOf(rules, 'b-3')).toBeUndefined();
+  }, 30_000);
+
+  test('an invalid large content is rejected with every problem; the last good rules stay', async () => {
+    const source = testSource(large(LANES, 'a'));
+    const rules = createRulesManager(source);
+    managers.push(rules);
+    await rules.ready();
+    const broken = large(LANES, 'b').replace("tag: b-5\n", 'tag: "b 5"\n').replace("operator: regex, value: '^b-9-[a-z]+$'", "operator: regex, value: '(x)\\1'");
+    source.publish(broken);
+    const deadline = Date.now() + 20_000;
+    while (rules.status().state !== 'degraded' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const status = rules.status();
+    expect(status.state).toBe('degraded');
+    expect(status.revision).toBe(1);
+    expect(laneOf(rules, 'a-5')).toBe('a-5');
+    // Every problem, each with its path, in one pass.
+    expect(status.lastError?.issues.filter((issue) => issue.severity === 'error').map((issue) => issue.path)).toEqual(['documents[0].lanes[5].tag', 'documents[0].lanes[9].match[1].value']);
+  }, 30_000);
+
+  test('a large content back to the one in force after a rejection is restored without a rebuild', async () => {
+    const good = large(LANES, 'a');
+    const source = testSource(good);
+    const rules = createRulesManager(source);
+    managers.push(rules);
+    await rules.ready();
+    source.publish('lanes: [');
+    expect(rules.status().state).toBe('degraded');
+    source.publish(good);
+    expect(rules.status()).toMatchObject({ state: 'ok', revision: 1 });
+  }, 30_000);
+});
