@@ -343,16 +343,32 @@ const memory: Suite = {
 /** In run order. The chain runs last among the CPU-heavy ones so micro figures see a quiet machine. */
 const rules: Suite = {
   name: 'rules',
-  description: 'parsing 10,000 lanes, and the longest event-loop block of a 10,000-lane reload (worker parse, sliced compile)',
+  description: 'parsing 10,000 lanes, and the longest the event loop is held while a rules manager loads and reloads 10,000 lanes (worker parse, sliced compile)',
   async run(ctx) {
-    ctx.log('10,000 lanes: parseRules, then a reload off the event loop');
-    const { parseMs, reloadBlockMs, reloadMs } = await benchRulesReload({ rounds: ctx.quick ? 1 : 3 });
+    ctx.log('10,000 lanes: parseRules, then a rules manager loading them and applying two updates (1 % of the lanes changed)');
+    const r = await benchRulesReload({ rounds: ctx.quick ? 1 : 3 });
+    const ms = (v: number) => round(v, 1);
+    const result = {
+      rules: {
+        parse_10k_ms: round(r.parseMs, 0),
+        reload_block_ms: ms(r.reloadBlockMs),
+        reload_delay_ms: ms(r.reloadDelayMs),
+        load_block_ms: ms(r.loadBlockMs),
+        load_delay_ms: ms(r.loadDelayMs),
+        reload_10k_ms: round(r.reloadMs, 0),
+        block_measured_by: r.method,
+        loadavg: r.loadavg,
+      },
+    };
+    const held = r.method === 'schedstat' ? 'main thread on a CPU between two 1 ms ticks' : 'longest delay of a 1 ms interval';
     return {
-      result: { rules: { parse_10k_ms: round(parseMs, 0), reload_block_ms: round(reloadBlockMs), reload_10k_ms: round(reloadMs, 0) } },
+      result,
       rows: [
-        { name: 'rules.parse_10k_ms', value: `${round(parseMs, 0)} ms` },
-        { name: 'rules.reload_block_ms', value: `${round(reloadBlockMs)} ms`, target: '≤ 10 ms', met: reloadBlockMs <= 10 },
-        { name: 'rules.reload_10k_ms (wall time of the reload)', value: `${round(reloadMs, 0)} ms` },
+        { name: 'rules.parse_10k_ms (parseRules, synchronous)', value: `${result.rules.parse_10k_ms} ms` },
+        { name: `rules.reload_block_ms: a reload of 10,000 lanes, 1 % changed (${held})`, value: `${result.rules.reload_block_ms} ms`, target: '≤ 10 ms', met: r.reloadBlockMs <= 10 },
+        { name: 'rules.reload_delay_ms: the same reload, longest delay of the 1 ms interval (includes time the OS ran other threads)', value: `${result.rules.reload_delay_ms} ms (load ${r.loadavg.map((x) => x.toFixed(2)).join(' → ')})` },
+        { name: 'rules.load_block_ms: the first 10,000-lane content of a new manager, every regex compiled', value: `${result.rules.load_block_ms} ms (delay ${result.rules.load_delay_ms} ms)` },
+        { name: 'rules.reload_10k_ms (wall time from publish to the revision applied)', value: `${result.rules.reload_10k_ms} ms` },
       ],
     };
   },
