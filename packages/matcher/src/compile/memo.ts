@@ -10,6 +10,8 @@ import type { Test } from './predicate.js';
  */
 export class Memo {
   readonly #uses = new Map<string, number>();
+  /** Each predicate's key, made once in the first pass for the second. */
+  readonly #keys = new Map<Predicate, string>();
   readonly #fieldSlots = new Map<string, number>();
   readonly #predicateSlots = new Map<string, Test>();
   /** Readers by field slot. */
@@ -24,6 +26,7 @@ export class Memo {
       return;
     }
     const key = predicateKey(condition);
+    this.#keys.set(condition, key);
     this.#uses.set(key, (this.#uses.get(key) ?? 0) + 1);
   }
 
@@ -40,7 +43,7 @@ export class Memo {
 
   /** `test`, memoised in a result slot when the predicate appears in more than one place. */
   predicate(predicate: Predicate, test: Test): Test {
-    const key = predicateKey(predicate);
+    const key = this.#keys.get(predicate) ?? predicateKey(predicate);
     if ((this.#uses.get(key) ?? 0) < 2) return test;
     const existing = this.#predicateSlots.get(key);
     if (existing) return existing;
