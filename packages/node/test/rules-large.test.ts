@@ -28,15 +28,21 @@ afterEach(async () => {
   logs.stop();
 });
 
+/** A manager on a test source holding `text`, closed after the test. */
+function manage(text: string): { source: ReturnType<typeof testSource>; rules: RulesManager } {
+  const source = testSource(text);
+  const rules = createRulesManager(source);
+  managers.push(rules);
+  return { source, rules };
+}
+
 describe('a rules manager on a large content', () => {
   test('the fixture is large enough to take the off-thread path', () => {
     expect(large(LANES, 'a').length).toBeGreaterThan(PARSE_IN_WORKER_CHARS);
   });
 
   test('loads and reloads it while the event loop keeps running, with the same decisions and policy as a synchronous parse', async () => {
-    const source = testSource(large(LANES, 'a'));
-    const rules = createRulesManager(source);
-    managers.push(rules);
+    const { source, rules } = manage(large(LANES, 'a'));
     let ticks = 0;
     const probe = setInterval(() => ticks++, 1);
     try {
@@ -62,9 +68,7 @@ describe('a rules manager on a large content', () => {
   }, 30_000);
 
   test('a newer content supersedes one still being built: only the newest is applied, as one revision', async () => {
-    const source = testSource(large(LANES, 'a'));
-    const rules = createRulesManager(source);
-    managers.push(rules);
+    const { source, rules } = manage(large(LANES, 'a'));
     await rules.ready();
     const revisions: number[] = [];
     rules.onChange(({ revision }) => revisions.push(revision));
@@ -79,9 +83,7 @@ describe('a rules manager on a large content', () => {
   }, 30_000);
 
   test('an invalid large content is rejected with every problem; the last good rules stay', async () => {
-    const source = testSource(large(LANES, 'a'));
-    const rules = createRulesManager(source);
-    managers.push(rules);
+    const { source, rules } = manage(large(LANES, 'a'));
     await rules.ready();
     const broken = large(LANES, 'b').replace("tag: b-5\n", 'tag: "b 5"\n').replace("operator: regex, value: '^b-9-[a-z]+$'", "operator: regex, value: '(x)\\1'");
     source.publish(broken);
@@ -97,9 +99,7 @@ describe('a rules manager on a large content', () => {
 
   test('a large content back to the one in force after a rejection is restored without a rebuild', async () => {
     const good = large(LANES, 'a');
-    const source = testSource(good);
-    const rules = createRulesManager(source);
-    managers.push(rules);
+    const { source, rules } = manage(good);
     await rules.ready();
     source.publish('lanes: [');
     expect(rules.status().state).toBe('degraded');
