@@ -1,6 +1,5 @@
 import { diag, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
-import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { carriersOrDefault, getLane, getLaneTrail, recordSelection } from '@graylane/context';
 import type { Carriers, LaneTrail } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
@@ -225,13 +224,9 @@ class Call implements OutboundCall {
   }
 
   selectNow(): Selection | undefined {
-    try {
-      return this.#core.router.select(this.service, this.lane);
-    } catch (error) {
-      // Not listed yet (the router has started watching it): select() waits for the first list.
-      if (isGraylaneError(error) && error.code === ErrorCode.NOT_READY) return undefined;
-      throw error;
-    }
+    const { router } = this.#core;
+    // Not listed yet: select() watches the service and waits for its first list.
+    return router.listed(this.service) ? router.select(this.service, this.lane) : undefined;
   }
 
   selected(selection: Selection, method: string | undefined, replayable = true): boolean {

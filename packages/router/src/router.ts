@@ -211,6 +211,8 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
       return state !== undefined && (state.unsubscribe !== undefined || state.index !== undefined);
     },
 
+    listed: (service) => states.get(service)?.index !== undefined,
+
     services: () => [...states].filter(([, s]) => s.index !== undefined).map(([name]) => name),
 
     instances: (service) => states.get(service)?.index?.instances ?? [],

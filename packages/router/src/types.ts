@@ -169,6 +169,12 @@ export interface LaneRouter {
    * {@link LaneRouter.update}. Outbound adapters route only hosts the router knows (or was told of).
    */
   knows(service: string): boolean;
+  /**
+   * True when the router has an instance list for the service (an empty one counts), so that
+   * {@link LaneRouter.select} answers now instead of throwing `GRAYLANE_ERR_NOT_READY`. Starts
+   * nothing: a service not listed yet is watched by the first `select`/`selectAsync`/`ready`.
+   */
+  listed(service: string): boolean;
   /** The services the router has an instance list for, in no particular order. */
   services(): readonly string[];
   /** The last instance list of `service` (every instance, usable or not); empty when unknown. */

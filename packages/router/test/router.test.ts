@@ -59,6 +59,20 @@ describe('createRouter', () => {
     expect(router.select('orders', 'gray').servedLane).toBeUndefined();
   });
 
+  it('says whether a service is listed, without watching it', () => {
+    const { registry, publish, subscribed } = manualRegistry();
+    const router = createRouter(registry);
+    expect(router.listed('orders')).toBe(false);
+    expect(subscribed).toEqual([]);
+    void router.ready(['orders']);
+    expect(router.listed('orders')).toBe(false);
+    publish('orders', []);
+    expect(router.listed('orders')).toBe(true); // an empty list counts
+    router.update('stock', [instance(1)]);
+    expect(router.listed('stock')).toBe(true);
+    expect(router.listed('nobody')).toBe(false);
+  });
+
   it('follows registry updates, including an empty list', () => {
     const { registry, publish } = manualRegistry();
     const router = createRouter(registry);
