@@ -1,16 +1,6 @@
-import { ErrorCode, GraylaneError } from '@graylane/core';
+import { ErrorCode } from '@graylane/core';
 import { buildLaneIndex, compilePolicy, createRouter, selectFromIndex } from '../src/index.js';
-import { instance } from './helpers.js';
-
-function errorOf(fn: () => unknown): GraylaneError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GraylaneError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraylaneError');
-}
+import { errorOf, instance } from './helpers.js';
 
 /** base 1-2, gray 3-6 (5 unhealthy, 6 disabled), rc 7-8, secure 9-10. */
 const fleet = [

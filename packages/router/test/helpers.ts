@@ -1,3 +1,4 @@
+import { GraylaneError } from '@graylane/core';
 import type { Instance } from '@graylane/core';
 
 /** A test instance of `service` on port `port`; overrides win. */
@@ -47,4 +48,15 @@ export function manualClock(start = 1_000_000) {
       now += ms;
     },
   };
+}
+
+/** The GraylaneError `fn` throws; fails the test when it throws anything else, or nothing. */
+export function errorOf(fn: () => unknown): GraylaneError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof GraylaneError) return error;
+    throw error;
+  }
+  throw new Error('expected a GraylaneError');
 }

@@ -1,17 +1,7 @@
-import { ErrorCode, GraylaneError, type Instance } from '@graylane/core';
+import { ErrorCode, type Instance } from '@graylane/core';
 import { createRouter, OUTLIER_DEFAULTS } from '../src/index.js';
 import type { LaneRouter, RouterOptions } from '../src/index.js';
-import { instance, manualClock, tally } from './helpers.js';
-
-function errorOf(fn: () => unknown): GraylaneError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GraylaneError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraylaneError');
-}
+import { errorOf, instance, manualClock, tally } from './helpers.js';
 
 const id = (port: number) => `10.0.0.1:${port}`;
 const ref = (port: number) => ({ service: 'orders', id: id(port) });

@@ -1,16 +1,6 @@
-import { ErrorCode, GraylaneError } from '@graylane/core';
+import { ErrorCode } from '@graylane/core';
 import { buildLaneIndex, compilePolicy, selectFromIndex } from '../src/index.js';
-import { instance, tally } from './helpers.js';
-
-function errorOf(fn: () => unknown): GraylaneError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GraylaneError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraylaneError');
-}
+import { errorOf, instance, tally } from './helpers.js';
 
 describe('selectFromIndex: lanes', () => {
   const fleet = [instance(1), instance(2), instance(3, 'gray'), instance(4, 'rc'), instance(5, 'other')];

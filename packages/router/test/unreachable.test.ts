@@ -1,17 +1,7 @@
-import { ErrorCode, GraylaneError } from '@graylane/core';
+import { ErrorCode } from '@graylane/core';
 import { createRouter } from '../src/index.js';
 import type { LaneRouter } from '../src/index.js';
-import { instance } from './helpers.js';
-
-function errorOf(fn: () => unknown): GraylaneError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof GraylaneError) return error;
-    throw error;
-  }
-  throw new Error('expected a GraylaneError');
-}
+import { errorOf, instance } from './helpers.js';
 
 /** ids of `ports` on the helpers' host. */
 const ids = (...ports: number[]) => new Set(ports.map((p) => `10.0.0.1:${p}`));
