@@ -9,54 +9,17 @@
  * of `minHealthy: 2` the gray lane, down to one instance, falls back to base. Every run counts
  * failed requests and wrong lanes: none allowed.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { createInstance, laneMetadata } from '@graylane/core';
 import { ensureContextManager } from '@graylane/context';
 import { createGateway } from '@graylane/gateway';
 import type { Gateway } from '@graylane/gateway';
 import { createRouter } from '@graylane/router';
 import type { FallbackStep, LaneRouter, RouterOptions } from '@graylane/router';
+import { kill, killAllUpstreams, startUpstream } from './upstreams.js';
+import type { Upstream } from './upstreams.js';
 
-const UPSTREAM = join(__dirname, 'fixtures', 'lane-upstream.cjs');
-
-interface Upstream {
-  readonly name: string;
-  readonly lane: string | undefined;
-  readonly port: number;
-  readonly child: ChildProcess;
-}
-
-const children = new Set<ChildProcess>();
-
-/** Starts one instance of C; resolves once it listens. */
-async function startUpstream(name: string, lane: string | undefined): Promise<Upstream> {
-  const child = spawn(process.execPath, [UPSTREAM], {
-    env: { ...process.env, NAME: name, LANE: lane ?? '', IDLE_MS: '60000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before listening`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-  });
-  return { name, lane, port, child };
-}
-
-function kill(upstream: Upstream): Promise<void> {
-  return new Promise((resolve) => {
-    if (upstream.child.exitCode !== null || upstream.child.signalCode !== null) return resolve();
-    upstream.child.once('exit', () => resolve());
-    upstream.child.kill('SIGKILL');
-  });
-}
+/** Upstreams keep idle connections for a minute: no idle close races the test's requests. */
+const LONG_IDLE = { IDLE_MS: '60000' };
 
 interface Answer {
   readonly lane: string | undefined;
@@ -82,10 +45,10 @@ interface Run {
 /** The world of one test: four instances of C, a router with `options`, a gateway in front. */
 async function world(options: RouterOptions) {
   const upstreams = await Promise.all([
-    startUpstream('c-base-1', undefined),
-    startUpstream('c-base-2', undefined),
-    startUpstream('c-gray-1', 'gray'),
-    startUpstream('c-gray-2', 'gray'),
+    startUpstream('c-base-1', undefined, LONG_IDLE),
+    startUpstream('c-base-2', undefined, LONG_IDLE),
+    startUpstream('c-gray-1', 'gray', LONG_IDLE),
+    startUpstream('c-gray-2', 'gray', LONG_IDLE),
   ]);
   const router = createRouter(undefined, options);
   router.update(
@@ -179,7 +142,7 @@ describe('lanes that protect themselves: a gray instance SIGKILLed and still lis
   afterEach(async () => {
     await gateway?.close();
     router?.close();
-    await Promise.all([...children].map((child) => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGKILL')))));
+    await killAllUpstreams();
   });
 
   afterAll(() => {

@@ -5,54 +5,14 @@
  * the registry notices, which is the window these tests cover). Load is bounded; every test counts
  * lost requests and wrong lanes.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ErrorCode, createInstance, laneMetadata } from '@graylane/core';
 import { ensureContextManager } from '@graylane/context';
 import { createGateway } from '@graylane/gateway';
 import type { Gateway } from '@graylane/gateway';
 import { createRouter } from '@graylane/router';
 import type { LaneRouter } from '@graylane/router';
-
-const UPSTREAM = join(__dirname, 'fixtures', 'lane-upstream.cjs');
-
-interface Upstream {
-  readonly name: string;
-  readonly lane: string | undefined;
-  readonly port: number;
-  readonly child: ChildProcess;
-}
-
-const children = new Set<ChildProcess>();
-
-/** Starts one upstream process; resolves once it listens. */
-async function startUpstream(name: string, lane: string | undefined, env: Record<string, string> = {}): Promise<Upstream> {
-  const child = spawn(process.execPath, [UPSTREAM], {
-    env: { ...process.env, NAME: name, LANE: lane ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 10 s`)), 10_000);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before listening`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { port: number }).port);
-    });
-  });
-  return { name, lane, port, child };
-}
-
-function kill(upstream: Upstream): Promise<void> {
-  return new Promise((resolve) => {
-    if (upstream.child.exitCode !== null || upstream.child.signalCode !== null) return resolve();
-    upstream.child.once('exit', () => resolve());
-    upstream.child.kill('SIGKILL');
-  });
-}
+import { kill, killAllUpstreams, startUpstream } from './upstreams.js';
+import type { Upstream } from './upstreams.js';
 
 function list(router: LaneRouter, service: string, upstreams: readonly Upstream[]): void {
   router.update(
@@ -97,7 +57,7 @@ describe('transport faults at the entry gateway', () => {
   afterEach(async () => {
     await gateway.close();
     router.close();
-    await Promise.all([...children].map((child) => new Promise<void>((resolve) => (child.once('exit', () => resolve()), child.kill('SIGKILL')))));
+    await killAllUpstreams();
   });
 
   // Node's agent already refuses to reuse a connection announced as `timeout=1`; at 2 s it would
