@@ -111,6 +111,9 @@ export interface GraySplitResult {
   readonly graylane_routing_cpu_us_per_hop_loaded: Estimate;
   readonly nginx_cpu_us_per_proxied_request_loaded: Estimate;
   readonly graylane_routing_cpu_vs_nginx_loaded: Estimate;
+  /** Latency a routed hop adds with one connection (no queueing): (p50 − plain_entry's p50) ÷ 2, µs. */
+  readonly graylane_added_p50_c1_us_per_hop: Estimate;
+  readonly proxy_added_p50_c1_us_per_hop: Estimate;
   /**
    * Diagnostic: (graylane's A + B + C − proxy's A + B + C) ÷ 2, the same process layout (C split in
    * both) and plain code on the proxy side, so the cost of splitting C is not counted as graylane's.
@@ -149,6 +152,7 @@ export async function benchGraySplit(options: GraySplitOptions): Promise<GraySpl
     const c1: Cpu = (s) => s.cpu_us;
     const loaded: Cpu = (s) => s.cpu_us_loaded;
     const per = (added: number[], nginx: number[]) => estimate(added.map((x, i) => x / nginx[i]!));
+    const addedP50 = (v: Variant) => estimate(rounds(v).map((s, i) => ((s.p50_c1_ms - rounds('plain_entry')[i]!.p50_c1_ms) * 1000) / ROUTED_HOPS));
     const ratio = (a: Variant, b: Variant) => estimate(rounds(a).map((s, i) => s.rps / rounds(b)[i]!.rps));
     return {
       connections: options.connections,
@@ -168,6 +172,8 @@ export async function benchGraySplit(options: GraySplitOptions): Promise<GraySpl
       nginx_cpu_us_per_proxied_request_loaded: estimate(nginxPerProxied(loaded)),
       graylane_routing_cpu_vs_nginx_loaded: per(addedOver('plain_entry', loaded), nginxPerProxied(loaded)),
       graylane_routing_cpu_us_per_hop_vs_proxy_services: estimate(addedOver('proxy', c1)),
+      graylane_added_p50_c1_us_per_hop: addedP50('graylane'),
+      proxy_added_p50_c1_us_per_hop: addedP50('proxy'),
     };
   } finally {
     log('stopping the gray-split processes');

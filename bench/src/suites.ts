@@ -215,6 +215,8 @@ const graySplit: Suite = {
       ...withCiKeys('nginx_cpu_us_per_proxied_request_loaded', r.nginx_cpu_us_per_proxied_request_loaded, 0),
       ...withCiKeys('graylane_routing_cpu_vs_nginx_loaded', r.graylane_routing_cpu_vs_nginx_loaded, 2),
       ...withCiKeys('graylane_routing_cpu_us_per_hop_vs_proxy_services', r.graylane_routing_cpu_us_per_hop_vs_proxy_services, 0),
+      ...withCiKeys('graylane_added_p50_c1_us_per_hop', r.graylane_added_p50_c1_us_per_hop, 0),
+      ...withCiKeys('proxy_added_p50_c1_us_per_hop', r.proxy_added_p50_c1_us_per_hop, 0),
     };
     const line = (name: 'graylane' | 'proxy' | 'plain_entry') => {
       const f = s[name];
@@ -235,6 +237,7 @@ const graySplit: Suite = {
       { name: 'gray split: graylane routing CPU / nginx CPU per hop, 1 connection (`chain.gray_split.graylane_routing_cpu_vs_nginx`)', value: withCi(r.graylane_routing_cpu_vs_nginx, 2), target: '≤ 0.1', met: r.graylane_routing_cpu_vs_nginx.median <= 0.1 },
       { name: `gray split: the same three under load (${r.connections} connections): graylane µs per hop; nginx µs per proxied request; ratio`, value: `${withCi(r.graylane_routing_cpu_us_per_hop_loaded, 0)}; ${withCi(r.nginx_cpu_us_per_proxied_request_loaded, 0)}; ${withCi(r.graylane_routing_cpu_vs_nginx_loaded, 2)}` },
       { name: "gray split: graylane routing CPU µs per hop against proxy's services (same process layout), 1 connection", value: withCi(r.graylane_routing_cpu_us_per_hop_vs_proxy_services, 0) },
+      { name: 'gray split: p50 latency a routed hop adds at 1 connection, vs plain_entry (÷ 2): graylane; proxy', value: `${withCi(r.graylane_added_p50_c1_us_per_hop, 0)} µs; ${withCi(r.proxy_added_p50_c1_us_per_hop, 0)} µs` },
       ...(['graylane', 'proxy', 'plain_entry'] as const).map((v) => ({ name: `gray split: CPU µs per request by process, ${v}, 1 connection (under load)`, value: `${byProcess(r.variants[v].cpu_us_per_req_by_process)} (${byProcess(r.variants[v].cpu_us_per_req_by_process_loaded)})` })),
       { name: 'gray split: load average (1, 5, 15 min) at start / end', value: `${r.loadavg_start.join(', ')} / ${r.loadavg_end.join(', ')}` },
     ];
