@@ -27,7 +27,7 @@ import { ensureContextManager, setLane } from '@graylane/context';
 import { runLaneConsumer, stampMessages } from '@graylane/kafka';
 import { createMemoryRegistry } from '@graylane/registry';
 import { Bench } from 'tinybench';
-import { median } from './micro-adapters.js';
+import { median, nsPerOperation } from './rounds.js';
 import type { Row, Suite } from './suites.js';
 
 type Brokers = typeof import('../../scripts/brokers/brokers.cjs');
@@ -117,17 +117,8 @@ export async function benchStamp(options: { rounds: number; timeMs: number }): P
       for (let i = 0; i < BATCH; i++) sink += { ...jobOpts }.attempts;
     }));
 
-  const rounds: Record<string, number[]> = {};
-  for (let round = 0; round < options.rounds; round++) {
-    await bench.run();
-    for (const task of bench.tasks) {
-      const result = task.result;
-      if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-      (rounds[task.name] ??= []).push((result.latency.p50 * 1e6) / BATCH);
-    }
-  }
+  const ns = await nsPerOperation(bench, options.rounds, BATCH);
   if (sink === 0) throw new Error('benchmark work was optimised away');
-  const ns = (name: string) => median(rounds[name] ?? []);
   return {
     kafka: { stampNs: ns('kafka: stampMessages'), baseNs: ns('kafka: copy') },
     rabbitmq: { stampNs: ns('rabbitmq: laneMessageOptions'), baseNs: ns('rabbitmq: copy') },

@@ -17,6 +17,7 @@ import { ensureContextManager, getLane, setLane } from '@graylane/context';
 import { graylaneMiddleware } from '@graylane/express';
 import { createRouter } from '@graylane/router';
 import { Bench } from 'tinybench';
+import { nsPerOperation } from './rounds.js';
 
 const BATCH = 1_000;
 
@@ -77,17 +78,8 @@ export async function benchAdapters(options: { rounds: number; timeMs: number })
     .add('axios: interceptor transform', axiosLoop(route))
     .add('axios: identity interceptor', axiosLoop(identity));
 
-  const rounds: Record<string, number[]> = {};
-  for (let round = 0; round < options.rounds; round++) {
-    await bench.run();
-    for (const task of bench.tasks) {
-      const result = task.result;
-      if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-      (rounds[task.name] ??= []).push((result.latency.p50 * 1e6) / BATCH);
-    }
-  }
+  const ns = await nsPerOperation(bench, options.rounds, BATCH);
   if (sink === 0) throw new Error('benchmark work was optimised away');
-  const ns = (name: string) => median(rounds[name] ?? []);
   return {
     expressNs: ns('express: middleware + handler'),
     expressBaseNs: ns('express: handler alone'),
@@ -128,7 +120,3 @@ export function routedInterceptor(service: string, firstPort: number): Fulfilled
   return route;
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}

@@ -15,7 +15,8 @@ import { AxiosHeaders, type InternalAxiosRequestConfig } from 'axios';
 import { ensureContextManager } from '@graylane/context';
 import { graylaneMiddleware } from '@graylane/express';
 import { Bench } from 'tinybench';
-import { median, routedInterceptor } from './micro-adapters.js';
+import { routedInterceptor } from './micro-adapters.js';
+import { median, nsPerOperation } from './rounds.js';
 import type { Fulfilled } from './micro-adapters.js';
 
 const BATCH = 500;
@@ -66,21 +67,13 @@ export async function benchHop(options: { rounds: number; timeMs: number }): Pro
   };
   const bench = new Bench({ time: options.timeMs, warmupTime: 100 });
   bench.add('hop with graylane', loop(withGraylane)).add('hop without graylane', loop(without));
-  const rounds: Record<string, number[]> = {};
-  for (let round = 0; round < options.rounds; round++) {
-    await bench.run();
-    for (const task of bench.tasks) {
-      const result = task.result;
-      if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-      (rounds[task.name] ??= []).push((result.latency.p50 * 1e6) / BATCH);
-    }
-  }
+  const ns = await nsPerOperation(bench, options.rounds, BATCH);
   const hopBytes = await bytesPerHop(withGraylane);
   const hopBaseBytes = await bytesPerHop(without);
   if (sink === 0) throw new Error('benchmark work was optimised away');
   return {
-    hopNs: median(rounds['hop with graylane'] ?? []),
-    hopBaseNs: median(rounds['hop without graylane'] ?? []),
+    hopNs: ns('hop with graylane'),
+    hopBaseNs: ns('hop without graylane'),
     hopBytes,
     hopBaseBytes,
   };

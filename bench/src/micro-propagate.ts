@@ -7,6 +7,7 @@ import { ROOT_CONTEXT, context, propagation } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { LanePropagator, ensureContextManager, extractLane, injectLane, setLane } from '@graylane/context';
 import { Bench } from 'tinybench';
+import { nsPerOperation } from './rounds.js';
 
 /** Operations per benchmark iteration, so that each sample is well above the timer's resolution. */
 const BATCH = 1_000;
@@ -88,17 +89,8 @@ export async function benchPropagate(): Promise<PropagateResult> {
       for (let i = 0; i < BATCH; i++) await context.with(laneCtx, step);
     });
 
-  const rounds: Record<string, number[]> = {};
-  for (let round = 0; round < ROUNDS; round++) {
-    await bench.run();
-    for (const task of bench.tasks) {
-      const result = task.result;
-      if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
-      (rounds[task.name] ??= []).push((result.latency.p50 * 1e6) / BATCH);
-    }
-  }
+  const ns = await nsPerOperation(bench, ROUNDS, BATCH);
   if (sink === 0) throw new Error('benchmark work was optimised away');
-  const ns = (name: string) => median(rounds[name] ?? []);
   return {
     extractInjectNs: ns('extract+inject'),
     extractInjectWithOtelNs: ns('extract+inject (otel)'),
@@ -107,7 +99,3 @@ export async function benchPropagate(): Promise<PropagateResult> {
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
