@@ -14,7 +14,8 @@ export interface ConsumeInLaneOptions {
 
 /**
  * Most `wait` decisions taken for one message. The policy's waits end by themselves (each lasts
- * until `fallbackAfterMs` after the lane consumer vanished), so this only bounds a policy that keeps
+ * until `fallbackAfterMs` after the lane consumer vanished, or, with `laneCopies`, until the check
+ * of whether a lane has its own copy answers or times out), so this only bounds a policy that keeps
  * answering `wait` (a clock that does not advance): the message is then handled, never held forever.
  */
 export const MAX_WAIT_ROUNDS = 100;

@@ -9,8 +9,8 @@
  */
 export { extractMessageLane, injectLaneIntoMessage, runInMessageLane } from '@graylane/context';
 export type { MessageHeaders } from '@graylane/context';
-export { CONSUMER_METADATA_KEY, DEFAULT_FALLBACK_AFTER_MS, createLaneConsumerPolicy } from './policy.js';
-export type { LaneConsumerOptions, LaneConsumerPolicy, LaneDecision } from './policy.js';
+export { CONSUMER_METADATA_KEY, DEFAULT_FALLBACK_AFTER_MS, MAX_TRACKED_LANES, createLaneConsumerPolicy } from './policy.js';
+export type { LaneAdopter, LaneConsumerOptions, LaneConsumerPolicy, LaneCopies, LaneDecision } from './policy.js';
 export { MAX_WAIT_ROUNDS, consumeInLane } from './consume.js';
 export type { ConsumeInLaneOptions } from './consume.js';
 export { recordJobLane, runJobInLane } from './jobs.js';
