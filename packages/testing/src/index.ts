@@ -18,5 +18,13 @@ export { echoServers } from './echo.js';
 export type { Seen } from './echo.js';
 export { createFakeClock } from './clock.js';
 export type { FakeClock } from './clock.js';
-export { describeMessagingContract } from './messaging-contract.js';
-export type { ContractConsumeOptions, ContractConsumer, MessagingAdapter, MessagingContractOptions } from './messaging-contract.js';
+export { describeLaneAdoptionContract, describeMessagingContract, laggingRegistry } from './messaging-contract.js';
+export type {
+  AdoptionContractConsumer,
+  ContractConsumeOptions,
+  ContractConsumer,
+  LaneAdoptionAdapter,
+  LaneAdoptionContractOptions,
+  MessagingAdapter,
+  MessagingContractOptions,
+} from './messaging-contract.js';

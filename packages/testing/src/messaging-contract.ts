@@ -4,7 +4,7 @@
  * consumers register in and watch, a fresh topic per case, and the assertions.
  */
 import { getLane } from '@graylane/context';
-import type { Registry } from '@graylane/core';
+import type { Instance, Registry } from '@graylane/core';
 
 /** A consumer the factory started; `stop` deregisters it and stops consuming. */
 export interface ContractConsumer {
@@ -195,5 +195,273 @@ export function describeMessagingContract(name: string, factory: () => Promise<M
       expect(base.map((s) => s.payload).sort()).toEqual(['after', 'bad-tag', 'huge-baggage', 'junk-baggage']);
       expect(base.every((s) => s.lane === undefined)).toBe(true);
     }, timeoutMs * 3);
+  });
+}
+
+/** A consumer of {@link describeLaneAdoptionContract}: it can also crash, and a base one tells what it adopts. */
+export interface AdoptionContractConsumer extends ContractConsumer {
+  /**
+   * Closes the consumer's client as a crash would (Kafka: the consumer disconnects; RabbitMQ: its
+   * connection closes), without deregistering it: the suite deregisters it later, as a registration
+   * that expires.
+   */
+  crash(): Promise<void>;
+  /** Base only: the lanes whose group/queue it adopts now (an adopter starting, running or stopping). */
+  adopting(): readonly string[];
+}
+
+/**
+ * What a broker adapter with a group or queue per lane (Kafka, RabbitMQ) provides to
+ * {@link describeLaneAdoptionContract}: consumers that can crash.
+ */
+export interface LaneAdoptionAdapter extends MessagingAdapter {
+  consume(topic: string, options: ContractConsumeOptions, handler: (payload: string) => void | Promise<void>): Promise<AdoptionContractConsumer>;
+}
+
+/** Options of {@link describeLaneAdoptionContract}. */
+export interface LaneAdoptionContractOptions extends MessagingContractOptions {
+  /** How late base's view of the registry is in the cases that need a lagging view. Default 1000 ms. */
+  readonly lagMs?: number;
+  /** How long an adopter may take to start or stop (a consumer group's join or rebalance). Default `timeoutMs`. */
+  readonly adoptMs?: number;
+}
+
+/**
+ * A registry whose snapshots reach the listeners `lagMs` late, as a file registry's poll or a Nacos
+ * push does: base watching it keeps seeing a lane live for `lagMs` after it left.
+ */
+export function laggingRegistry(registry: Registry, lagMs: number): Registry {
+  return {
+    kind: `${registry.kind}+lag`,
+    register: (r) => registry.register(r),
+    deregister: (r) => registry.deregister(r),
+    subscribe(service, listener) {
+      let open = true;
+      const timers = new Set<NodeJS.Timeout>();
+      const stop = registry.subscribe(service, (list) => {
+        const copy = [...list];
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (open) listener(copy);
+        }, lagMs);
+        timers.add(timer);
+      });
+      return () => {
+        open = false;
+        for (const timer of timers) clearTimeout(timer);
+        stop();
+      };
+    },
+    close: async () => undefined,
+  };
+}
+
+/**
+ * The lane adoption contract of the brokers where every lane of a service has its own copy of each
+ * message (a consumer group or a queue per lane): when a lane is gone and never returns, base adopts
+ * the lane's group/queue after `fallbackAfterMs`, so no lane message waits forever; it lets go when
+ * the lane is back; a strict lane is never adopted.
+ */
+export function describeLaneAdoptionContract(name: string, factory: () => Promise<LaneAdoptionAdapter>, options: LaneAdoptionContractOptions): void {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const settleMs = options.settleMs ?? 1500;
+  const fallbackAfterMs = options.fallbackAfterMs ?? 1500;
+  const lagMs = options.lagMs ?? 1000;
+  const adoptMs = options.adoptMs ?? timeoutMs;
+  const caseMs = (timeoutMs + adoptMs + lagMs + fallbackAfterMs) * 3;
+
+  describe(`lane adoption contract: ${name}`, () => {
+    let adapter: LaneAdoptionAdapter;
+    let registry: Registry;
+    let consumers: AdoptionContractConsumer[] = [];
+    let service: string;
+
+    beforeEach(async () => {
+      adapter = await factory();
+      registry = options.createRegistry();
+      service = `svc-${++serial}`;
+    });
+    afterEach(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+      consumers = [];
+      await adapter.close();
+      await registry.close();
+    });
+
+    interface StartOptions {
+      readonly strict?: readonly string[];
+      readonly registry?: Registry;
+      /** How long the handler takes per message. */
+      readonly delayMs?: number;
+    }
+    const start = async (topic: string, lane: string | undefined, seen: Seen[], extra: StartOptions = {}) => {
+      const c = await adapter.consume(
+        topic,
+        { service, lane, registry: extra.registry ?? registry, fallbackAfterMs, ...(extra.strict ? { strict: extra.strict } : {}) },
+        async (payload) => {
+          if (extra.delayMs !== undefined) await pause(extra.delayMs);
+          seen.push({ payload, lane: getLane(), at: Date.now() });
+        },
+      );
+      consumers.push(c);
+      return c;
+    };
+    const stop = async (c: AdoptionContractConsumer) => {
+      await c.stop();
+      consumers = consumers.filter((x) => x !== c);
+    };
+    const lanesNow = async (): Promise<readonly Instance[]> => {
+      let list: readonly Instance[] | undefined;
+      const stopWatch = registry.subscribe(service, (l) => (list = l));
+      try {
+        await until(() => list !== undefined, 'a registry snapshot', timeoutMs);
+      } finally {
+        stopWatch();
+      }
+      return list ?? [];
+    };
+    const waitLanes = async (what: string, ok: (lanes: (string | undefined)[]) => boolean) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (ok((await lanesNow()).map((i) => i.lane))) return;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await pause(20);
+      }
+    };
+    const waitLive = (lane: string) => waitLanes(`the ${lane} consumer to register`, (l) => l.includes(lane));
+    const waitGone = (lane: string) => waitLanes(`the ${lane} consumer to deregister`, (l) => !l.includes(lane));
+    const payloads = (seen: readonly Seen[]) => seen.map((s) => s.payload).sort();
+    const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+    it('graceful stop inside the registry\'s propagation window: every lane message produced then is handled once, by base, in the lane', async () => {
+      const topic = uniqueTopic('adopt-stop');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      await start(topic, undefined, base, { registry: laggingRegistry(registry, lagMs) });
+      await waitLive('gray');
+      await pause(lagMs + 200); // base's view has it live too
+      for (const id of ids('g', 3)) await adapter.produce(topic, id, 'gray');
+      await until(() => gray.length === 3, 'the gray consumer to handle its first messages', timeoutMs);
+      await stop(g);
+      const stoppedAt = Date.now();
+      // Base's view still shows gray live for lagMs: base skips its own copies of these.
+      const window = ids('w', 5);
+      for (const id of window) await adapter.produce(topic, id, 'gray');
+      expect(Date.now() - stoppedAt).toBeLessThan(lagMs);
+      await until(() => base.length >= window.length, 'base to handle the gray messages produced as gray left', lagMs + fallbackAfterMs + adoptMs + timeoutMs);
+      await pause(settleMs);
+      expect(payloads(base)).toEqual(window);
+      expect(base.every((s) => s.lane === 'gray')).toBe(true);
+      // Not before gray was gone fallbackAfterMs in base's view (it left at stoppedAt; the view lags lagMs).
+      expect(Math.min(...base.map((s) => s.at)) - stoppedAt).toBeGreaterThanOrEqual(fallbackAfterMs - 50);
+      expect(payloads(gray)).toEqual(ids('g', 3));
+    }, caseMs);
+
+    it('crash: the lane\'s unconsumed backlog and what is produced before its registration expires are handled by base', async () => {
+      const topic = uniqueTopic('adopt-crash');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray, { delayMs: 300 });
+      const b = await start(topic, undefined, base);
+      await waitLive('gray');
+      const backlog = ids('c', 6);
+      for (const id of backlog) await adapter.produce(topic, id, 'gray');
+      await until(() => gray.length >= 1, 'the gray consumer to handle its first message', timeoutMs);
+      const [instance] = (await lanesNow()).filter((i) => i.lane === 'gray');
+      expect(instance).toBeDefined();
+      await g.crash();
+      // Still registered: base sees gray live and skips these.
+      const meanwhile = ids('m', 3);
+      for (const id of meanwhile) await adapter.produce(topic, id, 'gray');
+      await adapter.produce(topic, 'b0', undefined);
+      await pause(500);
+      expect(b.adopting()).toEqual([]);
+      // The registration expires.
+      await registry.deregister({ service, host: instance!.host, port: instance!.port, lane: 'gray' });
+      const handledByGray = new Set(gray.map((s) => s.payload));
+      const expected = [...backlog, ...meanwhile].filter((id) => !handledByGray.has(id));
+      await until(
+        () => expected.every((id) => base.some((s) => s.payload === id)),
+        `base to handle ${expected.join(', ')}`,
+        fallbackAfterMs + adoptMs + timeoutMs,
+      );
+      await pause(settleMs);
+      expect(base.filter((s) => s.payload === 'b0')).toEqual([expect.objectContaining({ lane: undefined })]);
+      const grayByBase = base.filter((s) => s.payload !== 'b0');
+      expect(grayByBase.every((s) => s.lane === 'gray')).toBe(true);
+      // At least once: the message gray had in hand when it crashed may be handled twice; nothing else.
+      const union = new Set([...gray, ...grayByBase].map((s) => s.payload));
+      expect([...union].sort()).toEqual([...backlog, ...meanwhile].sort());
+      expect(new Set(grayByBase.map((s) => s.payload)).size).toBe(grayByBase.length);
+      expect(b.adopting()).toEqual(['gray']);
+    }, caseMs);
+
+    it('the lane returns: the adopter stops, the lane consumer takes its messages again, base handles none of them', async () => {
+      const topic = uniqueTopic('adopt-return');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      const b = await start(topic, undefined, base);
+      await waitLive('gray');
+      await stop(g);
+      await waitGone('gray');
+      await adapter.produce(topic, 'r-away', 'gray');
+      await until(() => base.length === 1, 'base to adopt the gray message', fallbackAfterMs + adoptMs + timeoutMs);
+      expect(b.adopting()).toEqual(['gray']);
+      const back: Seen[] = [];
+      await start(topic, 'gray', back);
+      await waitLive('gray');
+      await until(() => b.adopting().length === 0, 'the adopter to stop', adoptMs + timeoutMs);
+      const again = ids('r', 4);
+      for (const id of again) await adapter.produce(topic, id, 'gray');
+      await until(() => again.every((id) => back.some((s) => s.payload === id)), 'the returned gray consumer to handle its messages', adoptMs + timeoutMs);
+      await pause(settleMs);
+      expect(payloads(base)).toEqual(['r-away']);
+      expect(payloads(back)).toEqual(again);
+      expect(back.every((s) => s.lane === 'gray')).toBe(true);
+      expect(gray).toHaveLength(0);
+    }, caseMs);
+
+    it('base started after the lane died adopts its existing group/queue: the lane\'s backlog too', async () => {
+      const topic = uniqueTopic('adopt-late');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      await waitLive('gray');
+      await adapter.produce(topic, 'g0', 'gray');
+      await until(() => gray.length === 1, 'the gray message', timeoutMs);
+      await stop(g);
+      await waitGone('gray');
+      await adapter.produce(topic, 'd0', 'gray'); // no base yet: only gray's group/queue keeps it
+      await start(topic, undefined, base);
+      await adapter.produce(topic, 'd1', 'gray');
+      await until(() => base.length >= 2, 'base to adopt the gray group/queue', fallbackAfterMs + adoptMs + timeoutMs);
+      await pause(settleMs);
+      expect(payloads(base)).toEqual(['d0', 'd1']);
+      expect(base.every((s) => s.lane === 'gray')).toBe(true);
+      expect(payloads(gray)).toEqual(['g0']);
+    }, caseMs);
+
+    it('a strict lane is never adopted: its messages wait in its own group/queue for the lane', async () => {
+      const topic = uniqueTopic('adopt-strict');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      const b = await start(topic, undefined, base, { strict: ['gray'] });
+      await waitLive('gray');
+      await stop(g);
+      await waitGone('gray');
+      await adapter.produce(topic, 's0', 'gray');
+      await adapter.produce(topic, 'b0', undefined);
+      await until(() => base.length >= 1, 'the base message', timeoutMs);
+      await pause(fallbackAfterMs + settleMs);
+      expect(b.adopting()).toEqual([]);
+      expect(payloads(base)).toEqual(['b0']);
+      const back: Seen[] = [];
+      await start(topic, 'gray', back);
+      await until(() => back.length >= 1, 'the gray consumer back to find its message', adoptMs + timeoutMs);
+      expect(payloads(back)).toEqual(['s0']);
+    }, caseMs);
   });
 }
