@@ -78,20 +78,29 @@ export function attachLaneRouting(instance: AxiosInstance, options: AxiosLaneOpt
 
   /**
    * The request's adapter, made to send the request again, to the next instance, when an attempt
-   * could not reach its instance. Retrying here, below axios's interceptors and transforms, sends
-   * the very request axios prepared: the user's interceptors run once and see one outcome.
+   * could not reach its instance, and to tell the router of each attempt's outcome. Retrying here,
+   * below axios's interceptors and transforms, sends the very request axios prepared: the user's
+   * interceptors run once and see one outcome.
    */
   function retrying(adapter: InternalAxiosRequestConfig['adapter'], target: Target, call: OutboundCall): AxiosAdapter {
     return async (config) => {
       const send = getAdapter(adapter ?? instance.defaults.adapter);
       for (;;) {
+        let response: AxiosResponse;
         try {
-          return await send(config);
+          response = await send(config);
         } catch (error) {
-          const next = answered(error) || !isReplayableBody(config.data) ? undefined : call.retryAfter(error);
+          if (answered(error)) {
+            call.answered();
+            throw error;
+          }
+          const next = call.retryAfter(error, isReplayableBody(config.data));
           if (next === undefined) throw call.failure(error);
           aim(config, target, next);
+          continue;
         }
+        call.answered();
+        return response;
       }
     };
   }

@@ -92,6 +92,7 @@ function retrying(handler: DispatchHandler, call: OutboundCall, resend: (next: S
       if (typeof value !== 'function') return value;
       if (RESPONSE_STARTS.has(key)) {
         return (...args: unknown[]) => {
+          if (!responded) call.answered();
           responded = true;
           return value.apply(target, args);
         };

@@ -8,7 +8,7 @@ import type { Carriers, EntryRules, LaneDecidedBy, LaneTrustSetting, TrailHop } 
 import { requestViewFromNode } from '@graylane/matcher';
 import type { LaneMatcher } from '@graylane/matcher';
 import type { LaneRouter, Selection } from '@graylane/router';
-import { compileRetry, isConnectFailure, isConnectionReset } from '@graylane/outbound';
+import { NO_RETRIES, compileRetry, isConnectFailure, isConnectionReset } from '@graylane/outbound';
 import type { RetryOptions } from '@graylane/outbound';
 import { DEFAULT_HEADER_BUDGET, fitHeaderBudget } from './budget.js';
 import { addForwardedHeaders, endToEndHeaders } from './proxy.js';
@@ -174,7 +174,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (!withinHeaderBudget(req, res, headers, optional, selection)) return;
     // Only a request without a body can be sent again: a streamed body is gone once sent.
     const replayable = !hasBody(req);
-    const attempts = replayable ? retry.start(selection) : undefined;
+    // A request with a body is never retried, but the router still hears of each outcome when it ejects outliers.
+    const attempts = replayable ? retry.start(selection) : router.ejectsOutliers() ? NO_RETRIES.start(selection) : undefined;
     const resetRetried = replayable && retry.allows(req.method);
     let renewed = false;
     /** An attempt was reset after its connection was made: something reached an instance (ADR 0005). */
@@ -193,6 +194,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       });
       upstream.on('response', (answer) => {
         answered = true;
+        if (attempts !== undefined) router.reportSuccess(target.instance);
         upstream.setTimeout(0);
         const answerHeaders = endToEndHeaders(answer.headers);
         if (trail !== undefined) {
@@ -223,7 +225,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         // Nothing of a response arrived: a refused connect, or a reset on a new connection, goes
         // to another instance of the lane, then along its fallback chain, as the outbound adapters do.
         if (!answered && attempts !== undefined && (connectFailed || (resetRetried && reset))) {
-          const next = attempts.next(router);
+          const next = attempts.next(router, connectFailed ? 'connect-failed' : 'reset');
           if (next !== undefined) {
             diag.debug(`graylane gateway: ${target.service} at ${host}:${port} failed before answering (${error.message}); retrying at ${next.instance.host}:${next.instance.port}`);
             send(next, agent);
@@ -235,6 +237,8 @@ export function createGateway(options: GatewayOptions): Gateway {
             sendError(res, 503, none);
             return;
           }
+        } else if (!answered && attempts !== undefined && reset) {
+          router.reportFailure(target.instance, 'reset'); // not retried (a body, or a method not retried), still counted
         }
         const timedOut = isGraylaneError(error) && error.details['timeout'] === true;
         sendError(

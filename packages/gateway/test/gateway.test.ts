@@ -216,6 +216,36 @@ describe('createGateway', () => {
     }
   });
 
+  test('with outlier ejection on, requests with a body (never retried) report each outcome: the dead instance is ejected', async () => {
+    const deadPort = await upstream('dead-post');
+    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const outliers = createRouter(undefined, { outlier: { consecutiveFailures: 2 } });
+    const dead = instance('posts', deadPort, undefined);
+    const live = instance('posts', await upstream('posts-alive'), undefined);
+    outliers.update('posts', [dead, live]);
+    const posting = createGateway({ router: outliers, upstream: 'posts' });
+    const address = await posting.listen(0);
+    const failures = jest.spyOn(outliers, 'reportFailure');
+    const successes = jest.spyOn(outliers, 'reportSuccess');
+    try {
+      const post = async () => (await send(`http://127.0.0.1:${address.port}/x`, { method: 'POST', body: 'order' })).status;
+      // Round robin: four POSTs, two to each instance; the dead one answers 502 (a body is never retried).
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push(await post());
+      expect(statuses.sort()).toEqual([200, 200, 502, 502]);
+      expect(failures.mock.calls.map(([failed, kind]) => [failed.id, kind])).toEqual([
+        [dead.id, 'connect-failed'],
+        [dead.id, 'connect-failed'],
+      ]);
+      expect(successes.mock.calls.map(([reached]) => reached.id)).toEqual([live.id, live.id]);
+      expect(outliers.ejected('posts')).toEqual([dead.id]);
+      for (let i = 0; i < 4; i++) expect(await post()).toBe(200);
+    } finally {
+      await posting.close();
+      outliers.close();
+    }
+  });
+
   test('an attempt that reached an instance (reset) and then refused connections: 502 with the network error, as the outbound adapters answer (ADR 0005)', async () => {
     // One instance resets every request on its new connection; the other is gone. Whichever the
     // request tries first, an instance was reached, so the answer is not "every candidate refused".

@@ -77,8 +77,8 @@ export function laneRouting(options: LaneRoutingOptions): Route {
   };
 }
 
-/** What {@link connectWithRetries} asks for the next instance: an {@link OutboundCall} with retries armed. */
-export type Retrier = Pick<OutboundCall, 'retryAfter' | 'failure'>;
+/** What {@link connectWithRetries} asks for the next instance, and tells of a connection made: an {@link OutboundCall} whose attempts are watched. */
+export type Retrier = Pick<OutboundCall, 'retryAfter' | 'failure' | 'answered'>;
 
 /**
  * Connects with `create`, but hands the socket to `callback` only once it is connected. When the
@@ -98,6 +98,7 @@ export function connectWithRetries(
     const socket = create(to);
     const onConnect = (): void => {
       socket.off('error', onError).off('timeout', onTimeout);
+      call.answered(); // a connection made: what counts for this client, which sees no responses
       if (retried) moved.add(socket);
       callback(null, socket);
     };

@@ -74,6 +74,7 @@ describe('LaneAgent retry specifics', () => {
     const targets: unknown[] = [];
     const moved = new WeakSet<Duplex>();
     const next = instance('b', 2, undefined);
+    let answered = 0;
     const connected = new Promise<[Error | null, Duplex | undefined]>((resolve) =>
       connectWithRetries(
         (target) => {
@@ -82,7 +83,11 @@ describe('LaneAgent retry specifics', () => {
         },
         { host: '10.0.0.1', port: 1, timeout: 100 },
         // As an armed call does: the next instance for a connection failure (the timeout is one), none otherwise.
-        { retryAfter: (error) => (isConnectFailure(error) ? { instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] } : undefined), failure: (error) => error },
+        {
+          retryAfter: (error) => (isConnectFailure(error) ? { instance: next, service: 'b', requestedLane: undefined, servedLane: undefined, fallback: [] } : undefined),
+          failure: (error) => error,
+          answered: () => void answered++,
+        },
         (error, socket) => resolve([error, socket]),
         moved,
       ),
@@ -93,6 +98,7 @@ describe('LaneAgent retry specifics', () => {
     const [error, socket] = await connected;
     expect(error).toBeNull();
     expect(socket).toBe(sockets[1]);
+    expect(answered).toBe(1); // the connection made is told once, for the instance that took it
     expect(sockets[0]!.destroyed).toBe(true);
     expect(targets).toEqual([{ host: '10.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }]);
     expect(moved.has(sockets[1]!)).toBe(true);

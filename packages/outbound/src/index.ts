@@ -12,5 +12,5 @@ export { createOutbound } from './outbound.js';
 export type { Outbound, OutboundCall, OutboundClient } from './outbound.js';
 export type { OutboundOptions } from './options.js';
 export type { HeaderAccess } from './headers.js';
-export { IDEMPOTENT_METHODS, compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from './retry.js';
+export { IDEMPOTENT_METHODS, NO_RETRIES, compileRetry, isConnectFailure, isConnectionReset, isReplayableBody } from './retry.js';
 export type { RetryAttempts, RetryOptions, RetryPolicy } from './retry.js';

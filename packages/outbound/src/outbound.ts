@@ -5,7 +5,7 @@ import type { Carriers, LaneTrail } from '@graylane/context';
 import type { LaneRouter, Selection } from '@graylane/router';
 import type { HeaderAccess } from './headers.js';
 import type { OutboundOptions } from './options.js';
-import { compileRetry, isConnectFailure, isConnectionReset } from './retry.js';
+import { NO_RETRIES, compileRetry, isConnectFailure, isConnectionReset } from './retry.js';
 import type { RetryAttempts, RetryPolicy } from './retry.js';
 
 /**
@@ -79,18 +79,26 @@ export interface OutboundCall {
    * Reports the first selection and arms retries when the retry policy allows `method`
    * (`undefined` = `GET`) and the adapter says the body can be sent again.
    *
-   * @returns true when retries are armed: the adapter should then hand failed attempts to
-   *   {@link OutboundCall.retryAfter}.
+   * @returns true when the adapter should watch the call's attempts: retries are armed, or the
+   *   router ejects outliers and wants every outcome. The adapter then hands failed attempts to
+   *   {@link OutboundCall.retryAfter} and tells {@link OutboundCall.answered} of a response.
    */
   selected(selection: Selection, method: string | undefined, replayable?: boolean): boolean;
   /**
    * Called when an attempt failed with `error` before any byte of a response arrived (the adapter
-   * knows; the core does not). Returns the selection of the next attempt, reported already, or
-   * `undefined` when the error is not one to retry (not a connection failure, or a reset for a
-   * client that does not retry them), retries are not armed, or none is left: the adapter then
-   * reports `error` as it would without graylane.
+   * knows; the core does not). Tells the router of a connect failure or a reset (for outlier
+   * ejection), then returns the selection of the next attempt, reported already, or `undefined`
+   * when the error is not one to retry (not a connection failure, or a reset for a client that
+   * does not retry them), retries are not armed, the body cannot be sent again (`replayable`
+   * false; default true, as given to `selected`), or none is left: the adapter then reports `error`
+   * as it would without graylane.
    */
-  retryAfter(error: unknown): Selection | undefined;
+  retryAfter(error: unknown, replayable?: boolean): Selection | undefined;
+  /**
+   * Called when the current attempt got a response (any status), or, for a client that only sees
+   * connections, connected: the router counts the instance's failures in a row from zero again.
+   */
+  answered(): void;
   /**
    * The error to report when {@link OutboundCall.retryAfter} returned `undefined` for `error`:
    * when retries were armed, every attempt of the call failed at connect (nothing reached any
@@ -232,22 +240,34 @@ class Call implements OutboundCall {
   selected(selection: Selection, method: string | undefined, replayable = true): boolean {
     const core = this.#core;
     core.report(selection, this.span, 0);
-    if (!replayable || !core.retry.allows(method)) return false;
-    this.#attempts = core.retry.start(selection);
+    if (replayable && core.retry.allows(method)) this.#attempts = core.retry.start(selection);
+    else if (core.router.ejectsOutliers()) this.#attempts = NO_RETRIES.start(selection);
+    else return false;
     return true;
   }
 
-  retryAfter(error: unknown): Selection | undefined {
+  retryAfter(error: unknown, replayable = true): Selection | undefined {
     const attempts = this.#attempts;
     if (attempts === undefined) return undefined;
     const core = this.#core;
-    if (!isConnectFailure(error)) {
+    const connectFailed = isConnectFailure(error);
+    if (!connectFailed) {
       this.#reached = true;
-      if (!(core.retriesResets && isConnectionReset(error))) return undefined;
+      if (!isConnectionReset(error)) return undefined;
     }
-    const next = attempts.next(core.router);
+    const failure = connectFailed ? 'connect-failed' : 'reset';
+    if (!replayable || !(connectFailed || core.retriesResets)) {
+      core.router.reportFailure(attempts.current.instance, failure);
+      return undefined;
+    }
+    const next = attempts.next(core.router, failure);
     if (next !== undefined) core.report(next, this.span, attempts.retries);
     return next;
+  }
+
+  answered(): void {
+    const attempts = this.#attempts;
+    if (attempts !== undefined) this.#core.router.reportSuccess(attempts.current.instance);
   }
 
   failure(error: unknown): unknown {

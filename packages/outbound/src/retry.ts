@@ -1,5 +1,5 @@
 import { ErrorCode, GraylaneError, isGraylaneError } from '@graylane/core';
-import type { LaneRouter, Selection } from '@graylane/router';
+import type { InstanceFailure, LaneRouter, Selection } from '@graylane/router';
 
 /** The methods retried by default: those HTTP defines as idempotent (RFC 9110, section 9.2.2). */
 export const IDEMPOTENT_METHODS: readonly string[] = Object.freeze(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -40,13 +40,14 @@ export interface RetryAttempts {
   /** The attempts made after the first. */
   readonly retries: number;
   /**
-   * Called when the current attempt could not reach its instance: the selection for the next
-   * attempt, or `undefined` when there is none to make: the attempts or the time budget are spent,
-   * or every instance the request's lane may use has been tried. Reports the failure to the router
-   * first ({@link LaneRouter.reportFailure}), which ejects an instance failing in a row when its
-   * outlier ejection is on.
+   * Called when the current attempt could not reach its instance (`failure`: it could not
+   * connect, or was reset before any response byte): the selection for the next attempt, or
+   * `undefined` when there is none to make: the attempts or the time budget are spent, or every
+   * instance the request's lane may use has been tried. Reports the failure to the router first
+   * ({@link LaneRouter.reportFailure}), which ejects an instance failing in a row when its outlier
+   * ejection is on.
    */
-  next(router: LaneRouter): Selection | undefined;
+  next(router: LaneRouter, failure?: InstanceFailure): Selection | undefined;
   /**
    * Called once the call has failed for good at connect, with `cause` its last connection error:
    * the router's own error (`GRAYLANE_ERR_NO_INSTANCE`, or `GRAYLANE_ERR_STRICT_LANE` in a strict
@@ -57,13 +58,16 @@ export interface RetryAttempts {
   unreachable(router: LaneRouter, cause: unknown): GraylaneError | undefined;
 }
 
-const NEVER: RetryPolicy = {
+/**
+ * No retries: attempts that only report each failure to the router (for outlier ejection), for a
+ * call that is not retried (retries off, a method or body that cannot be sent again).
+ */
+export const NO_RETRIES: RetryPolicy = {
   allows: () => false,
-  // No retry, but the router still hears of the failure (the gateway counts one without retrying).
   start: (first) => ({
     current: first,
     retries: 0,
-    next: (router) => void router.reportFailure(first.instance, 'connect-failed'),
+    next: (router, failure = 'connect-failed') => void router.reportFailure(first.instance, failure),
     unreachable: () => undefined,
   }),
 };
@@ -74,7 +78,7 @@ const NEVER: RetryPolicy = {
  * @throws GraylaneError `GRAYLANE_ERR_CONFIG_INVALID` naming the invalid field.
  */
 export function compileRetry(retry: RetryOptions | false | undefined): RetryPolicy {
-  if (retry === false) return NEVER;
+  if (retry === false) return NO_RETRIES;
   const options = retry ?? {};
   const attempts = options.attempts ?? DEFAULT_ATTEMPTS;
   if (!(Number.isInteger(attempts) && attempts >= 0)) invalid('retry.attempts', attempts, 'a whole number, 0 or more');
@@ -83,7 +87,7 @@ export function compileRetry(retry: RetryOptions | false | undefined): RetryPoli
   const listed = options.methods ?? IDEMPOTENT_METHODS;
   if (!(Array.isArray(listed) && listed.every((m) => typeof m === 'string'))) invalid('retry.methods', listed, 'an array of method names');
   const methods = new Set(listed.map((m) => m.toUpperCase()));
-  if (attempts === 0 || methods.size === 0) return NEVER;
+  if (attempts === 0 || methods.size === 0) return NO_RETRIES;
 
   return {
     allows: (method) => methods.has(method === undefined ? 'GET' : method.toUpperCase()),
@@ -108,8 +112,8 @@ class Attempts implements RetryAttempts {
     this.#budgetMs = budgetMs;
   }
 
-  next(router: LaneRouter): Selection | undefined {
-    router.reportFailure(this.current.instance, 'connect-failed');
+  next(router: LaneRouter, failure: InstanceFailure = 'connect-failed'): Selection | undefined {
+    router.reportFailure(this.current.instance, failure);
     if (this.retries >= this.#attempts || performance.now() - this.#startedAt >= this.#budgetMs) return undefined;
     const tried = (this.#tried ??= new Set());
     tried.add(this.current.instance.id);

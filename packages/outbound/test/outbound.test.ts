@@ -147,17 +147,44 @@ describe('createOutbound', () => {
     ]);
     expect(router.ejected('b')).toEqual([dead.id]);
     for (let i = 0; i < 10; i++) expect(router.select('b', 'gray').instance.id).not.toBe(dead.id);
-    // Errors that are not the instance's (a timeout, a reset for a client that does not retry
-    // them) are not reported; calls that do not retry report nothing either.
+    // A timeout is not the instance's failure; a reset is, retried or not; a call that is not
+    // retried (a POST) still reports, because the router ejects outliers.
     reported.mockClear();
     const connectOnly = createOutbound(options(), { retriesResets: false }).start('b');
-    connectOnly.selected(router.select('b', 'gray'), 'GET');
-    connectOnly.retryAfter(reset());
+    const live = router.select('b', 'gray');
+    expect(connectOnly.selected(live, 'GET')).toBe(true);
+    expect(connectOnly.retryAfter(reset())).toBeUndefined();
     connectOnly.retryAfter(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
     const unarmed = createOutbound(options(), { retriesResets: true }).start('b');
-    unarmed.selected(router.select('b', 'gray'), 'POST');
-    unarmed.retryAfter(connectFailure());
-    expect(reported).not.toHaveBeenCalled();
+    const post = router.select('b', 'gray');
+    expect(unarmed.selected(post, 'POST')).toBe(true);
+    expect(unarmed.retryAfter(connectFailure())).toBeUndefined();
+    expect(reported.mock.calls).toEqual([
+      [live.instance, 'reset'],
+      [post.instance, 'connect-failed'],
+    ]);
+  });
+
+  test('a response counts the instance\'s failures in a row from zero again; without ejection, an unretried call is not watched', () => {
+    router.setPolicy({ outlier: { consecutiveFailures: 2 } });
+    const outbound = createOutbound(options(), { retriesResets: true });
+    const target = router.select('b', 'gray');
+    const attempt = (outcome: 'refused' | 'answered') => {
+      const call = withLane('gray', () => outbound.start('b'));
+      call.selected(target, 'POST');
+      if (outcome === 'refused') call.retryAfter(connectFailure());
+      else call.answered();
+    };
+    attempt('refused');
+    attempt('answered');
+    attempt('refused');
+    expect(router.ejected('b')).toEqual([]);
+    attempt('refused');
+    expect(router.ejected('b')).toEqual([target.instance.id]);
+
+    router.setPolicy({ outlier: false });
+    const quiet = outbound.start('b');
+    expect(quiet.selected(router.select('b', 'gray'), 'POST')).toBe(false);
   });
 
   test('failure: the typed error once every candidate refused the connection; the network error otherwise', () => {

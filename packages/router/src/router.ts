@@ -259,6 +259,8 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
       states.get(instance.service)?.outlier?.success(instance.id);
     },
 
+    ejectsOutliers: () => policy.outlier !== undefined,
+
     ejected(service) {
       const state = states.get(service);
       if (state?.index === undefined || state.outlier === undefined) return [];

@@ -96,8 +96,9 @@ export interface HealthPolicyInput {
 /** {@link RoutingPolicyInput.outlier}: when an instance is ejected, and for how long. */
 export interface OutlierPolicyInput {
   /**
-   * Connect failures in a row that eject an instance. Default 5. Failures count as in a row while
-   * no success is reported and each comes within `windowMs` of the one before.
+   * Failures in a row (connect failures, and resets before any response byte) that eject an
+   * instance. Default 5. Failures count as in a row while no success is reported (a response, or a
+   * connection made) and each comes within `windowMs` of the one before.
    */
   readonly consecutiveFailures?: number | undefined;
   /** How far apart two failures may be and still count as in a row, in ms. Default 10 000. */
@@ -118,8 +119,12 @@ export interface OutlierPolicyInput {
   readonly maxEjectedPercent?: number | undefined;
 }
 
-/** What a caller learned of an instance: {@link LaneRouter.reportFailure}. */
-export type InstanceFailure = 'connect-failed';
+/**
+ * What a caller learned of an instance ({@link LaneRouter.reportFailure}): it could not connect
+ * (`connect-failed`), or the connection was reset before any byte of a response (`reset`). Both
+ * count toward outlier ejection, as Envoy counts its locally originated failures.
+ */
+export type InstanceFailure = 'connect-failed' | 'reset';
 
 /** The instance a report is about: an {@link Instance} (or any object with its service and id). */
 export type InstanceRef = Pick<Instance, 'service' | 'id'>;
@@ -198,6 +203,12 @@ export interface LaneRouter {
   reportFailure(instance: InstanceRef, kind?: InstanceFailure): void;
   /** Tells the router a call reached `instance`: its count of failures in a row starts over. Cheap. */
   reportSuccess(instance: InstanceRef): void;
+  /**
+   * True while outlier ejection is on ({@link RoutingPolicyInput.outlier}): callers should then
+   * report the outcome of every attempt, retried or not ({@link LaneRouter.reportFailure},
+   * {@link LaneRouter.reportSuccess}). The outbound adapters and the gateway do.
+   */
+  ejectsOutliers(): boolean;
   /** The ids of the instances of `service` ejected now, in no particular order. */
   ejected(service: string): readonly string[];
   /** Stops every registry subscription and rejects pending waits. Selections from known lists keep working. */
