@@ -4,8 +4,8 @@ import type { Clock, Registry } from '@graylane/core';
 import { carriersOrDefault } from '@graylane/context';
 import type { Carriers } from '@graylane/context';
 import { consumeInLane, createLaneConsumerPolicy } from '@graylane/messaging';
-import type { LaneConsumerPolicy } from '@graylane/messaging';
-import type { Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, Kafka } from 'kafkajs';
+import type { LaneConsumerPolicy, LaneCopies } from '@graylane/messaging';
+import type { Admin, Consumer, ConsumerConfig, ConsumerRunConfig, EachMessagePayload, Kafka } from 'kafkajs';
 import { toMessageHeaders } from './headers.js';
 
 /** kafkajs' default heartbeat interval, used to keep a member alive while a record waits for the policy. */
@@ -55,6 +55,14 @@ export interface KafkaLaneConsumerOptions {
   readonly run?: Omit<ConsumerRunConfig, 'eachMessage' | 'eachBatch'>;
   /** The clock of the policy and its waits; tests pass a fake one. */
   readonly clock?: Clock;
+  /**
+   * Base only: adopt the group of a lane that has had no live consumer for `fallbackAfterMs` (see
+   * the package README, "Semantics"). Default true. `false`: base waits `fallbackAfterMs` for a
+   * vanished lane's records, holding the partition, then handles them from its own group (a record
+   * base received before its registry view dropped the lane is then left in the lane's group).
+   * Adoption needs the lanes' group ids: with a string `groupId`, base does not adopt.
+   */
+  readonly adopt?: boolean;
 }
 
 /** A running lane consumer, made by {@link runLaneConsumer}. */
@@ -63,12 +71,13 @@ export interface KafkaLaneConsumer {
   readonly groupId: string;
   /** The kafkajs consumer (for its events, pause/resume, seek). */
   readonly consumer: Consumer;
-  /** The lane policy deciding per record. */
+  /** The lane policy deciding per record (`policy.adopting()`: the lanes whose group base adopts now). */
   readonly policy: LaneConsumerPolicy;
   /**
-   * Disconnects the consumer (after the record in progress; it leaves its group), then deregisters
-   * it: base's `fallbackAfterMs` for this lane counts from when the consumer is really gone. Records
-   * of the lane produced meanwhile stay in this lane's group for its next consumer. Idempotent.
+   * Disconnects the consumer (after the record in progress; it leaves its group), stops base's
+   * adopters, then deregisters it: base's `fallbackAfterMs` for this lane counts from when the
+   * consumer is really gone. Records of the lane produced meanwhile stay in this lane's group, for
+   * its next consumer or base's adopter. Idempotent.
    */
   stop(): Promise<void>;
 }
@@ -112,6 +121,41 @@ function joined(consumer: Consumer): { readonly done: Promise<void>; cancel(): v
   return { done: done.finally(cancel), cancel };
 }
 
+/** Topic -> partition -> the offset a lane consumer starts from where its group has none committed. */
+type Seeds = Map<string, Map<number, string>>;
+
+/**
+ * Where a lane's group has no committed offset (a new group, a new partition): the offset its
+ * consumer starts from there, read before it joins (the latest offset, or the earliest with
+ * `fromBeginning`). On joining, the consumer seeks there, which commits it: a record produced after
+ * the lane consumer started then stays in the lane's group even when the consumer stops before it
+ * committed anything, for its next consumer or base's adopter (a group with no committed offset
+ * would start at the latest offset again, past it). A failure is logged, never thrown.
+ */
+async function readSeeds(kafka: Kafka, groupId: string, topics: readonly (string | RegExp)[], fromBeginning: boolean, path: string): Promise<Seeds> {
+  const seeds: Seeds = new Map();
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const patterns = topics.filter((t): t is RegExp => t instanceof RegExp);
+    const names = new Set(topics.filter((t): t is string => typeof t === 'string'));
+    if (patterns.length > 0) for (const t of await admin.listTopics()) if (patterns.some((p) => p.test(t))) names.add(t);
+    if (names.size === 0) return seeds;
+    const committed = await admin.fetchOffsets({ groupId, topics: [...names] });
+    for (const { topic, partitions } of committed) {
+      const missing = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      if (missing.size === 0) continue;
+      const ends = await admin.fetchTopicOffsets(topic);
+      seeds.set(topic, new Map(ends.filter((e) => missing.has(e.partition)).map((e) => [e.partition, fromBeginning ? e.low : e.high])));
+    }
+  } catch (error) {
+    diag.debug(`graylane: ${path} could not read the starting offsets of the lane group ${groupId}`, error);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  return seeds;
+}
+
 /**
  * Starts `service`'s consumer in `lane` on `topics` in its own consumer group (see
  * {@link laneGroupId}), and resolves once it is consuming: joined, its offsets resolved, and
@@ -135,10 +179,42 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
   if (!Array.isArray(topics) || topics.length === 0 || !topics.every((t) => (typeof t === 'string' && t.length > 0) || t instanceof RegExp)) {
     throw invalid(`${path}.topics`, 'expected a non-empty list of topic names or patterns');
   }
+  if (options.adopt !== undefined && typeof options.adopt !== 'boolean') throw invalid(`${path}.adopt`, 'expected a boolean', { value: options.adopt });
+  const lane = options.lane === undefined || options.lane === 'base' ? undefined : options.lane;
+  const adopts = lane === undefined && options.adopt !== false && typeof options.groupId !== 'string';
+  let admin: Admin | undefined;
+  let adminReady: Promise<Admin> | undefined;
+  const laneGroup = (l: string) => resolveGroupId(options, l, path);
+  const laneCopies: LaneCopies = {
+    async exists(l) {
+      adminReady ??= (async () => {
+        admin = kafka.admin();
+        await admin.connect();
+        return admin;
+      })();
+      adminReady.catch(() => (adminReady = undefined));
+      const { groups } = await (await adminReady).describeGroups([laneGroup(l)]);
+      // A group with committed offsets (or members) exists; an unknown one is described as Dead.
+      return groups.some((g) => g.state !== 'Dead');
+    },
+    async adopt(l, ended) {
+      const adopter = await runLaneConsumer(kafka, { ...options, lane: l, groupId: laneGroup(l), register: false, adopt: false }, handler);
+      const removeCrash = adopter.consumer.on(adopter.consumer.events.CRASH, (event) => {
+        if (!event.payload.restart) ended(event.payload.error);
+      });
+      return {
+        async stop() {
+          removeCrash();
+          await adopter.stop();
+        },
+      };
+    },
+  };
   const policy = createLaneConsumerPolicy({
     service: options.service,
     lane: options.lane,
     registry: options.registry,
+    ...(adopts ? { laneCopies } : {}),
     ...(options.fallbackAfterMs === undefined ? {} : { fallbackAfterMs: options.fallbackAfterMs }),
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.register === undefined ? {} : { register: options.register }),
@@ -182,6 +258,21 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
 
   const ready = joined(consumer);
   try {
+    if (lane !== undefined) {
+      const seeds = await readSeeds(kafka, groupId, topics, options.fromBeginning ?? false, path);
+      if (seeds.size > 0) {
+        const removeSeek = consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          removeSeek();
+          // Applied (and committed) before the first fetch of these partitions.
+          for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) {
+            for (const partition of partitions) {
+              const offset = seeds.get(topic)?.get(partition);
+              if (offset !== undefined) consumer.seek({ topic, partition, offset });
+            }
+          }
+        });
+      }
+    }
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning ?? false });
     await consumer.run({ ...options.run, eachMessage });
@@ -193,7 +284,16 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
     fail(error);
     await policy.close();
     await consumer.disconnect().catch((e: unknown) => diag.debug(`graylane: ${path} disconnect after a failed start`, e));
+    await disconnectAdmin();
     throw error;
+  }
+
+  async function disconnectAdmin(): Promise<void> {
+    const pending = adminReady;
+    adminReady = undefined;
+    if (pending === undefined) return;
+    await pending.catch(() => undefined);
+    await admin?.disconnect().catch((e: unknown) => diag.debug(`graylane: ${path} admin disconnect`, e));
   }
 
   let stopping: Promise<void> | undefined;
@@ -207,6 +307,7 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
           await consumer.disconnect();
         } finally {
           await policy.close();
+          await disconnectAdmin();
         }
       })();
       return stopping;

@@ -11,7 +11,7 @@ import type { Admin, IHeaders, KafkaMessage, Producer } from 'kafkajs';
 import { ErrorCode, type Registry } from '@graylane/core';
 import { getLane, withLane } from '@graylane/context';
 import { createMemoryRegistry } from '@graylane/registry';
-import { describeMessagingContract, type MessagingAdapter } from '@graylane/testing';
+import { describeLaneAdoptionContract, describeMessagingContract, type LaneAdoptionAdapter } from '@graylane/testing';
 import { startBroker } from '../../../scripts/brokers/brokers.cjs';
 import type { KafkaTestBroker } from '../../../scripts/brokers/brokers.cjs';
 import { laneGroupId, laneProducer, runLaneConsumer, stampMessages, toMessageHeaders } from '../src/index.js';
@@ -71,7 +71,7 @@ async function connect(clientId: string) {
   return { kafka, admin, producer, ensureTopic, consume, close };
 }
 
-async function kafkaAdapter(): Promise<MessagingAdapter> {
+async function kafkaAdapter(): Promise<LaneAdoptionAdapter> {
   const k = await connect('graylane-contract');
   const stamped = laneProducer(k.producer);
   return {
@@ -84,13 +84,20 @@ async function kafkaAdapter(): Promise<MessagingAdapter> {
       await k.producer.send({ topic, messages: [{ value: payload, headers }] });
     },
     async consume(topic, options, handler) {
-      return k.consume({ ...options, topics: [topic] }, ({ message }) => handler(message.value?.toString('utf8') ?? ''));
+      const c = await k.consume({ ...options, topics: [topic] }, ({ message }) => handler(message.value?.toString('utf8') ?? ''));
+      return {
+        stop: () => c.stop(),
+        // The client leaves without deregistering, as a crashed process' registration outlives it.
+        crash: () => c.consumer.disconnect(),
+        adopting: () => c.policy.adopting(),
+      };
     },
     close: k.close,
   };
 }
 
 describeMessagingContract('Kafka 4.1.1 (kafkajs)', kafkaAdapter, { createRegistry: createMemoryRegistry, timeoutMs: 15_000, settleMs: 1000, fallbackAfterMs: 1500 });
+describeLaneAdoptionContract('Kafka 4.1.1 (kafkajs)', kafkaAdapter, { createRegistry: createMemoryRegistry, timeoutMs: 15_000, settleMs: 1000, fallbackAfterMs: 1500, lagMs: 1000 });
 
 async function until(condition: () => boolean, what: string, maxMs = 15_000): Promise<void> {
   const deadline = Date.now() + maxMs;
@@ -194,7 +201,8 @@ describe('@graylane/kafka on the broker', () => {
     const service = unique('svc');
     const base: { value: string; lane: string | undefined }[] = [];
     const gray = await k.consume({ service, lane: 'gray', registry, topics: [topic], fallbackAfterMs: 7000 }, () => undefined);
-    const c = await k.consume({ service, registry, topics: [topic], fallbackAfterMs: 7000 }, ({ message }) => {
+    // adopt: false, the wait of the policy without lane copies (adopting, base never waits).
+    const c = await k.consume({ service, registry, topics: [topic], fallbackAfterMs: 7000, adopt: false }, ({ message }) => {
       base.push({ value: message.value!.toString(), lane: getLane() });
     });
     let joins = 0;
@@ -308,6 +316,7 @@ describe('@graylane/kafka without a broker', () => {
     await expect(run({ lane: 'not a lane!' })).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID, details: { path: 'messaging.consumer(svc).lane' } });
     await expect(run({ groupId: () => '' })).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID, details: { path: 'kafka.consumer(svc).groupId' } });
     await expect(run({ service: '' })).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID });
+    await expect(run({ adopt: 'yes' as unknown as boolean })).rejects.toMatchObject({ code: ErrorCode.CONFIG_INVALID, details: { path: 'kafka.consumer(svc).adopt' } });
     await registry.close();
   });
 });
