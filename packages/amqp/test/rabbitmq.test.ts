@@ -11,7 +11,7 @@ import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, GetMessage 
 import type { Instance } from '@graylane/core';
 import { getLane, withLane } from '@graylane/context';
 import { createMemoryRegistry } from '@graylane/registry';
-import { describeMessagingContract, type MessagingAdapter } from '@graylane/testing';
+import { describeLaneAdoptionContract, describeMessagingContract, type LaneAdoptionAdapter } from '@graylane/testing';
 import { consumeLanes, publishInLane } from '../src/index.js';
 import type { ConsumeLanesOptions, LaneConsumer } from '../src/index.js';
 import { useRabbitmq } from './broker.js';
@@ -27,9 +27,10 @@ afterAll(() => {
 const broker = useRabbitmq();
 let port = 43000;
 
-async function rabbitmq(): Promise<MessagingAdapter> {
+async function rabbitmq(): Promise<LaneAdoptionAdapter> {
   const url = broker().url;
   const connection: ChannelModel = await connect(url);
+  const consumerConnections = new Set<ChannelModel>();
   const publisher: ConfirmChannel = await connection.createConfirmChannel();
   const declared = new Set<string>();
   const exchange = async (topic: string) => {
@@ -56,26 +57,42 @@ async function rabbitmq(): Promise<MessagingAdapter> {
       await publisher.waitForConfirms();
     },
     async consume(topic, options, handler) {
-      const channel = await connection.createChannel();
+      // A connection per consumer, as per process: a crash closes it. Queues outlive their
+      // consumers (a lane's queue must, for base to adopt it) and expire a minute after last use.
+      const own = await connect(url);
+      consumerConnections.add(own);
+      const channel = await own.createChannel();
       const consumer = await consumeLanes(
         channel,
-        { ...options, exchange: topic, queueOptions: { exclusive: true }, register: { host: '127.0.0.1', port: ++port } },
+        { ...options, exchange: topic, queueOptions: { durable: false, expires: 60_000 }, register: { host: '127.0.0.1', port: ++port } },
         (message) => handler(message.content.toString('utf8')),
       );
+      let closed = false;
+      const closeConnection = async () => {
+        if (closed) return;
+        closed = true;
+        consumerConnections.delete(own);
+        await own.close().catch(() => undefined);
+      };
       return {
         async stop() {
           await consumer.stop();
-          await channel.close();
+          await closeConnection();
         },
+        // The process dies: its connection closes (what it had not acked is requeued), its registration stays.
+        crash: closeConnection,
+        adopting: () => consumer.policy.adopting(),
       };
     },
     async close() {
+      await Promise.all([...consumerConnections].map((c) => c.close().catch(() => undefined)));
       await connection.close();
     },
   };
 }
 
 describeMessagingContract('RabbitMQ (amqplib)', rabbitmq, { createRegistry: createMemoryRegistry, timeoutMs: 10_000, settleMs: 500, fallbackAfterMs: 1000 });
+describeLaneAdoptionContract('RabbitMQ (amqplib)', rabbitmq, { createRegistry: createMemoryRegistry, timeoutMs: 10_000, settleMs: 500, fallbackAfterMs: 1000, lagMs: 1000 });
 
 async function until(condition: () => boolean, what: string, maxMs = 10_000): Promise<void> {
   const deadline = Date.now() + maxMs;
