@@ -16,7 +16,8 @@
  * 2. an unmarked request: handled by Q base only, which called C base; Q gray never handles one;
  * 3. Q gray stopped (SIGTERM: it deregisters): once Q base's lane policy sees it gone, a gray
  *    message is handled by Q base after the fallback delay (FALLBACK_MS), in lane gray, so it
- *    calls C gray;
+ *    calls C gray (Kafka and RabbitMQ: Q base adopts gray's group / queue once gray has been gone
+ *    FALLBACK_MS; BullMQ: Q base drains gray's queue);
  * 4. nothing lost, nothing twice: every message is handled exactly once (Kafka and RabbitMQ hand a
  *    copy to every lane's group / queue and the lane policy lets one consumer handle it; BullMQ
  *    routes each job to one lane's queue, and base drains a lane queue without a live worker).
@@ -236,13 +237,13 @@ describe.each(['kafka', 'rabbitmq', 'bullmq'] as const)('%s', (broker) => {
         expect(steady.get(id)![0]!.pid).toBe(qBase.child.pid);
       }
 
-      // (3): Q gray stops (it deregisters); gray messages now wait FALLBACK_MS, then Q base takes them in lane gray.
+      // (3): Q gray stops (it deregisters); FALLBACK_MS after Q base saw it gone, Q base takes gray's
+      // messages in lane gray (Kafka, RabbitMQ: from gray's own group / queue, which it adopts).
       const stoppedAt = Date.now();
       expect(await stop(qGray)).toBe(0);
       const exitedAt = Date.now();
-      // Produce once Q base's policy no longer lists gray: a gray message it receives before that it
-      // rightly skips as gray's, and it stays in gray's group / queue for gray's next consumer (the
-      // adapters' documented stop semantics), which this test never restarts.
+      // Produce once Q base's policy no longer lists gray, so that the delay is measured from then (a
+      // gray message produced earlier is skipped by Q base and handled by its adopter all the same).
       await until(`${broker}: Q base sees Q gray gone`, () => !qBase.live.lanes.includes('gray'), 10_000, diagnostics);
       const goneAt = qBase.live.at;
       const fallback = ['f1', 'f2', 'f3'];
