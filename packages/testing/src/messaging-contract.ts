@@ -69,6 +69,29 @@ async function until(condition: () => boolean, what: string, maxMs: number): Pro
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The hooks of each case: a new adapter (from `factory`), registry and service name before it,
+ * given to `use`; after it, the consumers `started` hands back are stopped, then the adapter and
+ * the registry closed.
+ */
+function eachCase<A extends MessagingAdapter>(
+  factory: () => Promise<A>,
+  createRegistry: () => Registry,
+  use: (made: { adapter: A; registry: Registry; service: string }) => void,
+  started: () => readonly ContractConsumer[],
+): void {
+  let made: { adapter: A; registry: Registry; service: string } | undefined;
+  beforeEach(async () => {
+    made = { adapter: await factory(), registry: createRegistry(), service: `svc-${++serial}` };
+    use(made);
+  });
+  afterEach(async () => {
+    await Promise.all(started().map((c) => c.stop()));
+    await made?.adapter.close();
+    await made?.registry.close();
+  });
+}
+
+/**
  * Registers the messaging contract cases under `describe(name)`. `factory` is called once per case
  * and the adapter it returns is closed after it.
  */
@@ -83,16 +106,10 @@ export function describeMessagingContract(name: string, factory: () => Promise<M
     let consumers: ContractConsumer[] = [];
     let service: string;
 
-    beforeEach(async () => {
-      adapter = await factory();
-      registry = options.createRegistry();
-      service = `svc-${++serial}`;
-    });
-    afterEach(async () => {
-      await Promise.all(consumers.map((c) => c.stop()));
+    eachCase(factory, options.createRegistry, (made) => ({ adapter, registry, service } = made), () => {
+      const all = consumers;
       consumers = [];
-      await adapter.close();
-      await registry.close();
+      return all;
     });
 
     const start = async (topic: string, lane: string | undefined, seen: Seen[], strict?: readonly string[]) => {
@@ -276,16 +293,10 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
     let consumers: AdoptionContractConsumer[] = [];
     let service: string;
 
-    beforeEach(async () => {
-      adapter = await factory();
-      registry = options.createRegistry();
-      service = `svc-${++serial}`;
-    });
-    afterEach(async () => {
-      await Promise.all(consumers.map((c) => c.stop()));
+    eachCase(factory, options.createRegistry, (made) => ({ adapter, registry, service } = made), () => {
+      const all = consumers;
       consumers = [];
-      await adapter.close();
-      await registry.close();
+      return all;
     });
 
     interface StartOptions {
