@@ -1,5 +1,5 @@
 import { BASE_LANE, ErrorCode, GraylaneError } from '@graylane/core';
-import { rulesInPrecedenceOrder } from '@graylane/rules';
+import { rankRules } from '@graylane/rules';
 import type { Condition, LaneRuleSet, Percentage, RankedRule } from '@graylane/rules';
 import type { RequestView } from './request-view.js';
 import { stickyBucket } from './hash.js';
@@ -140,7 +140,7 @@ function* compileSteps(
   const memo = new Memo();
   const regexes = new RegexTable(options.previous && regexesOf.get(options.previous));
   const context: CompileContext = { attributes: options.attributes ?? {}, memo, regexes, issues: [] };
-  const ranked = rulesInPrecedenceOrder(rules).filter(
+  const ranked = (yield* rankRules(rules)).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
   yield;

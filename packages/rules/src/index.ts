@@ -5,7 +5,7 @@ export type { ParseInWorkerOptions, ParsedRulesWithPolicy } from './worker.js';
 export { fallbackPolicy } from './policy.js';
 export type { FallbackPolicy } from './policy.js';
 export { nativeRuleJsonSchema } from './json-schema.js';
-export { rulesInPrecedenceOrder } from './compile/precedence.js';
+export { rankRules, rulesInPrecedenceOrder } from './compile/precedence.js';
 export type { RankedRule } from './compile/precedence.js';
 export { MAX_CONDITIONS, MAX_DOCUMENTS, MAX_LANES, MAX_REGEX_LENGTH, MAX_RULE_TEXT_LENGTH } from './model/limits.js';
 export { regexProblem } from './compile/conditions.js';

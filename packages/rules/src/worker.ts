@@ -43,6 +43,12 @@ const LANES_PER_MESSAGE = 50;
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+// On Linux a priority is a thread's own: this thread yields the CPU to the event loop it serves.
+if (process.platform === 'linux') {
+  try {
+    require('node:os').setPriority(19);
+  } catch {}
+}
 const { parseRules, fallbackPolicy } = require('node:module').createRequire(workerData.from)('@graylane/rules');
 let job;
 const post = () => {
