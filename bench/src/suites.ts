@@ -356,22 +356,24 @@ const rules: Suite = {
       rules: {
         parse_10k_ms: round(r.parseMs, 0),
         reload_block_ms: ms(r.reloadBlockMs),
-        reload_delay_ms: ms(r.reloadDelayMs),
+        reload_gc_max_ms: ms(r.reloadGcMaxMs),
         load_block_ms: ms(r.loadBlockMs),
-        load_delay_ms: ms(r.loadDelayMs),
+        load_gc_max_ms: ms(r.loadGcMaxMs),
         reload_10k_ms: round(r.reloadMs, 0),
-        block_measured_by: r.method,
         loadavg: r.loadavg,
       },
     };
-    const held = r.method === 'schedstat' ? 'main thread on a CPU between two 1 ms ticks' : 'longest delay of a 1 ms interval';
     return {
       result,
       rows: [
         { name: 'rules.parse_10k_ms (parseRules, synchronous)', value: `${result.rules.parse_10k_ms} ms` },
-        { name: `rules.reload_block_ms: a reload of 10,000 lanes, 1 % changed (${held})`, value: `${result.rules.reload_block_ms} ms`, target: '≤ 10 ms', met: r.reloadBlockMs <= 10 },
-        { name: 'rules.reload_delay_ms: the same reload, longest delay of the 1 ms interval (includes time the OS ran other threads)', value: `${result.rules.reload_delay_ms} ms (load ${r.loadavg.map((x) => x.toFixed(2)).join(' → ')})` },
-        { name: 'rules.load_block_ms: the first 10,000-lane content of a new manager, every regex compiled', value: `${result.rules.load_block_ms} ms (delay ${result.rules.load_delay_ms} ms)` },
+        {
+          name: 'rules.reload_block_ms: a rules manager applying 10,000 lanes, 1 % changed: longest delay of a 1 ms interval (longest GC pause within)',
+          value: `${result.rules.reload_block_ms} ms (GC ${result.rules.reload_gc_max_ms} ms; load ${r.loadavg.map((x) => x.toFixed(2)).join(' → ')})`,
+          target: '≤ 10 ms',
+          met: r.reloadBlockMs <= 10,
+        },
+        { name: 'rules.load_block_ms: the first 10,000-lane content of a new manager, every regex compiled', value: `${result.rules.load_block_ms} ms (GC ${result.rules.load_gc_max_ms} ms)` },
         { name: 'rules.reload_10k_ms (wall time from publish to the revision applied)', value: `${result.rules.reload_10k_ms} ms` },
       ],
     };
