@@ -85,6 +85,13 @@ export interface ConsumeLanesOptions {
    */
   readonly adopt?: boolean;
   /**
+   * Base only, with adoption: lanes whose queue base looks for at start, so that a base (re)started
+   * after a lane's last consumer left (a release that ended) adopts what waits there although no
+   * message of that lane reaches base again. Lanes seen live, or in a message base receives, are found
+   * anyway. Name the lanes your releases use.
+   */
+  readonly lanes?: readonly string[];
+  /**
    * Opens a channel on the connection of `channel`, for base's adopters (one channel each) and its
    * checks of whether a lane's queue exists (a failed `checkQueue` closes its channel, so never
    * `channel`). Default: a channel opened on `channel`'s own connection, as
@@ -342,6 +349,7 @@ export async function consumeLanes(channel: Channel, options: ConsumeLanesOption
     ...(options.strict !== undefined ? { strict: options.strict } : {}),
     ...(options.register !== undefined ? { register: options.register } : {}),
     ...(adopts ? { laneCopies } : {}),
+    ...(adopts && options.lanes !== undefined ? { lanes: options.lanes } : {}),
   });
   const queueName = queueOf(policy.service, policy.lane);
 

@@ -63,6 +63,13 @@ export interface KafkaLaneConsumerOptions {
    * Adoption needs the lanes' group ids: with a string `groupId`, base does not adopt.
    */
   readonly adopt?: boolean;
+  /**
+   * Base only, with adoption: lanes whose group base looks for at start, so that a base (re)started
+   * after a lane's last consumer left (a release that ended) adopts what waits there although no
+   * record of that lane reaches base again. Lanes seen live, or in a record base receives, are found
+   * anyway. Name the lanes your releases use.
+   */
+  readonly lanes?: readonly string[];
 }
 
 /** A running lane consumer, made by {@link runLaneConsumer}. */
@@ -215,6 +222,7 @@ export async function runLaneConsumer(kafka: Kafka, options: KafkaLaneConsumerOp
     lane: options.lane,
     registry: options.registry,
     ...(adopts ? { laneCopies } : {}),
+    ...(adopts && options.lanes !== undefined ? { lanes: options.lanes } : {}),
     ...(options.fallbackAfterMs === undefined ? {} : { fallbackAfterMs: options.fallbackAfterMs }),
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.register === undefined ? {} : { register: options.register }),

@@ -84,6 +84,14 @@ export interface LaneConsumerOptions {
    * Without it (BullMQ: one queue, base drains), base waits `fallbackAfterMs`, then handles.
    */
   readonly laneCopies?: LaneCopies;
+  /**
+   * Base with `laneCopies`: lanes whose own copy base looks for at start (found out once, then
+   * adopted once gone `fallbackAfterMs`), so that a base started after a lane's last consumer left,
+   * by a release that ended, adopts what waits in the lane's copy although no message of that lane
+   * reaches base again. Lanes seen live, or in a message of base's own copy, are found anyway.
+   * Strict lanes are left alone.
+   */
+  readonly lanes?: readonly string[];
   /** Lanes whose messages base never takes (the router's strict lanes). */
   readonly strict?: readonly string[] | ((lane: string) => boolean);
   /**
@@ -136,6 +144,15 @@ interface Adoption {
 /** Policies made in this process, for their default identity. */
 let policies = 0;
 
+/** The `lanes` option: valid lane names (base is no lane); refused with the option's path otherwise. */
+function lanesOption(lanes: unknown, path: string): readonly string[] {
+  if (lanes === undefined) return [];
+  if (!Array.isArray(lanes) || !lanes.every((l): l is string => typeof l === 'string' && isValidLane(l) && l !== 'base')) {
+    throw new GraylaneError(ErrorCode.CONFIG_INVALID, `${path}: expected a list of lane names (not base)`, { details: { path, value: lanes } });
+  }
+  return [...new Set(lanes)];
+}
+
 function strictPredicate(strict: LaneConsumerOptions['strict']): (lane: string) => boolean {
   if (strict === undefined) return () => false;
   if (typeof strict === 'function') return (lane) => strict(lane) === true;
@@ -172,6 +189,7 @@ export function createLaneConsumerPolicy(options: LaneConsumerOptions): LaneCons
   const identityPort = ((process.pid * 64 + policies++) % 65535) + 1;
   const isStrict = strictPredicate(options.strict);
   const copies = lane === undefined ? options.laneCopies : undefined;
+  const expected = copies === undefined ? [] : lanesOption(options.lanes, `${path}.lanes`);
   if (copies !== undefined && (typeof copies !== 'object' || typeof copies.exists !== 'function' || typeof copies.adopt !== 'function')) {
     throw new GraylaneError(ErrorCode.CONFIG_INVALID, `${path}.laneCopies: expected { exists, adopt } functions`, { details: { path: `${path}.laneCopies` } });
   }
@@ -382,6 +400,7 @@ export function createLaneConsumerPolicy(options: LaneConsumerOptions): LaneCons
       if (unsubscribe !== undefined || closed) return;
       startedAt = clock.now();
       unsubscribe = registry.subscribe(service, onInstances);
+      for (const l of expected) if (!isStrict(l) && !known.has(l)) check(l);
       const reg = options.register ?? true;
       if (reg === false) return;
       const where = reg === true ? { host: '127.0.0.1', port: identityPort } : reg;

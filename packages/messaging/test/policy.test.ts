@@ -190,6 +190,26 @@ describe('createLaneConsumerPolicy', () => {
       expect(f.events).toEqual(['adopt:gray', 'stop:gray']);
     });
 
+    it('lanes named up front are looked for at start and adopted with no message of theirs reaching base', async () => {
+      const clock = createFakeClock();
+      const f = fakeCopies(['gray']);
+      const base = await start(
+        createLaneConsumerPolicy({ service: 's', registry, fallbackAfterMs: 500, clock, register: false, laneCopies: f.copies, lanes: ['gray', 'blue', 'secure', 'gray'], strict: ['secure'] }),
+      );
+      await until(() => f.checks.length === 2, 'the checks of the lanes named');
+      expect(f.checks.sort()).toEqual(['blue', 'gray']); // once each; a strict lane is left alone
+      await clock.advance(499);
+      expect(f.events).toEqual([]);
+      await clock.advance(1);
+      await until(() => f.events.length === 1, 'the adopter');
+      expect(f.events).toEqual(['adopt:gray']);
+      expect(base.decide('blue')).toEqual({ action: 'handle' }); // no copy of its own
+      expect(() => createLaneConsumerPolicy({ service: 's', registry, laneCopies: f.copies, lanes: ['no spaces!'] })).toThrow(
+        expect.objectContaining({ code: ErrorCode.CONFIG_INVALID, details: expect.objectContaining({ path: 'messaging.consumer(s).lanes' }) }),
+      );
+      expect(() => createLaneConsumerPolicy({ service: 's', registry, laneCopies: f.copies, lanes: 'gray' as unknown as string[] })).toThrow(/lanes/);
+    });
+
     it('never adopts nor checks a strict lane; base messages are handled', async () => {
       const clock = createFakeClock();
       const f = fakeCopies(['gray']);

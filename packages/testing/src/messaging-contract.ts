@@ -23,6 +23,8 @@ export interface ContractConsumeOptions {
   readonly fallbackAfterMs: number;
   /** Pass to the policy. */
   readonly strict?: readonly string[];
+  /** Pass to the adapter's `lanes` option (base: lanes looked for at start). */
+  readonly lanes?: readonly string[];
 }
 
 /** What a broker adapter provides to the contract. */
@@ -301,6 +303,7 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
 
     interface StartOptions {
       readonly strict?: readonly string[];
+      readonly lanes?: readonly string[];
       readonly registry?: Registry;
       /** How long the handler takes per message. */
       readonly delayMs?: number;
@@ -308,7 +311,7 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
     const start = async (topic: string, lane: string | undefined, seen: Seen[], extra: StartOptions = {}) => {
       const c = await adapter.consume(
         topic,
-        { service, lane, registry: extra.registry ?? registry, fallbackAfterMs, ...(extra.strict ? { strict: extra.strict } : {}) },
+        { service, lane, registry: extra.registry ?? registry, fallbackAfterMs, ...(extra.strict ? { strict: extra.strict } : {}), ...(extra.lanes ? { lanes: extra.lanes } : {}) },
         async (payload) => {
           if (extra.delayMs !== undefined) await pause(extra.delayMs);
           seen.push({ payload, lane: getLane(), at: Date.now() });
@@ -452,6 +455,28 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
       expect(payloads(base)).toEqual(['d0', 'd1']);
       expect(base.every((s) => s.lane === 'gray')).toBe(true);
       expect(payloads(gray)).toEqual(['g0']);
+    }, caseMs);
+
+    it('base started after the lane\'s release ended, with `lanes` naming it, adopts the backlog though no message of the lane reaches base', async () => {
+      const topic = uniqueTopic('adopt-named');
+      const gray: Seen[] = [];
+      const base: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      await waitLive('gray');
+      await adapter.produce(topic, 'g0', 'gray');
+      await until(() => gray.length === 1, 'the gray message', timeoutMs);
+      const [instance] = (await lanesNow()).filter((i) => i.lane === 'gray');
+      expect(instance).toBeDefined();
+      await g.crash(); // what follows waits in gray's own group/queue
+      await adapter.produce(topic, 'k0', 'gray');
+      await adapter.produce(topic, 'k1', 'gray');
+      await registry.deregister({ service, host: instance!.host, port: instance!.port, lane: 'gray' }); // the registration expires
+      await waitGone('gray');
+      await start(topic, undefined, base, { lanes: ['gray'] });
+      await until(() => base.length >= 2, 'base to adopt the named gray lane', fallbackAfterMs + adoptMs + timeoutMs);
+      await pause(settleMs);
+      expect(payloads(base)).toEqual(['k0', 'k1']);
+      expect(base.every((s) => s.lane === 'gray')).toBe(true);
     }, caseMs);
 
     it('a strict lane is never adopted: its messages wait in its own group/queue for the lane', async () => {
