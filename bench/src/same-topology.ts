@@ -18,8 +18,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, cpuMs, diff, load, names, sum } from './chain.js';
-import type { Deployment } from './chain.js';
+import { cleanEnv, cpuMs, diff, load, names, sum } from './macro.js';
+import type { Deployment } from './macro.js';
 import { startNode, stopAll } from './children.js';
 
 export const SAME_TOPOLOGY_VARIANTS = ['plain', 'plain_otel', 'graylane', 'graylane_otel'] as const;

@@ -183,19 +183,22 @@ const byProcess = (by: Record<string, number>) =>
     .map(([k, us]) => `${k} ${round(us, 0)}`)
     .join(', ');
 
+/** The options of a macro suite of short interleaved rounds with a one-connection phase, from the runner's flags. */
+const interleaved = (ctx: SuiteContext, connections: number) => ({
+  rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
+  durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
+  connections: ctx.connections ?? connections,
+  warmupS: ctx.quick ? 2 : 4,
+  c1S: ctx.quick ? 2 : 3,
+  distDir: ctx.distDir,
+  log: ctx.log,
+});
+
 const graySplit: Suite = {
   name: 'gray_split',
   description: 'graylane or a sidecar: A → B → C with gray A and C, half the requests gray, the same nginx entry deciding the lane in every variant; graylane vs nginx per hop vs no routing, short interleaved rounds',
   async run(ctx) {
-    const r = await benchGraySplit({
-      rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
-      durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
-      connections: ctx.connections ?? 8,
-      warmupS: ctx.quick ? 2 : 4,
-      c1S: ctx.quick ? 2 : 3,
-      distDir: ctx.distDir,
-      log: ctx.log,
-    });
+    const r = await benchGraySplit(interleaved(ctx, 8));
     const s = {
       connections: r.connections,
       rounds: r.rounds,
@@ -250,15 +253,7 @@ const gateway: Suite = {
   name: 'gateway',
   description: "what the gateway costs: graylane's gateway vs nginx vs a bare Node proxy, one hop in front of the same upstream, short interleaved rounds",
   async run(ctx) {
-    const r = await benchGateway({
-      rounds: ctx.rounds ?? (ctx.quick ? 4 : 12),
-      durationS: ctx.durationS ?? (ctx.quick ? 2 : 4),
-      connections: ctx.connections ?? 16,
-      warmupS: ctx.quick ? 2 : 4,
-      c1S: ctx.quick ? 2 : 3,
-      distDir: ctx.distDir,
-      log: ctx.log,
-    });
+    const r = await benchGateway(interleaved(ctx, 16));
     const variant = (name: 'graylane' | 'nginx' | 'node') => ({
       ...figures(r.variants[name]),
       ...withCiKeys('proxy_cpu_us_per_req', r.proxy_cpu_us[name], 0),
