@@ -347,6 +347,16 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
     const payloads = (seen: readonly Seen[]) => seen.map((s) => s.payload).sort();
     const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
+    /** A gray consumer on `topic`, live, that has handled one gray message (`g0`). */
+    const grayThatHandledOne = async (topic: string) => {
+      const gray: Seen[] = [];
+      const g = await start(topic, 'gray', gray);
+      await waitLive('gray');
+      await adapter.produce(topic, 'g0', 'gray');
+      await until(() => gray.length === 1, 'the gray message', timeoutMs);
+      return { g, gray };
+    };
+
     it('graceful stop inside the registry\'s propagation window: every lane message produced then is handled once, by base, in the lane', async () => {
       const topic = uniqueTopic('adopt-stop');
       const gray: Seen[] = [];
@@ -439,12 +449,8 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
 
     it('base started after the lane died adopts its existing group/queue: the lane\'s backlog too', async () => {
       const topic = uniqueTopic('adopt-late');
-      const gray: Seen[] = [];
       const base: Seen[] = [];
-      const g = await start(topic, 'gray', gray);
-      await waitLive('gray');
-      await adapter.produce(topic, 'g0', 'gray');
-      await until(() => gray.length === 1, 'the gray message', timeoutMs);
+      const { g, gray } = await grayThatHandledOne(topic);
       await stop(g);
       await waitGone('gray');
       await adapter.produce(topic, 'd0', 'gray'); // no base yet: only gray's group/queue keeps it
@@ -459,12 +465,8 @@ export function describeLaneAdoptionContract(name: string, factory: () => Promis
 
     it('base started after the lane\'s release ended, with `lanes` naming it, adopts the backlog though no message of the lane reaches base', async () => {
       const topic = uniqueTopic('adopt-named');
-      const gray: Seen[] = [];
       const base: Seen[] = [];
-      const g = await start(topic, 'gray', gray);
-      await waitLive('gray');
-      await adapter.produce(topic, 'g0', 'gray');
-      await until(() => gray.length === 1, 'the gray message', timeoutMs);
+      const { g, gray } = await grayThatHandledOne(topic);
       const [instance] = (await lanesNow()).filter((i) => i.lane === 'gray');
       expect(instance).toBeDefined();
       await g.crash(); // what follows waits in gray's own group/queue
