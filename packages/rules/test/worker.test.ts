@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, isGraylaneError } from '@graylane/core';
 import { fallbackPolicy, parseRules, parseRulesInWorker } from '../src/index.js';
@@ -64,5 +65,18 @@ describe('parseRulesInWorker', () => {
     ].join('\n');
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(out.trim()).toBe('parsed 80');
+  });
+
+  // Linux only: elsewhere a priority is the whole process's, and the worker leaves it alone.
+  (process.platform === 'linux' ? it : it.skip)('runs its thread at the lowest priority and leaves the rest of the process as it was', async () => {
+    const nice = (task: string | number) => {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const mainBefore = nice(process.pid);
+    await parseRulesInWorker(lanes(3));
+    const niceByThread = readdirSync('/proc/self/task').map((task) => ({ task: Number(task), nice: nice(task) }));
+    expect(niceByThread.filter((t) => t.nice === 19 && t.task !== process.pid)).toHaveLength(1); // the one rules worker
+    expect(nice(process.pid)).toBe(mainBefore);
   });
 });

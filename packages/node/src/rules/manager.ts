@@ -131,9 +131,9 @@ const RETRY_MAX_MS = 2000;
  * (128 Ki characters, about 1,000 lanes) is built off the request path: parsed on the rules
  * worker thread and compiled in slices of about 2 ms between which requests are served, reusing
  * the regexes of the rules in force; the rules in force serve until it is whole, and a newer
- * content replaces a build still in progress (only the newest is applied). An invalid change is rejected and the last good rules
- * stay in force; so do they when the source's rules are deleted (publish an empty rule set to turn
- * every lane off). Rejections and deletions are logged through `diag`, shown by
+ * content replaces a build still in progress (only the newest is applied). An invalid change is
+ * rejected and the last good rules stay in force; so do they when the source's rules are deleted
+ * (publish an empty rule set to turn every lane off). Rejections and deletions are logged through `diag`, shown by
  * {@link RulesManager.status}, and counted in the `graylane.rules.updates` metric (attribute
  * `outcome`: `applied`, `rejected`, `missing`); the `graylane.rules.revision` gauge reports the
  * revision in force. Metrics go to the global MeterProvider of `@opentelemetry/api`, if any.
