@@ -58,6 +58,71 @@ describe('parseRulesInWorker', () => {
     expect((await parseRulesInWorker(lanes(3))).rules.lanes).toHaveLength(3);
   });
 
+  describe('with `previous`', () => {
+    const lane = (tag: string, user: string) => `  - tag: ${tag}\n    fallback: [rc]\n    match: [{ type: header, name: x-user, operator: '==', value: '${user}' }]`;
+    const doc = (entries: readonly string[]) => `lanes:\n${entries.join('\n')}\n`;
+    const many = Array.from({ length: 120 }, (_, i) => lane(`lane-${i}`, `u${i}`));
+
+    it('gives what parseRules gives; a lane equal to one of the earlier result is that lane object, a changed one is new', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      const revised = many.map((entry, i) => (i % 10 === 0 ? lane(`lane-${i}`, `changed-${i}`) : entry));
+      const text = doc(revised);
+      const got = await parseRulesInWorker(text, { previous: first });
+      expect(got.rules).toEqual(parseRules(text).rules);
+      expect(got.policy).toEqual(fallbackPolicy(parseRules(text).rules));
+      got.rules.lanes.forEach((l, i) => {
+        if (i % 10 === 0) expect(first.rules.lanes).not.toContain(l);
+        else expect(l).toBe(first.rules.lanes[i]);
+      });
+    });
+
+    it('follows lanes that moved, were removed or added', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      // Reversed, the first 20 gone, two new lanes.
+      const text = doc([lane('new-a', 'na'), ...many.slice(20).reverse(), lane('new-b', 'nb')]);
+      const got = await parseRulesInWorker(text, { previous: first });
+      expect(got.rules).toEqual(parseRules(text).rules);
+      const tags = got.rules.lanes.map((l) => l.tag);
+      expect(tags[0]).toBe('new-a');
+      expect(tags.at(-1)).toBe('new-b');
+      got.rules.lanes.slice(1, -1).forEach((l, i) => expect(l).toBe(first.rules.lanes[119 - i]));
+      expect(first.rules.lanes).not.toContain(got.rules.lanes[0]);
+    });
+
+    it('chains: the result of a parse with `previous` serves as the next one\'s', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      const second = await parseRulesInWorker(doc([...many, lane('x', 'x')]), { previous: first });
+      const third = await parseRulesInWorker(doc([...many, lane('y', 'y')]), { previous: second });
+      expect(third.rules.lanes.slice(0, 120).every((l, i) => l === first.rules.lanes[i])).toBe(true);
+      expect(third.rules.lanes[120]!.tag).toBe('y');
+    });
+
+    it('from a worker since replaced (after an abort), or not a worker result at all: every lane is sent, the result the same', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      const controller = new AbortController();
+      const aborted = parseRulesInWorker(lanes(3000), { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('stop')), 20);
+      await expect(aborted).rejects.toThrow('stop');
+      const text = doc(many.slice(1));
+      const afterRestart = await parseRulesInWorker(text, { previous: first });
+      expect(afterRestart.rules).toEqual(parseRules(text).rules);
+      expect(afterRestart.rules.lanes.some((l) => first.rules.lanes.includes(l))).toBe(false);
+      const notFromWorker = { ...parseRules(doc(many)), policy: first.policy, md5: first.md5 };
+      const fromPlain = await parseRulesInWorker(text, { previous: notFromWorker });
+      expect(fromPlain.rules).toEqual(parseRules(text).rules);
+      expect(fromPlain.rules.lanes.some((l) => notFromWorker.rules.lanes.includes(l))).toBe(false);
+    });
+
+    it('from a result the worker no longer keeps (three newer ones since): every lane is sent, the result the same', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      for (let i = 0; i < 3; i++) await parseRulesInWorker(lanes(2 + i));
+      const text = doc(many.slice(0, 60));
+      const got = await parseRulesInWorker(text, { previous: first });
+      expect(got.rules).toEqual(parseRules(text).rules);
+      expect(got.rules.lanes.some((l) => first.rules.lanes.includes(l))).toBe(false);
+    });
+  });
+
   it('does not keep a process alive once its parse is done (execFileSync throws on its timeout)', () => {
     const script = [
       `const { parseRulesInWorker } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.cjs'))});`,
