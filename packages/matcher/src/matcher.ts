@@ -1,6 +1,6 @@
 import { BASE_LANE, ErrorCode, GraylaneError } from '@graylane/core';
 import { rankRules } from '@graylane/rules';
-import type { Condition, LaneRuleSet, Percentage, RankedRule } from '@graylane/rules';
+import type { Condition, Lane, LaneRuleSet, Percentage, RankedRule } from '@graylane/rules';
 import type { RequestView } from './request-view.js';
 import { stickyBucket } from './hash.js';
 import { compileCondition } from './compile/condition.js';
@@ -26,9 +26,11 @@ export interface CompileMatcherOptions {
   /** Source of randomness in [0, 1) for random percentages; default `Math.random`. */
   readonly random?: () => number;
   /**
-   * The matcher this one replaces (a reload): regexes it compiled are reused where the new rules
-   * have the same pattern, so that a reload compiles only what changed. Decisions do not depend on
-   * it. The new matcher keeps only its own rules' regexes.
+   * The matcher this one replaces (a reload), so that a reload compiles only what changed: a lane
+   * that is the same object as one of the rules it was compiled from (as `parseRulesInWorker` with
+   * `previous` gives them) keeps its compiled tests, when `attributes` and `random` are the same
+   * too; regexes it compiled are reused where the new rules have the same pattern. Decisions do
+   * not depend on it. The new matcher keeps only its own rules' regexes and tests.
    */
   readonly previous?: LaneMatcher | undefined;
 }
@@ -78,8 +80,42 @@ export function compileMatcher(rules: LaneRuleSet, options: CompileMatcherOption
   return compileWith(rules, options, true).matcher;
 }
 
-/** The regexes each matcher compiled, by pattern, for the matchers that replace it. */
-const regexesOf = new WeakMap<LaneMatcher, ReadonlyMap<string, RuleRegex | string>>();
+/** A rule's compiled tests: its condition, and its condition with its lane's percentage. */
+interface CompiledRule {
+  readonly condition: Test;
+  readonly test: Test;
+}
+
+/** What a matcher's compile leaves for the compiles that replace it (`previous`). */
+interface Lineage {
+  /** The regexes it compiled, by pattern. */
+  readonly regexes: ReadonlyMap<string, RuleRegex | string>;
+  /** The slots its tests were compiled against, and what else they depend on. */
+  readonly memo: Memo;
+  readonly attributes: CompileMatcherOptions['attributes'];
+  readonly random: CompileMatcherOptions['random'];
+  /** Each lane's compiled rules, by rule index (the implicit match-everything rule at 0). */
+  readonly lanes: ReadonlyMap<Lane, readonly CompiledRule[]>;
+  /** The memo's slots after the last compile that started afresh. */
+  readonly baseline: number;
+}
+
+const lineageOf = new WeakMap<LaneMatcher, Lineage>();
+
+/**
+ * Whether a compile with `previous` continues its lineage (keeps its tests). Slots are never freed
+ * within a lineage (a test kept may use any of them), so a lineage ends once its slots pass twice
+ * those of its fresh start, plus 256: without a bound a frame would grow with every reload that
+ * brings new fields or shared predicates. Tests depend on `attributes` and `random` too.
+ */
+function continues(lineage: Lineage | undefined, options: CompileMatcherOptions): lineage is Lineage {
+  return (
+    lineage !== undefined &&
+    lineage.attributes === options.attributes &&
+    lineage.random === options.random &&
+    lineage.memo.slots <= 2 * lineage.baseline + 256
+  );
+}
 
 /** Options of {@link compileMatcherInSlices}. */
 export interface CompileInSlicesOptions {
@@ -103,16 +139,28 @@ export async function compileMatcherInSlices(
 ): Promise<LaneMatcher> {
   const sliceMs = slices.sliceMs ?? 2;
   const steps = compileSteps(rules, options, true);
+  // Begins on a turn of its own: the caller's turn (receiving the rules, say) has had its share.
+  await nextTurn();
+  slices.signal?.throwIfAborted();
   let deadline = performance.now() + sliceMs;
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value.matcher;
     if (performance.now() < deadline) continue;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await nextTurn();
     slices.signal?.throwIfAborted();
     deadline = performance.now() + sliceMs;
   }
 }
+
+/** What {@link compileWith} gives: the matcher, its generated source, and how many of its rules' tests a previous compile made. */
+interface Compiled {
+  readonly matcher: LaneMatcher;
+  readonly source: string | undefined;
+  readonly kept: number;
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * {@link compileMatcher}, choosing the evaluator: with `generate`, `match` runs one generated
@@ -123,7 +171,7 @@ export function compileWith(
   rules: LaneRuleSet,
   options: CompileMatcherOptions,
   generate: boolean,
-): { matcher: LaneMatcher; source: string | undefined } {
+): Compiled {
   const steps = compileSteps(rules, options, generate);
   for (;;) {
     const step = steps.next();
@@ -136,29 +184,51 @@ function* compileSteps(
   rules: LaneRuleSet,
   options: CompileMatcherOptions,
   generate: boolean,
-): Generator<void, { matcher: LaneMatcher; source: string | undefined }, void> {
-  const memo = new Memo();
-  const regexes = new RegexTable(options.previous && regexesOf.get(options.previous));
+): Generator<void, Compiled, void> {
+  const previous = options.previous && lineageOf.get(options.previous);
+  const lineage = continues(previous, options) ? previous : undefined;
+  const earlier = lineage?.lanes;
+  const memo = new Memo(lineage?.memo);
+  const regexes = new RegexTable(previous?.regexes);
   const context: CompileContext = { attributes: options.attributes ?? {}, memo, regexes, issues: [] };
   const ranked = (yield* rankRules(rules)).filter(
     ({ entries }) => options.entry === undefined || entries === undefined || entries.includes(options.entry),
   );
   yield;
   for (let i = 0; i < ranked.length; i++) {
-    memo.count(ranked[i]!.rule.condition);
+    const { lane, rule } = ranked[i]!;
+    if (!earlier?.has(lane)) memo.count(rule.condition);
     if (i % 64 === 63) yield;
   }
+  const compiledLanes = new Map<Lane, readonly CompiledRule[]>();
+  /** The lanes whose compiled rules this compile made (the others' are a previous compile's, never changed). */
+  const own = new Set<Lane>();
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
-  for (const { lane, rule, laneIndex, ruleIndex } of ranked) {
-    const path = `lanes[${laneIndex}]`;
-    const condition = compileCondition(rule.condition, `${path}.match[${ruleIndex}]`, context);
-    const admit = lane.percentage && compilePercentage(lane.percentage, `${path}.percentage`, context);
-    conditions.push(condition);
-    tests.push(admit ? (req, frame) => condition(req, frame) && admit(req, frame) : condition);
+  let kept = ranked.length;
+  for (let i = 0; i < ranked.length; i++) {
+    const { lane, rule, laneIndex, ruleIndex } = ranked[i]!;
+    const index = ruleIndex < 0 ? 0 : ruleIndex;
+    let compiled = compiledLanes.get(lane) ?? earlier?.get(lane);
+    let one = compiled?.[index];
+    if (one === undefined) {
+      const path = `lanes[${laneIndex}]`;
+      const condition = compileCondition(rule.condition, `${path}.match[${ruleIndex}]`, context);
+      const admit = lane.percentage && compilePercentage(lane.percentage, `${path}.percentage`, context);
+      one = { condition, test: admit ? (req, frame) => condition(req, frame) && admit(req, frame) : condition };
+      const mine: CompiledRule[] = own.has(lane) ? (compiled as CompiledRule[]) : [...(compiled ?? [])];
+      mine[index] = one;
+      own.add(lane);
+      kept--;
+      compiled = mine;
+    }
+    compiledLanes.set(lane, compiled!);
+    conditions.push(one.condition);
+    tests.push(one.test);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
-    yield; // a rule can cost a regex compile (about 0.2 ms on RE2JS): one rule per step
+    // A rule compiled can cost a regex compile (about 0.2 ms on RE2JS): one per step; kept ones are cheap.
+    if (own.has(lane) || i % 256 === 255) yield;
   }
   const { issues } = context;
   if (issues.length > 0) {
@@ -166,6 +236,14 @@ function* compileSteps(
     throw new GraylaneError(ErrorCode.RULE_INVALID, `lane rules cannot be compiled:\n${summary}`, { details: { issues } });
   }
   const count = tests.length;
+  const lineageFor = (): Lineage => ({
+    regexes: regexes.compiled,
+    memo,
+    attributes: options.attributes,
+    random: options.random,
+    lanes: compiledLanes,
+    baseline: lineage ? lineage.baseline : memo.slots,
+  });
   const readers = memo.readers;
   const predicates = memo.predicates;
   const random = options.random ?? Math.random;
@@ -212,8 +290,8 @@ function* compileSteps(
       },
       explain,
     };
-    regexesOf.set(matcher, regexes.compiled);
-    return { matcher, source };
+    lineageOf.set(matcher, lineageFor());
+    return { matcher, source, kept };
   }
 
   const matcher: LaneMatcher = {
@@ -228,8 +306,8 @@ function* compileSteps(
     },
     explain,
   };
-  regexesOf.set(matcher, regexes.compiled);
-  return { matcher, source: undefined };
+  lineageOf.set(matcher, lineageFor());
+  return { matcher, source: undefined, kept };
 }
 
 /** A rule as {@link MatchExplanation} names it; made when asked, so that compiling allocates none. */

@@ -12,12 +12,31 @@ export class Memo {
   readonly #uses = new Map<string, number>();
   /** Each predicate's key, made once in the first pass for the second. */
   readonly #keys = new Map<Predicate, string>();
-  readonly #fieldSlots = new Map<string, number>();
-  readonly #predicateSlots = new Map<string, Test>();
+  readonly #fieldSlots: Map<string, number>;
+  readonly #predicateSlots: Map<string, Test>;
   /** Readers by field slot. */
-  readonly readers: FieldReader[] = [];
+  readonly readers: FieldReader[];
   /** Number of predicate result slots. */
-  predicates = 0;
+  predicates: number;
+
+  /**
+   * A memo of its own, or one that continues `from` (the memo of the matcher a reload replaces):
+   * every slot of `from` keeps its meaning, so tests compiled against it serve unchanged, and new
+   * slots come after them. Use counts start again: a predicate memoised before stays memoised; one
+   * that was not, and now also appears in a new rule, may be evaluated once for each (a cost, never
+   * a different decision).
+   */
+  constructor(from?: Memo) {
+    this.#fieldSlots = new Map(from && from.#fieldSlots);
+    this.#predicateSlots = new Map(from && from.#predicateSlots);
+    this.readers = from ? [...from.readers] : [];
+    this.predicates = from?.predicates ?? 0;
+  }
+
+  /** Field and predicate slots in all, what a frame of this memo holds. */
+  get slots(): number {
+    return this.readers.length + this.predicates;
+  }
 
   /** Counts the predicates of `condition` (first pass). */
   count(condition: Condition): void {
@@ -44,9 +63,9 @@ export class Memo {
   /** `test`, memoised in a result slot when the predicate appears in more than one place. */
   predicate(predicate: Predicate, test: Test): Test {
     const key = this.#keys.get(predicate) ?? predicateKey(predicate);
-    if ((this.#uses.get(key) ?? 0) < 2) return test;
     const existing = this.#predicateSlots.get(key);
     if (existing) return existing;
+    if ((this.#uses.get(key) ?? 0) < 2) return test;
     const slot = this.predicates++;
     const memoised: Test = (req, frame) => {
       if (frame.predicateStamps[slot] === frame.epoch) return frame.predicateResults[slot] === 1;
