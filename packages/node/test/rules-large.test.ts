@@ -67,6 +67,48 @@ describe('a rules manager on a large content', () => {
     }
   }, 30_000);
 
+  test('a reload that changes a few lanes keeps every other lane object, and decides as the new content says', async () => {
+    /** Lanes 0, 100, 200... take user `a-<i>-v<version>`. */
+    const revised = (version: number) => {
+      let text = large(LANES, 'a');
+      for (let i = 0; i < LANES; i += 100) text = text.replace(`value: 'a-${i}' }`, `value: 'a-${i}-v${version}' }`);
+      return text;
+    };
+    const { source, rules } = manage(large(LANES, 'a'));
+    await rules.ready();
+    const first = rules.current()!.rules.lanes;
+    for (const version of [1, 2]) {
+      const before = rules.current()!.rules.lanes;
+      const next = nextApplied(rules, 20_000);
+      source.publish(revised(version));
+      const { rules: now, policy } = await next;
+      expect(now).toEqual(parseRules(revised(version)).rules);
+      expect(policy).toEqual(fallbackPolicy(now));
+      now.lanes.forEach((lane, i) => {
+        if (i % 100 === 0) expect(before).not.toContain(lane);
+        else expect(lane).toBe(first[i]);
+      });
+      expect(laneOf(rules, `a-100-v${version}`)).toBe('a-100');
+      expect(laneOf(rules, 'a-100')).toBeUndefined();
+      expect(laneOf(rules, 'a-101')).toBe('a-101');
+      expect(rules.matcher()?.match(requestView({ headers: { 'x-env': 'a-100-xyz' } }))).toBe('a-100');
+    }
+  }, 30_000);
+
+  test('after a build superseded mid-way, the next reload is whole and right', async () => {
+    const { source, rules } = manage(large(LANES, 'a'));
+    await rules.ready();
+    const applied = nextApplied(rules, 20_000);
+    source.publish(large(LANES, 'b'));
+    await new Promise((resolve) => setTimeout(resolve, 30)); // the worker is parsing b
+    source.publish(large(LANES, 'a').replace("value: 'a-3' }", "value: 'a-3-new' }"));
+    const { rules: now } = await applied;
+    expect(now).toEqual(parseRules(large(LANES, 'a').replace("value: 'a-3' }", "value: 'a-3-new' }")).rules);
+    expect(laneOf(rules, 'a-3-new')).toBe('a-3');
+    expect(laneOf(rules, 'b-3')).toBeUndefined();
+    expect(laneOf(rules, 'a-4')).toBe('a-4');
+  }, 30_000);
+
   test('a newer content supersedes one still being built: only the newest is applied, as one revision', async () => {
     const { source, rules } = manage(large(LANES, 'a'));
     await rules.ready();

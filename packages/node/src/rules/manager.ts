@@ -4,7 +4,7 @@ import type { ObservableResult } from '@opentelemetry/api';
 import { ErrorCode, GraylaneError, backoffDelay, isGraylaneError, sleep, systemClock } from '@graylane/core';
 import type { Clock } from '@graylane/core';
 import type { CompileMatcherOptions, LaneMatcher } from '@graylane/matcher';
-import type { FallbackPolicy, LaneRuleSet, RuleIssue } from '@graylane/rules';
+import type { FallbackPolicy, LaneRuleSet, ParsedRulesWithPolicy, RuleIssue } from '@graylane/rules';
 import { loadRuleModules, loadedRuleModules } from '../lazy.js';
 import type { RuleSource } from './source.js';
 
@@ -172,6 +172,11 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
   let closing: Promise<void> | undefined;
   /** The build of a large content in progress, if any. */
   let building: AbortController | undefined;
+  /**
+   * The worker's parse of the rules in force, when they were built off the request path: the next
+   * build's `previous`, so that the worker sends, and the compile redoes, only the lanes that changed.
+   */
+  let parsedInForce: ParsedRulesWithPolicy | undefined;
   const listeners = new Set<(applied: AppliedRules) => void>();
   const telemetry = rulesTelemetry(source.kind, () => applied?.revision ?? 0);
 
@@ -220,6 +225,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     } catch (error) {
       return reject(error);
     }
+    parsedInForce = undefined;
     apply(next, text);
   }
 
@@ -242,12 +248,13 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     const { signal } = controller;
     building = controller;
     try {
-      const parsed = await model.parseRulesInWorker(text, { source: where, signal });
+      const parsed = await model.parseRulesInWorker(text, { source: where, signal, previous: parsedInForce });
       const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
       const matcher = await matching.compileMatcherInSlices(rules, { ...compileOptions, previous: applied?.matcher }, { signal });
       const policy = rules === parsed.rules ? parsed.policy : model.fallbackPolicy(rules);
       if (signal.aborted) return;
       building = undefined;
+      parsedInForce = parsed;
       apply(applicable(rules, matcher, policy, parsed.warnings, parsed.md5), text);
     } catch (error) {
       if (signal.aborted) return; // superseded: the newer content decides
