@@ -268,7 +268,7 @@ export function parseRulesInWorker(text: string, options: ParseInWorkerOptions =
           let next = 0;
           const lanes = Array.from(reuse, (at) => (at < 0 ? fresh[next++]! : earlier[at]!));
           const rules = { lanes, groups, workloads };
-          // Made here: 1.4 ms at 10,000 lanes, where receiving it from the worker held the loop for several.
+          // Made here: 1.4 ms at 10,000 lanes; through a port it took about 7 ms (serialised, then received).
           const result: ParsedRulesWithPolicy = { rules, warnings, policy: fallbackPolicy(rules), md5 };
           madeBy.set(result, { worker, id: message.id });
           resolve(result);
