@@ -39,9 +39,9 @@ export const PARSE_IN_WORKER_CHARS = 128 * 1024;
 /**
  * Lanes per message from the worker. Each message is deserialised on a turn of its own: at 200
  * lanes of three conditions a message held the loop about 10 ms on the benchmark machine, at 50
- * none held it over 2.5 ms (measured on the 10,000-lane reload). Slicing finer does not lower the
- * reload's longest block: the young-generation GC the arriving lanes cause (up to about 9 ms a
- * pause at 10,000 lanes) falls on whichever turn it falls on.
+ * none held it over 2.5 ms (measured on the 10,000-lane reload). Slicing finer does not lower a
+ * full load's longest block: the young-generation GC the arriving lanes cause (up to about 9 ms a
+ * pause at 10,000 lanes) falls on whichever turn it falls on; a reload sends only what changed.
  */
 const LANES_PER_MESSAGE = 50;
 
