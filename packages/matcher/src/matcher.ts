@@ -11,7 +11,7 @@ import type { Attribute } from './compile/field.js';
 import { Memo } from './compile/memo.js';
 import { RegexTable } from './compile/regex.js';
 import type { RuleRegex } from './compile/regex.js';
-import { generateFirstMatch } from './compile/codegen.js';
+import { generateFirstMatch, mayFit } from './compile/codegen.js';
 import { Frame, fieldValue, nextRequest, randomBucket } from './compile/state.js';
 
 /** Options of {@link compileMatcher}. */
@@ -273,14 +273,16 @@ function* compileSteps(
     }
   }
 
-  const generated = generate
-    ? generateFirstMatch(
-        ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
-        context.attributes,
-        random,
-        regexes,
-      )
-    : undefined;
+  // Asked only when they may fit: listing 20,000 rules for it to refuse makes an object per rule.
+  const generated =
+    generate && mayFit(ranked.length)
+      ? generateFirstMatch(
+          ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
+          context.attributes,
+          random,
+          regexes,
+        )
+      : undefined;
   if (generated) {
     const { first, source } = generated;
     const matcher: LaneMatcher = {

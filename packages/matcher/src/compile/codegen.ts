@@ -54,7 +54,7 @@ function generate(
   // Every rule costs at least one check line (`  if (x && true) return 0;`): a rule set that cannot
   // fit is turned away before any work, and one that grows past the limit as soon as it does, so that
   // the attempt costs a bounded time whatever the number of rules (a 10,000-lane reload).
-  if (rules.length * MIN_CHECK_LENGTH > MAX_GENERATED_SOURCE) return undefined;
+  if (!mayFit(rules.length)) return undefined;
   const generator = new Generator(attributes, random, regexes);
   for (const { condition } of rules) generator.count(condition);
   const checks: string[] = [];
@@ -90,6 +90,11 @@ function generate(
 
 /** The shortest line a rule adds to the generated source. */
 const MIN_CHECK_LENGTH = '  if (x && true) return 0;'.length + 1;
+
+/** Whether `rules` rules may fit in a generated function at all (more never do). */
+export function mayFit(rules: number): boolean {
+  return rules * MIN_CHECK_LENGTH <= MAX_GENERATED_SOURCE;
+}
 
 /**
  * Longest generated source. V8 optimises only functions of up to about 60 KB of bytecode; a larger
