@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { GraylaneError } from '@graylane/core';
 import type { ErrorCode } from '@graylane/core';
 import type { Lane, LaneRuleSet, RuleIssue } from './model/types.js';
@@ -8,7 +9,7 @@ import type { FallbackPolicy } from './policy.js';
 
 /** Options of {@link parseRulesInWorker}. */
 export interface ParseInWorkerOptions extends ParseRulesOptions {
-  /** Ends the parse: the worker is terminated and the promise rejects with the signal's reason. */
+  /** Ends the parse: the worker is stopped and the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
   /**
    * An earlier result of `parseRulesInWorker` that this text revises (a reload): the worker sends
@@ -49,28 +50,36 @@ const LANES_PER_MESSAGE = 50;
 const RESULTS_KEPT = 3;
 
 /**
- * The worker's program, in CommonJS (an `eval` worker): it loads this package's CommonJS build
+ * The worker's program, in CommonJS (run with `node -e`): it loads this package's CommonJS build
  * (resolved by name from this file, outside any test runner's module mapping) and serves parses
  * one at a time. A parse posts its lanes in slices, one slice each time the parent asks for the
  * next (`more`); the parent asks from a later turn of its event loop, so every slice is
- * deserialised on a turn of its own. Posted all at once, the slices would queue up, and a port
- * delivers what is queued in one turn: 133 ms at 10,000 lanes, measured.
+ * deserialised on a turn of its own. Posted all at once, the slices would queue up, and the parent
+ * would receive what is queued in one turn: 133 ms at 10,000 lanes, measured.
  *
  * A parse that names an earlier result (`base`, the number the worker gave it) is sent as a delta:
  * a lane's JSON is its identity, `reuse[i]` is the index of an equal lane in the earlier result
  * (each used once) or -1, and only the lanes at -1 are posted. The worker keeps the lane
  * identities of its last `RESULTS_KEPT` results (about 4 MB at 10,000 lanes each), nothing else.
+ *
+ * It runs in a process of its own, every thread of it at the lowest priority, its garbage
+ * collector on its main thread (`--single-threaded-gc`), and it exits when the parent's channel
+ * closes. A worker thread could not be kept off the serving thread's core: a thread's garbage
+ * collector runs helper threads at normal priority, shared by the whole process, and while a
+ * worker thread parsed 10,000 lanes they delayed the idle parent's event loop by up to about 10 ms
+ * on two cores (`bench/probes/worker-gc-noise.mjs`).
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-// On Linux a priority is a thread's own: this thread yields the CPU to the event loop it serves.
-if (process.platform === 'linux') {
-  try {
-    require('node:os').setPriority(19);
-  } catch {}
-}
-const { parseRules } = require('node:module').createRequire(workerData.from)('@graylane/rules');
+const os = require('node:os');
+// The lowest priority for this process; on Linux a priority is a thread's own, so for each thread.
+try {
+  os.setPriority(19);
+  if (process.platform === 'linux') for (const task of require('node:fs').readdirSync('/proc/self/task')) os.setPriority(Number(task), 19);
+} catch {}
+process.on('disconnect', () => process.exit(0));
+const { parseRules } = require('node:module').createRequire(process.env.GRAYLANE_RULES_WORKER_FROM)('@graylane/rules');
+const post = (message) => process.send(message);
 let job;
 let results = 0;
 /** Result number -> the identities of its lanes, in order: what a later parse's \`base\` names. */
@@ -93,11 +102,11 @@ const delta = (keys, earlier) => {
   }
   return reuse;
 };
-const post = () => {
+const next = () => {
   const { parsed, fresh } = job;
-  if (job.next < fresh.length) {
-    parentPort.postMessage({ type: 'lanes', lanes: fresh.slice(job.next, job.next + ${LANES_PER_MESSAGE}) });
-    job.next += ${LANES_PER_MESSAGE};
+  if (job.sent < fresh.length) {
+    post({ type: 'lanes', lanes: fresh.slice(job.sent, job.sent + ${LANES_PER_MESSAGE}) });
+    job.sent += ${LANES_PER_MESSAGE};
     return;
   }
   const { groups, workloads } = parsed.rules;
@@ -106,25 +115,25 @@ const post = () => {
   const id = ++results;
   kept.set(id, keys);
   while (kept.size > ${RESULTS_KEPT}) kept.delete(kept.keys().next().value);
-  parentPort.postMessage({ type: 'done', id, reuse, groups, workloads, warnings: parsed.warnings, md5 }, [reuse.buffer]);
+  post({ type: 'done', id, reuse, groups, workloads, warnings: parsed.warnings, md5 });
 };
-parentPort.on('message', (message) => {
-  if (message.type === 'more') return job && post();
+process.on('message', (message) => {
+  if (message.type === 'more') return job && next();
   job = undefined;
   let parsed;
   try {
     parsed = parseRules(message.text, message.options);
   } catch (error) {
     const graylane = Boolean(error && typeof error.code === 'string' && error.code.startsWith('GRAYLANE_ERR_'));
-    return parentPort.postMessage({ type: 'error', graylane, code: error && error.code, message: String(error && error.message), details: graylane ? error.details : undefined });
+    return post({ type: 'error', graylane, code: error && error.code, message: String(error && error.message), details: graylane ? error.details : undefined });
   }
   const { lanes } = parsed.rules;
   const keys = lanes.map(identity);
   const reuse = delta(keys, message.base === undefined ? undefined : kept.get(message.base));
   const fresh = lanes.filter((_lane, i) => reuse[i] < 0);
   const md5 = createHash('md5').update(message.text, 'utf8').digest('hex');
-  job = { parsed, fresh, reuse, keys, next: 0, md5 };
-  post();
+  job = { parsed, fresh, reuse, keys, sent: 0, md5 };
+  next();
 });
 `;
 
@@ -140,20 +149,19 @@ interface Job {
   /** The earlier result the parse revises, as the worker that made it numbered it. */
   readonly base: Made | undefined;
   /** Handles one message of `worker`; returns true once the job is settled. */
-  onMessage(message: WorkerMessage, worker: Worker): boolean;
+  onMessage(message: WorkerMessage, worker: ChildProcess): boolean;
   onFailure(error: Error): void;
 }
 
 /**
  * The process's rules worker: started by the first parse, then kept for the next ones, and
- * unreferenced while idle (it never keeps a process alive). Kept because ending a thread is not
- * free for the one that started it: terminating the worker after a 10,000-lane parse held the
- * parent's event loop for 20 to 64 ms (its teardown, and a full collection of the parent's heap
- * that came with it), on every reload. A parse that is aborted terminates the worker; the next
- * parse starts a new one.
+ * unreferenced while idle (it never keeps a process alive). Kept because starting one takes
+ * tens of milliseconds and loads the rule model again. A parse that is aborted stops the worker
+ * (a signal, which costs the parent nothing: the worker's memory is its own); the next parse
+ * starts a new one.
  */
 class RulesWorker {
-  #worker: Worker | undefined;
+  #worker: ChildProcess | undefined;
   readonly #queue: Job[] = [];
   #running: Job | undefined;
 
@@ -168,25 +176,31 @@ class RulesWorker {
     const job = this.#queue.shift()!;
     this.#running = job;
     const worker = this.#spawn();
-    worker.ref();
+    hold(worker, true);
     // A result of a worker since replaced is unknown to this one: every lane is sent.
     const base = job.base?.worker === worker ? job.base.id : undefined;
-    worker.postMessage({ type: 'parse', text: job.text, options: job.options, base });
+    worker.send({ type: 'parse', text: job.text, options: job.options, base });
   }
 
-  #spawn(): Worker {
+  #spawn(): ChildProcess {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { from: import.meta.url } });
+    const { NODE_OPTIONS: _options, ...env } = process.env; // an --inspect or a loader there is the parent's
+    const worker = spawn(process.execPath, ['--single-threaded-gc', '-e', WORKER_SOURCE], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      env: { ...env, GRAYLANE_RULES_WORKER_FROM: import.meta.url },
+      windowsHide: true,
+    });
     worker.on('message', (message: WorkerMessage) => {
       const job = this.#running;
-      if (!job) return;
+      if (!job || this.#worker !== worker) return;
       if (job.onMessage(message, worker)) {
         this.#running = undefined;
-        worker.unref();
+        hold(worker, false);
         this.#next();
       } else if (message.type === 'lanes') {
         setImmediate(() => {
-          if (this.#running === job && this.#worker === worker) worker.postMessage({ type: 'more' });
+          if (this.#running === job && this.#worker === worker) worker.send({ type: 'more' });
         });
       }
     });
@@ -199,7 +213,7 @@ class RulesWorker {
       this.#next();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the rules worker exited (code ${code}) before it answered`)));
+    worker.on('exit', (code, signal) => fail(new Error(`the rules worker exited (${signal ?? `code ${code}`}) before it answered`)));
     this.#worker = worker;
     return worker;
   }
@@ -215,8 +229,19 @@ class RulesWorker {
     const worker = this.#worker;
     this.#worker = undefined;
     this.#running = undefined;
-    void worker?.terminate();
+    worker?.kill();
     this.#next();
+  }
+}
+
+/** Whether `worker` keeps the event loop alive: while it parses, and not while idle. */
+function hold(worker: ChildProcess, busy: boolean): void {
+  if (busy) {
+    worker.ref();
+    worker.channel?.ref();
+  } else {
+    worker.unref();
+    worker.channel?.unref();
   }
 }
 
@@ -224,7 +249,7 @@ const rulesWorker = new RulesWorker();
 
 /** A result as the worker that made it knows it. */
 interface Made {
-  readonly worker: Worker;
+  readonly worker: ChildProcess;
   readonly id: number;
 }
 
@@ -232,11 +257,13 @@ interface Made {
 const madeBy = new WeakMap<ParsedRulesWithPolicy, Made>();
 
 /**
- * {@link parseRules} on a worker thread, for a process that serves requests while rules load or
+ * {@link parseRules} on the rules worker, for a process that serves requests while rules load or
  * reload, and for a command line that must answer signals during a long parse: the calling thread
  * only receives the result, in slices of lanes, each a short turn of its event loop. Same result,
  * same errors as `parseRules` (a `GraylaneError` with `GRAYLANE_ERR_RULE_INVALID` and every issue).
- * Parses run one at a time on one worker thread, which stays (idle, unreferenced) for the next.
+ * Parses run one at a time in one worker, a Node.js child process of the same executable (its
+ * environment without `NODE_OPTIONS`), which stays (idle, unreferenced) for the next and exits
+ * with its parent.
  * With `previous`, lanes equal to one of the earlier result are that result's objects (see
  * {@link ParseInWorkerOptions.previous}).
  *

@@ -32,7 +32,7 @@ describe('parseRulesInWorker', () => {
     ]);
   });
 
-  it('stops on abort: the worker is terminated and the promise rejects with the reason', async () => {
+  it('stops on abort: the worker is stopped and the promise rejects with the reason', async () => {
     const controller = new AbortController();
     const pending = parseRulesInWorker(lanes(3000), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('stop')), 20);
@@ -48,7 +48,7 @@ describe('parseRulesInWorker', () => {
     expect((results[3] as PromiseFulfilledResult<{ rules: unknown }>).value.rules).toEqual(parseRules(texts[3]!).rules);
   });
 
-  it('parses again after an aborted parse (a new worker replaces the terminated one)', async () => {
+  it('parses again after an aborted parse (a new worker replaces the stopped one)', async () => {
     const controller = new AbortController();
     const aborted = parseRulesInWorker(lanes(3000), { signal: controller.signal });
     const queued = parseRulesInWorker(lanes(5));
@@ -132,16 +132,57 @@ describe('parseRulesInWorker', () => {
     expect(out.trim()).toBe('parsed 80');
   });
 
-  // Linux only: elsewhere a priority is the whole process's, and the worker leaves it alone.
-  (process.platform === 'linux' ? it : it.skip)('runs its thread at the lowest priority and leaves the rest of the process as it was', async () => {
-    const nice = (task: string | number) => {
-      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
-    const mainBefore = nice(process.pid);
+  // Linux only (/proc): the worker's threads, and the children of a process.
+  const linux = process.platform === 'linux' ? it : it.skip;
+  const statOf = (path: string) => {
+    const stat = readFileSync(path, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  /** Processes whose parent is `pid`. */
+  const childrenOf = (pid: number) =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .flatMap((entry) => {
+        try {
+          return Number(statOf(`/proc/${entry}/stat`)[1]) === pid ? [Number(entry)] : [];
+        } catch {
+          return []; // gone meanwhile
+        }
+      });
+  const nices = (pid: number) => readdirSync(`/proc/${pid}/task`).map((task) => Number(statOf(`/proc/${pid}/task/${task}/stat`)[16]));
+
+  linux('runs in a process of its own, every thread of it at the lowest priority, and leaves the calling process as it was', async () => {
+    const before = nices(process.pid);
     await parseRulesInWorker(lanes(3));
-    const niceByThread = readdirSync('/proc/self/task').map((task) => ({ task: Number(task), nice: nice(task) }));
-    expect(niceByThread.filter((t) => t.nice === 19 && t.task !== process.pid)).toHaveLength(1); // the one rules worker
-    expect(nice(process.pid)).toBe(mainBefore);
+    const workers = childrenOf(process.pid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--single-threaded-gc'));
+    expect(workers).toHaveLength(1);
+    const threads = nices(workers[0]!);
+    expect(threads.length).toBeGreaterThan(0);
+    expect(threads.every((nice) => nice === 19)).toBe(true);
+    expect(nices(process.pid).sort()).toEqual(before.sort());
+  });
+
+  linux('exits with the process it serves', async () => {
+    const script = [
+      `const { parseRulesInWorker } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.cjs'))});`,
+      `const { readdirSync, readFileSync } = require('node:fs');`,
+      `parseRulesInWorker(${JSON.stringify(lanes(5))}).then(() => {`,
+      `  const mine = readdirSync('/proc').filter((e) => /^\\d+$/.test(e)).filter((e) => { try { const s = readFileSync('/proc/' + e + '/stat', 'utf8'); return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]) === process.pid; } catch { return false; } });`,
+      `  console.log(mine.join(','));`,
+      `});`,
+    ].join('\n');
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const workers = out.trim().split(',').filter(Boolean).map(Number);
+    expect(workers).toHaveLength(1);
+    const alive = (pid: number) => {
+      try {
+        return statOf(`/proc/${pid}/stat`)[0] !== 'Z';
+      } catch {
+        return false; // gone
+      }
+    };
+    const deadline = Date.now() + 5000;
+    while (alive(workers[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(workers[0]!)).toBe(false);
   });
 });
