@@ -14,6 +14,7 @@ import { registryFromEnv } from './registry-from-env.js';
 import { RulesEnv, rulesFromEnv } from './rules/from-env.js';
 import { createRulesManager } from './rules/manager.js';
 import type { RulesManager, RulesManagerOptions } from './rules/manager.js';
+import { followRulesPolicy } from './rules/policy.js';
 import type { RuleSource } from './rules/source.js';
 import { followLanes, laneStateRouter, lanesFromEnv } from './lanes/state.js';
 import type { LaneState } from './lanes/state.js';
@@ -202,7 +203,7 @@ export async function startGraylane(options: GraylaneOptions): Promise<Graylane>
     await lanes?.ready();
     rules = options.rules === undefined ? undefined : startRules(options.rules, options.routing, lanes);
     await Promise.all([dependencies.length > 0 ? router.ready(dependencies) : undefined, rules?.ready()]);
-    if (rules) followPolicy(router, rules);
+    if (rules) followRulesPolicy(router, rules);
   } catch (error) {
     router.close();
     await rules?.close();
@@ -296,13 +297,6 @@ function startRules(rules: RuleSource | 'env' | GraylaneRulesOptions, routing: R
     });
   }
   return createRulesManager(fromEnv, loading);
-}
-
-/** Keeps the router's fallback chains and strict lanes those of the rules in force. */
-function followPolicy(router: LaneRouter, rules: RulesManager): void {
-  const current = rules.current();
-  if (current) router.setPolicy(current.policy);
-  rules.onChange(({ policy }) => router.setPolicy(policy));
 }
 
 /** {@link Graylane.coloring}: the lane to color unmarked requests with now, if any. */

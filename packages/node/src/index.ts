@@ -11,6 +11,7 @@ export { nacosRuleSource } from './rules/nacos-source.js';
 export type { NacosRuleConfig, NacosRuleSourceOptions } from './rules/nacos-source.js';
 export { RulesEnv, rulesFromEnv } from './rules/from-env.js';
 export { createRulesManager } from './rules/manager.js';
+export { followRulesPolicy } from './rules/policy.js';
 export type { AppliedRules, RulesError, RulesManager, RulesManagerOptions, RulesOverlay, RulesState, RulesStatus } from './rules/manager.js';
 export { LanesEnv, followLanes, laneStateRouter, lanesFromEnv } from './lanes/state.js';
 export type { FollowLanesOptions, LaneState } from './lanes/state.js';

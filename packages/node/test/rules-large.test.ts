@@ -2,7 +2,7 @@
 // dist of @graylane/rules, as an installed copy does), compiled in slices, swapped in whole.
 import { requestView } from '@graylane/matcher';
 import { PARSE_IN_WORKER_CHARS, fallbackPolicy, parseRules } from '@graylane/rules';
-import { createRulesManager } from '../src/index.js';
+import { createRulesManager, followRulesPolicy } from '../src/index.js';
 import type { RulesManager } from '../src/index.js';
 import { captureDiag, nextApplied, testSource } from './support/rules.js';
 
@@ -93,6 +93,25 @@ describe('a rules manager on a large content', () => {
       expect(laneOf(rules, 'a-101')).toBe('a-101');
       expect(rules.matcher()?.match(requestView({ headers: { 'x-env': 'a-100-xyz' } }))).toBe('a-100');
     }
+  }, 30_000);
+
+  test('followRulesPolicy sets the policy at once and with each revision that changed it, not again for one that kept it', async () => {
+    const { source, rules } = manage(large(LANES, 'a'));
+    await rules.ready();
+    const set: unknown[] = [];
+    const unfollow = followRulesPolicy({ setPolicy: (policy) => void set.push(policy) }, rules);
+    expect(set).toEqual([rules.current()!.policy]);
+    let next = nextApplied(rules, 20_000);
+    source.publish(large(LANES, 'a').replace("value: 'a-3' }", "value: 'a-3-new' }")); // a match, not a chain
+    expect((await next).revision).toBe(2);
+    expect(set).toHaveLength(1);
+    next = nextApplied(rules, 20_000);
+    source.publish(large(LANES, 'a').replace('  - tag: a-3\n    fallback: [rc]', '  - tag: a-3\n    fallback: [rc2]'));
+    const applied = await next;
+    expect(set).toHaveLength(2);
+    expect(set[1]).toBe(applied.policy);
+    expect(applied.policy.fallback['a-3']).toEqual(['rc2', 'base']);
+    unfollow();
   }, 30_000);
 
   test('after a build superseded mid-way, the next reload is whole and right', async () => {

@@ -76,6 +76,23 @@ describe('parseRulesInWorker', () => {
       });
     });
 
+    it('keeps the earlier policy object when no lane\'s place, tag, fallback or strictness changed, and only then', async () => {
+      const first = await parseRulesInWorker(doc(many));
+      const changedMatch = await parseRulesInWorker(doc(many.map((e, i) => (i === 7 ? lane('lane-7', 'other') : e))), { previous: first });
+      expect(changedMatch.policy).toBe(first.policy);
+      const withFallback = (entry: string) => entry.replace('fallback: [rc]', 'fallback: [rc2]');
+      const changedChain = await parseRulesInWorker(doc(many.map((e, i) => (i === 7 ? withFallback(e) : e))), { previous: changedMatch });
+      expect(changedChain.policy).not.toBe(first.policy);
+      expect(changedChain.policy.fallback['lane-7']).toEqual(['rc2', 'base']);
+      const strict = await parseRulesInWorker(doc(many.map((e, i) => (i === 7 ? `${e}\n    strict: true` : e))), { previous: first });
+      expect(strict.policy.strict).toEqual(['lane-7']);
+      const moved = await parseRulesInWorker(doc([many[1]!, many[0]!, ...many.slice(2)]), { previous: first });
+      expect(moved.policy).not.toBe(first.policy);
+      expect(moved.policy).toEqual(first.policy);
+      const fewer = await parseRulesInWorker(doc(many.slice(1)), { previous: first });
+      expect(fewer.policy.fallback['lane-0']).toBeUndefined();
+    });
+
     it('follows lanes that moved, were removed or added', async () => {
       const first = await parseRulesInWorker(doc(many));
       // Reversed, the first 20 gone, two new lanes.
