@@ -3,7 +3,8 @@
  *
  * - `rules.parse_10k_ms`: a synchronous `parseRules` of a 10,000-lane text (median of the rounds).
  * - `rules.reload_block_ms`: the longest the event loop is held while a serving process's rules
- *   manager (`createRulesManager`, as `startGraylane` makes it) applies a new 10,000-lane content
+ *   manager (`createRulesManager`, as `startGraylane` makes it, and its router given each revision's
+ *   fallback policy, as `startGraylane` wires them) applies a new 10,000-lane content
  *   in which 1 % of the lanes changed, the way rules change in practice. The manager parses a
  *   content that large on its rules worker and compiles it in slices, reusing the regexes of the
  *   rules in force (docs/reference/rules.md, "Large rule sets and reloads"). Measured as the
@@ -15,7 +16,8 @@
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { requestView } from '@graylane/matcher';
-import { createRulesManager } from '@graylane/node';
+import { createRulesManager, followRulesPolicy } from '@graylane/node';
+import { createRouter } from '@graylane/router';
 import type { RuleSource, RuleSourceListener, RulesManager } from '@graylane/node';
 import { parseRules } from '@graylane/rules';
 
@@ -65,6 +67,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
   for (let round = 0; round < options.rounds; round++) {
     const source = memorySource(laneText(lanes, 0));
     const manager = createRulesManager(source, { loadTimeoutMs: 120_000 });
+    followRulesPolicy(createRouter(undefined, {}), manager);
     try {
       loads.push(await held(() => manager.ready()));
       check(manager, lanes, 0);
@@ -107,6 +110,9 @@ interface Held {
 async function held(work: () => Promise<void>): Promise<Held> {
   const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
   gc?.();
+  // And settled: right after a full collection its sweeping is still going on, and an allocation
+  // can wait for it (a serving process's last full collection is long done when an update comes).
+  if (gc) await new Promise((resolve) => setTimeout(resolve, 300));
   let blockMs = 0;
   let gcMaxMs = 0;
   const pauses = new PerformanceObserver((list) => {
