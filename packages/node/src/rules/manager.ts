@@ -132,8 +132,9 @@ const RETRY_MAX_MS = 2000;
  * worker thread and compiled in slices of about 2 ms between which requests are served, reusing
  * the regexes of the rules in force; the rules in force serve until it is whole, and a newer
  * content replaces a build still in progress (only the newest is applied). A reload receives and
- * compiles only the lanes that changed; at 10,000 lanes with 1 % changed it holds the loop for 7 to
- * 12 ms at its longest on the benchmark machine (`rules.reload_block_ms`, docs/benchmarks.md). An invalid
+ * compiles only the lanes that changed; at 10,000 lanes with 1 % changed it holds the loop for 5 to
+ * 9 ms at its longest on the benchmark machine, a first load for 21 to 28 ms (`rules.reload_block_ms`,
+ * `rules.load_block_ms`, docs/benchmarks.md). An invalid
  * change is rejected and the last good rules stay in force; so do they when the source's rules are
  * deleted (publish an empty rule set to turn every lane off). Rejections and deletions are logged
  * through `diag`, shown by {@link RulesManager.status}, and counted in the
