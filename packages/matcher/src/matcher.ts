@@ -235,6 +235,7 @@ function* compileSteps(
     const summary = issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n');
     throw new GraylaneError(ErrorCode.RULE_INVALID, `lane rules cannot be compiled:\n${summary}`, { details: { issues } });
   }
+  memo.compiled();
   const count = tests.length;
   const lineageFor = (): Lineage => ({
     regexes: regexes.compiled,

@@ -33,6 +33,12 @@ export class Memo {
     this.predicates = from?.predicates ?? 0;
   }
 
+  /** Ends the compile: the use counts and keys are its own, and not kept with the matcher. */
+  compiled(): void {
+    this.#uses.clear();
+    this.#keys.clear();
+  }
+
   /** Field and predicate slots in all, what a frame of this memo holds. */
   get slots(): number {
     return this.readers.length + this.predicates;
