@@ -156,9 +156,9 @@ interface Job {
 /**
  * The process's rules worker: started by the first parse, then kept for the next ones, and
  * unreferenced while idle (it never keeps a process alive). Kept because starting one and loading
- * the rule model in it takes about 155 ms (a parse on the kept one: 1 ms). A parse that is aborted stops the worker
- * (a signal, which costs the parent nothing: the worker's memory is its own); the next parse
- * starts a new one.
+ * the rule model in it takes about 155 ms (a small parse on the kept one: 1 ms). A parse that is
+ * aborted stops the worker with a signal, which costs the parent nothing (the worker's memory is
+ * its own); the next parse starts a new one.
  */
 class RulesWorker {
   #worker: ChildProcess | undefined;
