@@ -230,7 +230,7 @@ export function createRouter(registry: Registry | undefined, options: RouterOpti
         health: 'health' in input ? input.health : policyInput.health,
         outlier: 'outlier' in input ? input.outlier : policyInput.outlier,
       };
-      policy = compilePolicy(next);
+      policy = compilePolicy(next, policy);
       policyInput = next;
       if (policy.outlier === undefined) {
         // Ejection turned off: every ejection is lifted, and what was counted is forgotten.
