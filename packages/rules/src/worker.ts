@@ -4,7 +4,7 @@ import { GraylaneError } from '@graylane/core';
 import type { ErrorCode } from '@graylane/core';
 import type { Lane, LaneRuleSet, RuleIssue } from './model/types.js';
 import type { ParseRulesOptions, ParsedRules } from './parse.js';
-import { fallbackPolicy } from './policy.js';
+import { fallbackPolicySteps } from './policy.js';
 import type { FallbackPolicy } from './policy.js';
 
 /** Options of {@link parseRulesInWorker}. */
@@ -300,22 +300,27 @@ export function parseRulesInWorker(text: string, options: ParseInWorkerOptions =
           for (const lane of message.lanes) fresh.push(lane);
           return false;
         }
-        done();
-        if (message.type === 'done') {
-          const { reuse, groups, workloads, warnings, md5 } = message;
-          const earlier = previous?.rules.lanes ?? [];
-          let next = 0;
-          const lanes = Array.from(reuse, (at) => (at < 0 ? fresh[next++]! : earlier[at]!));
-          const rules = { lanes, groups, workloads };
-          // Made here: 1.4 ms at 10,000 lanes; through a port it took about 7 ms (serialised, then
-          // received). The earlier one, when no lane's place, tag, chain or strictness changed.
-          const policy = previous && samePolicy(lanes, earlier, reuse) ? previous.policy : fallbackPolicy(rules);
+        if (message.type !== 'done') {
+          done();
+          reject(workerError(message));
+          return true;
+        }
+        const { reuse, groups, workloads, warnings, md5 } = message;
+        const earlier = previous?.rules.lanes ?? [];
+        let next = 0;
+        const lanes = Array.from(reuse, (at) => (at < 0 ? fresh[next++]! : earlier[at]!));
+        const rules = { lanes, groups, workloads };
+        const settle = (policy: FallbackPolicy) => {
+          done();
           const result: ParsedRulesWithPolicy = { rules, warnings, policy, md5 };
           madeBy.set(result, { worker, id: message.id });
           resolve(result);
-        } else {
-          reject(workerError(message));
-        }
+        };
+        // The earlier policy, when no lane's place, tag, chain or strictness changed. Else one made
+        // here, in slices (see fallbackPolicySteps), that shares the earlier one's arrays where it
+        // can: through a port it took about 7 ms (serialised, then received).
+        if (previous && samePolicy(lanes, earlier, reuse)) settle(previous.policy);
+        else inSlices(fallbackPolicySteps(rules, previous?.policy), signal).then(settle, reject);
         return true;
       },
       onFailure(error) {
@@ -325,6 +330,16 @@ export function parseRulesInWorker(text: string, options: ParseInWorkerOptions =
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Runs `steps` to its end, a step a turn of the event loop; rejects with the reason of `signal` once aborted. */
+async function inSlices<T>(steps: Generator<void, T, void>, signal: AbortSignal | undefined): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    signal?.throwIfAborted();
+  }
 }
 
 /** Whether `lanes` (made with `reuse` from `earlier`) have the fallback policy of `earlier`. */

@@ -56,6 +56,23 @@ spec:
     expect(rules.workloads).toEqual([{ app: 'a', labels: ['rc'] }]);
   });
 
+  it('makes a frozen fallback policy that shares, with `previous`, the arrays of the chains that did not change', () => {
+    const doc = (rcChain: string, strict: boolean) =>
+      parseRules(`lanes:\n  - { tag: a, fallback: [rc] }\n  - { tag: rc, fallback: [${rcChain}], strict: ${strict} }\n  - { tag: b }\n`).rules;
+    const first = fallbackPolicy(doc('b', false));
+    expect(Object.isFrozen(first) && Object.isFrozen(first.fallback) && Object.isFrozen(first.fallback['a'])).toBe(true);
+    const revised = fallbackPolicy(doc('a', false), first);
+    expect(revised).toEqual(fallbackPolicy(doc('a', false)));
+    expect(revised.fallback['a']).toBe(first.fallback['a']);
+    expect(revised.fallback['rc']).not.toBe(first.fallback['rc']);
+    expect(revised.strict).toBe(first.strict);
+    const strict = fallbackPolicy(doc('a', true), revised);
+    expect(strict.strict).toEqual(['rc']);
+    // A previous policy made by hand (a plain object) lends nothing of its prototype.
+    const byHand = fallbackPolicy(parseRules('lanes:\n  - { tag: toString, strict: true }\n').rules, { fallback: {}, strict: [] });
+    expect(byHand.fallback['toString']).toEqual([]);
+  });
+
   it('accepts every operator', () => {
     const field = { type: 'header', name: 'x' };
     const match = [

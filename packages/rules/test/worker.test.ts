@@ -84,6 +84,10 @@ describe('parseRulesInWorker', () => {
       const changedChain = await parseRulesInWorker(doc(many.map((e, i) => (i === 7 ? withFallback(e) : e))), { previous: changedMatch });
       expect(changedChain.policy).not.toBe(first.policy);
       expect(changedChain.policy.fallback['lane-7']).toEqual(['rc2', 'base']);
+      // The other lanes' chains are the earlier policy's arrays, frozen: a router tells them by identity.
+      expect(changedChain.policy.fallback['lane-8']).toBe(first.policy.fallback['lane-8']);
+      expect(Object.isFrozen(changedChain.policy.fallback['lane-8'])).toBe(true);
+      expect(changedChain.policy.strict).toBe(first.policy.strict);
       const strict = await parseRulesInWorker(doc(many.map((e, i) => (i === 7 ? `${e}\n    strict: true` : e))), { previous: first });
       expect(strict.policy.strict).toEqual(['lane-7']);
       const moved = await parseRulesInWorker(doc([many[1]!, many[0]!, ...many.slice(2)]), { previous: first });

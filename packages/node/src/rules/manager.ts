@@ -235,7 +235,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
     const parsed = model.parseRules(text, { source: where });
     const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
     const matcher = matching.compileMatcher(rules, { ...compileOptions, previous: applied?.matcher });
-    return applicable(rules, matcher, model.fallbackPolicy(rules), parsed.warnings, md5);
+    return applicable(rules, matcher, model.fallbackPolicy(rules, applied?.policy), parsed.warnings, md5);
   }
 
   /**
@@ -252,7 +252,7 @@ export function createRulesManager(source: RuleSource, options: RulesManagerOpti
       const parsed = await model.parseRulesInWorker(text, { source: where, signal, previous: parsedInForce });
       const rules = options.overlay ? options.overlay.apply(parsed.rules) : parsed.rules;
       const matcher = await matching.compileMatcherInSlices(rules, { ...compileOptions, previous: applied?.matcher }, { signal });
-      const policy = rules === parsed.rules ? parsed.policy : model.fallbackPolicy(rules);
+      const policy = rules === parsed.rules ? parsed.policy : model.fallbackPolicy(rules, applied?.policy);
       if (signal.aborted) return;
       building = undefined;
       parsedInForce = parsed;
