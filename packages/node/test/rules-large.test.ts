@@ -2,6 +2,7 @@
 // dist of @graylane/rules, as an installed copy does), compiled in slices, swapped in whole.
 import { requestView } from '@graylane/matcher';
 import { PARSE_IN_WORKER_CHARS, fallbackPolicy, parseRules } from '@graylane/rules';
+import { createRouter } from '@graylane/router';
 import { createRulesManager, followRulesPolicy } from '../src/index.js';
 import type { RulesManager } from '../src/index.js';
 import { captureDiag, nextApplied, testSource } from './support/rules.js';
@@ -112,6 +113,23 @@ describe('a rules manager on a large content', () => {
     expect(set[1]).toBe(applied.policy);
     expect(applied.policy.fallback['a-3']).toEqual(['rc2', 'base']);
     unfollow();
+  }, 30_000);
+
+  test('a router following the rules routes by the chains of each revision', async () => {
+    const { source, rules } = manage(large(LANES, 'a'));
+    await rules.ready();
+    const router = createRouter(undefined);
+    const at = (port: number, lane?: string) => ({ id: `127.0.0.1:${port}`, service: 'orders', host: '127.0.0.1', port, lane, weight: 1, healthy: true, enabled: true, metadata: {} });
+    router.update('orders', [at(1), at(2, 'rc'), at(3, 'rc2')]);
+    const unfollow = followRulesPolicy(router, rules);
+    const served = (lane: string) => router.select('orders', lane).servedLane;
+    expect([served('a-3'), served('a-4')]).toEqual(['rc', 'rc']);
+    const next = nextApplied(rules, 20_000);
+    source.publish(large(LANES, 'a').replace('  - tag: a-3\n    fallback: [rc]', '  - tag: a-3\n    fallback: [rc2]').replace('  - tag: a-5\n    fallback: [rc]', '  - tag: a-5\n    fallback: []'));
+    await next;
+    expect([served('a-3'), served('a-4'), served('a-5')]).toEqual(['rc2', 'rc', undefined]);
+    unfollow();
+    router.close();
   }, 30_000);
 
   test('after a build superseded mid-way, the next reload is whole and right', async () => {
