@@ -5,12 +5,15 @@
  * - `rules.reload_block_ms`: the longest the event loop is held while a serving process's rules
  *   manager (`createRulesManager`, as `startGraylane` makes it, and its router given each revision's
  *   fallback policy, as `startGraylane` wires them) applies a new 10,000-lane content
- *   in which 1 % of the lanes changed, the way rules change in practice. The manager parses a
- *   content that large on its rules worker and compiles it in slices, reusing the regexes of the
- *   rules in force (docs/reference/rules.md, "Large rule sets and reloads"). Measured as the
- *   longest delay of a 1 ms interval (what a request waiting on the loop sees), the maximum over
- *   the rounds; `rules.reload_gc_max_ms` is the longest single garbage collection pause within.
+ *   in which 1 % of the lanes' match rules changed, the way rules change in practice. The manager
+ *   parses a content that large on its rules worker and compiles it in slices, reusing what the
+ *   rules in force compiled (docs/reference/rules.md, "Large rule sets and reloads"). Measured as
+ *   the longest delay of a 1 ms interval (what a request waiting on the loop sees), the maximum
+ *   over the rounds; `rules.reload_gc_max_ms` is the longest single garbage collection pause within.
  *   Each watch starts from a collected heap and ends with a young-generation collection (see `held`).
+ * - `rules.reload_chain_block_ms`: the same for a content in which 1 % of the lanes got a new
+ *   fallback chain (the router's policy changes too).
+ * - `rules.replace_block_ms`: the same for a content in which every lane changed.
  * - `rules.load_block_ms`: the same for the first content of a new manager: every regex compiled.
  */
 import { loadavg } from 'node:os';
@@ -19,41 +22,67 @@ import { requestView } from '@graylane/matcher';
 import { createRulesManager, followRulesPolicy } from '@graylane/node';
 import { createRouter } from '@graylane/router';
 import type { RuleSource, RuleSourceListener, RulesManager } from '@graylane/node';
+import type { LaneRouter } from '@graylane/router';
 import { parseRules } from '@graylane/rules';
 
-/** A native rule text of `n` lanes, each with an exact header rule and an AND of a list and a regex; `changed` lanes get new values. */
-export function laneText(n: number, version = 0, changedEvery = 100): string {
+/** What {@link laneText} makes: lane `i` takes user `user-<i>[-v<version>]`; see there. */
+export interface LaneTextOptions {
+  /** The content's version: the changed lanes' values end with it. */
+  readonly version?: number;
+  /** Every `changedEvery`th lane changed (its values end with the version): 100 is 1 %, 1 every lane. */
+  readonly changedEvery?: number;
+  /** The changed lanes get a fallback chain (to a lane this number of places on) and keep the values of `version`. */
+  readonly chain?: number;
+}
+
+/**
+ * A native rule text of `n` lanes, each with an exact header rule and an AND of a list and a regex;
+ * `changedEvery`th lanes have values of `version` (see {@link LaneTextOptions}).
+ */
+export function laneText(n: number, options: LaneTextOptions = {}): string {
+  const { version = 0, changedEvery = 100, chain } = options;
   const out = ['lanes:'];
   for (let i = 0; i < n; i++) {
-    const v = i % changedEvery === 0 ? `-v${version}` : '';
+    const changed = i % changedEvery === 0;
+    const v = changed && version > 0 ? `-v${version}` : '';
     out.push(
       `  - tag: lane-${i}`,
       '    match:',
       `      - { type: header, name: x-user-id, operator: '==', value: 'user-${i}${v}' }`,
       `      - all: [{ type: query, name: g, operator: in, values: [a${i}, b${i}] }, { type: header, name: x-env, operator: regex, value: '^env-${i}${v}-[a-z]+$' }]`,
     );
+    if (changed && chain !== undefined) out.push(`    fallback: [lane-${(i + chain) % n}]`);
   }
   return `${out.join('\n')}\n`;
 }
 
 export interface RulesReloadResult {
   readonly parseMs: number;
-  /** Longest delay of the 1 ms interval, over the reloads / the first loads. */
+  /** Longest delay of the 1 ms interval, over the reloads of each kind / the first loads. */
   readonly reloadBlockMs: number;
+  readonly chainBlockMs: number;
+  readonly replaceBlockMs: number;
   readonly loadBlockMs: number;
-  /** Longest single garbage collection pause during a reload / a first load. */
+  /** Longest single garbage collection pause during those. */
   readonly reloadGcMaxMs: number;
+  readonly chainGcMaxMs: number;
+  readonly replaceGcMaxMs: number;
   readonly loadGcMaxMs: number;
-  /** Wall time from publishing a content to its revision applied (median). */
+  /** Wall time from publishing a content to its revision applied (median, 1 % reloads). */
   readonly reloadMs: number;
   readonly loadavg: readonly [number, number];
 }
 
+/**
+ * Per round: a new manager loads 10,000 lanes, then applies two contents in which 1 % of the lanes'
+ * match rules changed, one in which 1 % of the lanes got a new fallback chain, and one in which
+ * every lane changed (a replacement: every regex compiled, as in a first load).
+ */
 export async function benchRulesReload(options: { rounds: number; lanes?: number }): Promise<RulesReloadResult> {
   const lanes = options.lanes ?? 10_000;
   const parses: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const text = laneText(lanes, round);
+    const text = laneText(lanes, { version: round });
     const t0 = performance.now();
     const parsed = parseRules(text);
     parses.push(performance.now() - t0);
@@ -63,31 +92,48 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
   const load1 = loadavg()[0]!;
   const loads: Held[] = [];
   const reloads: Held[] = [];
+  const chains: Held[] = [];
+  const replacements: Held[] = [];
   const walls: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
-    const source = memorySource(laneText(lanes, 0));
+    const source = memorySource(laneText(lanes));
     const manager = createRulesManager(source, { loadTimeoutMs: 120_000 });
-    followRulesPolicy(createRouter(undefined, {}), manager);
+    const router = createRouter(undefined, {});
+    // Base and the lanes the chains send lane-0 to: the router's chains are checked, not only set.
+    const at = (port: number, lane?: string) => ({ id: `127.0.0.1:${port}`, service: 'bench', host: '127.0.0.1', port, lane, weight: 1, healthy: true, enabled: true, metadata: {} });
+    router.update('bench', [at(1), ...Array.from({ length: options.rounds }, (_, r) => at(2 + r, `lane-${1 + r}`))]);
+    followRulesPolicy(router, manager);
     try {
       loads.push(await held(() => manager.ready()));
-      check(manager, lanes, 0);
-      for (let version = 1; version <= 2; version++) {
-        const text = laneText(lanes, version); // made before the watch starts: the bench's work, not the manager's
+      check(manager, router, lanes, {});
+      const steps: [Held[], LaneTextOptions][] = [
+        [reloads, { version: 1 }],
+        [reloads, { version: 2 }],
+        [chains, { version: 2, chain: 1 + round }],
+        [replacements, { version: 3, changedEvery: 1 }],
+      ];
+      for (const [into, content] of steps) {
+        const text = laneText(lanes, content); // made before the watch starts: the bench's work, not the manager's
         const t0 = performance.now();
-        reloads.push(await held(() => publish(manager, source, text)));
-        walls.push(performance.now() - t0);
-        check(manager, lanes, version);
+        into.push(await held(() => publish(manager, source, text)));
+        if (into === reloads) walls.push(performance.now() - t0);
+        check(manager, router, lanes, content);
       }
     } finally {
       await manager.close();
+      router.close();
     }
   }
   const max = (values: readonly Held[], key: keyof Held) => Math.max(...values.map((v) => v[key]));
   return {
     parseMs: median(parses),
     reloadBlockMs: max(reloads, 'blockMs'),
+    chainBlockMs: max(chains, 'blockMs'),
+    replaceBlockMs: max(replacements, 'blockMs'),
     loadBlockMs: max(loads, 'blockMs'),
     reloadGcMaxMs: max(reloads, 'gcMaxMs'),
+    chainGcMaxMs: max(chains, 'gcMaxMs'),
+    replaceGcMaxMs: max(replacements, 'gcMaxMs'),
     loadGcMaxMs: max(loads, 'gcMaxMs'),
     reloadMs: median(walls),
     loadavg: [load1, loadavg()[0]!],
@@ -169,15 +215,18 @@ function publish(manager: RulesManager, source: ReturnType<typeof memorySource>,
   });
 }
 
-/** The applied rules decide, and they are the version published. */
-function check(manager: RulesManager, lanes: number, version: number): void {
-  const last = lanes - 1;
+/** The applied rules decide as the content published says, and the router follows its chains. */
+function check(manager: RulesManager, router: LaneRouter, lanes: number, content: LaneTextOptions): void {
+  const { version = 0, changedEvery = 100, chain } = content;
+  const user = (i: number) => (i % changedEvery === 0 && version > 0 ? `user-${i}-v${version}` : `user-${i}`);
   const matcher = manager.matcher();
-  const decide = (user: string) => matcher?.match(requestView({ headers: { 'x-user-id': user } }));
-  if (decide(`user-${last}`) !== `lane-${last}`) throw new Error('the reloaded matcher is wrong');
-  if (decide(`user-0-v${version}`) !== 'lane-0') throw new Error(`the rules in force are not version ${version}`);
+  const decide = (i: number) => matcher?.match(requestView({ headers: { 'x-user-id': user(i) } }));
+  if (decide(lanes - 1) !== `lane-${lanes - 1}` || decide(0) !== 'lane-0') throw new Error(`the rules in force are not ${JSON.stringify(content)}`);
   const status = manager.status();
   if (status.state !== 'ok') throw new Error(`rules manager: ${JSON.stringify(status)}`);
+  const served = router.select('bench', 'lane-0').servedLane;
+  const expected = chain === undefined ? undefined : `lane-${chain % lanes}`;
+  if (served !== expected) throw new Error(`lane-0 is served by ${served ?? 'base'}, expected ${expected ?? 'base'}`);
 }
 
 function median(values: readonly number[]): number {
