@@ -20,6 +20,19 @@ describe('parseRulesInWorker', () => {
     expect(got.md5).toBe(createHash('md5').update(text, 'utf8').digest('hex'));
   });
 
+  it('receives a text sent in pieces whole, a character cut between two pieces included', async () => {
+    const piece = 256 * 1024;
+    // A comment puts a character outside the BMP (two UTF-16 units) across the first cut.
+    const head = `# ${'a'.repeat(piece - 3)}\u{1F600}\n`;
+    const text = `${head}${lanes(6000).replace("value: 'u5999'", "value: 'u\u{1F600}'")}`;
+    expect(text.length).toBeGreaterThan(2 * piece);
+    expect(text.charCodeAt(piece - 1)).toBe(0xd83d); // the pair's first half ends the first piece
+    const got = await parseRulesInWorker(text);
+    expect(got.rules).toEqual(parseRules(text).rules);
+    expect(got.rules.lanes[5999]?.match[0]?.condition).toMatchObject({ value: 'u\u{1F600}' });
+    expect(got.md5).toBe(createHash('md5').update(text, 'utf8').digest('hex'));
+  });
+
   it('rejects invalid rules with the same typed error and every issue', async () => {
     const text = 'lanes:\n  - tag: "a b"\n  - tag: ok\n    strict: maybe\n';
     const error = await parseRulesInWorker(text, { source: 'x.yaml' }).catch((e: unknown) => e);
