@@ -68,6 +68,8 @@ export interface RulesReloadResult {
   readonly chainGcMaxMs: number;
   readonly replaceGcMaxMs: number;
   readonly loadGcMaxMs: number;
+  /** Each watch's longest delay, in the order they ran, by kind. */
+  readonly blocks: { readonly load: number[]; readonly reload: number[]; readonly chain: number[]; readonly replace: number[] };
   /** Wall time from publishing a content to its revision applied (median, 1 % reloads). */
   readonly reloadMs: number;
   readonly loadavg: readonly [number, number];
@@ -125,6 +127,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     }
   }
   const max = (values: readonly Held[], key: keyof Held) => Math.max(...values.map((v) => v[key]));
+  const blocks = (values: readonly Held[]) => values.map((v) => Math.round(v.blockMs * 10) / 10);
   return {
     parseMs: median(parses),
     reloadBlockMs: max(reloads, 'blockMs'),
@@ -136,6 +139,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     replaceGcMaxMs: max(replacements, 'gcMaxMs'),
     loadGcMaxMs: max(loads, 'gcMaxMs'),
     reloadMs: median(walls),
+    blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements) },
     loadavg: [load1, loadavg()[0]!],
   };
 }

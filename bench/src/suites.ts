@@ -359,6 +359,7 @@ const rules: Suite = {
         load_block_ms: ms(r.loadBlockMs),
         load_gc_max_ms: ms(r.loadGcMaxMs),
         reload_10k_ms: round(r.reloadMs, 0),
+        blocks_ms: r.blocks,
         loadavg: r.loadavg,
       },
     };
