@@ -16,8 +16,8 @@ export interface FallbackPolicy {
  * The fallback chains and strict flags of every lane (disabled lanes included: carried tags still
  * route). With `previous` (the policy of the rules these revise), a lane whose chain is unchanged
  * gets the very array `previous` has for it, and an unchanged strict list is `previous.strict`, so
- * that a router can tell unchanged lanes by identity (at 10,000 lanes, compiling them all again
- * took 5 to 10 ms of the event loop).
+ * that a router can tell unchanged lanes by identity (at 10,000 lanes, `setPolicy` compiling them all
+ * again took 3.4 to 9.1 ms of the event loop).
  */
 export function fallbackPolicy(rules: LaneRuleSet, previous?: FallbackPolicy): FallbackPolicy {
   const steps = fallbackPolicySteps(rules, previous);
