@@ -11,11 +11,18 @@
  *   the longest delay of a 1 ms interval (what a request waiting on the loop sees), the maximum
  *   over the rounds; `rules.reload_gc_max_ms` is the longest single garbage collection pause within.
  *   Each watch starts from a collected heap and ends with a young-generation collection (see `held`).
+ *   On Linux each watch also reports how its longest delay was spent by the process's main thread
+ *   (`/proc/thread-self/schedstat`): running, runnable but waiting for a CPU (the machine's
+ *   scheduler), or neither (blocked in the kernel, a page fault waiting on a lock, say). The
+ *   kernel brings a running thread's counts up to date at scheduler events and ticks, so each
+ *   figure is good to about a tick (the counts moved in steps of 4 ms on the benchmark machine):
+ *   the time ran can exceed the delay.
  * - `rules.reload_chain_block_ms`: the same for a content in which 1 % of the lanes got a new
  *   fallback chain (the router's policy changes too).
  * - `rules.replace_block_ms`: the same for a content in which every lane changed.
  * - `rules.load_block_ms`: the same for the first content of a new manager: every regex compiled.
  */
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { requestView } from '@graylane/matcher';
@@ -56,6 +63,14 @@ export function laneText(n: number, options: LaneTextOptions = {}): string {
   return `${out.join('\n')}\n`;
 }
 
+/** A figure for each watch of each kind, in the order they ran. */
+export interface ByKind {
+  readonly load: number[];
+  readonly reload: number[];
+  readonly chain: number[];
+  readonly replace: number[];
+}
+
 export interface RulesReloadResult {
   readonly parseMs: number;
   /** Longest delay of the 1 ms interval, over the reloads of each kind / the first loads. */
@@ -69,7 +84,11 @@ export interface RulesReloadResult {
   readonly replaceGcMaxMs: number;
   readonly loadGcMaxMs: number;
   /** Each watch's longest delay, in the order they ran, by kind. */
-  readonly blocks: { readonly load: number[]; readonly reload: number[]; readonly chain: number[]; readonly replace: number[] };
+  readonly blocks: ByKind;
+  /** For each of those delays, how long the main thread ran within it (Linux; else empty lists). */
+  readonly running: ByKind;
+  /** For each of those delays, how long the main thread waited for a CPU within it (Linux; else empty lists). */
+  readonly waits: ByKind;
   /** Wall time from publishing a content to its revision applied (median, 1 % reloads). */
   readonly reloadMs: number;
   readonly loadavg: readonly [number, number];
@@ -126,8 +145,10 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
       router.close();
     }
   }
-  const max = (values: readonly Held[], key: keyof Held) => Math.max(...values.map((v) => v[key]));
+  const max = (values: readonly Held[], key: 'blockMs' | 'gcMaxMs') => Math.max(...values.map((v) => v[key]));
   const blocks = (values: readonly Held[]) => values.map((v) => Math.round(v.blockMs * 10) / 10);
+  const split = (values: readonly Held[], key: 'runMs' | 'waitMs') =>
+    values.flatMap((v) => (v.thread === undefined ? [] : [Math.round(v.thread[key] * 10) / 10]));
   return {
     parseMs: median(parses),
     reloadBlockMs: max(reloads, 'blockMs'),
@@ -140,6 +161,8 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     loadGcMaxMs: max(loads, 'gcMaxMs'),
     reloadMs: median(walls),
     blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements) },
+    running: { load: split(loads, 'runMs'), reload: split(reloads, 'runMs'), chain: split(chains, 'runMs'), replace: split(replacements, 'runMs') },
+    waits: { load: split(loads, 'waitMs'), reload: split(reloads, 'waitMs'), chain: split(chains, 'waitMs'), replace: split(replacements, 'waitMs') },
     loadavg: [load1, loadavg()[0]!],
   };
 }
@@ -147,6 +170,27 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
 interface Held {
   readonly blockMs: number;
   readonly gcMaxMs: number;
+  /** Within the longest delay, how long the main thread ran and how long it waited for a CPU (Linux). */
+  readonly thread: ThreadTimes | undefined;
+}
+
+interface ThreadTimes {
+  readonly runMs: number;
+  readonly waitMs: number;
+}
+
+/**
+ * The calling thread's time running and time runnable but waiting for a CPU, in ms since it
+ * started: the first two fields of `/proc/thread-self/schedstat` (Linux; else `undefined`). Read on
+ * every probe tick: about 4 µs.
+ */
+function threadTimes(): ThreadTimes | undefined {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    return Number.isFinite(run) && Number.isFinite(wait) ? { runMs: run! / 1e6, waitMs: wait! / 1e6 } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -165,15 +209,22 @@ async function held(work: () => Promise<void>): Promise<Held> {
   if (gc) await new Promise((resolve) => setTimeout(resolve, 300));
   let blockMs = 0;
   let gcMaxMs = 0;
+  let thread: ThreadTimes | undefined;
   const pauses = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
   });
   pauses.observe({ entryTypes: ['gc'] });
   let last = performance.now();
+  let lastTimes = threadTimes();
   const probe = setInterval(() => {
     const now = performance.now();
-    blockMs = Math.max(blockMs, now - last - 1);
+    const times = threadTimes();
+    if (now - last - 1 > blockMs) {
+      blockMs = now - last - 1;
+      thread = times && lastTimes && { runMs: times.runMs - lastTimes.runMs, waitMs: times.waitMs - lastTimes.waitMs };
+    }
     last = now;
+    lastTimes = times;
   }, 1);
   try {
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -185,7 +236,7 @@ async function held(work: () => Promise<void>): Promise<Held> {
     clearInterval(probe);
     pauses.disconnect();
   }
-  return { blockMs, gcMaxMs };
+  return { blockMs, gcMaxMs, thread };
 }
 
 /** A rule source the bench publishes to, as a Nacos or file source would. */
