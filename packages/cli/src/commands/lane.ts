@@ -289,8 +289,7 @@ export const laneVerify: Command = {
       headers[header.slice(0, at).trim()] = header.slice(at + 1).trim();
     }
     const expectServices = list(values.expect);
-    const { store, status } = await withStore(context, async (store) => ({ store, status: (await laneStatuses(context, store, [tag], expectServices))[0]! }));
-    void store;
+    const status = await withStore(context, async (store) => (await laneStatuses(context, store, [tag], expectServices))[0]!);
     const active = status.inStore ? status.active : true;
     const laneServices = active ? status.services.filter((row) => row.laneHealthy > 0).map((row) => row.service) : [];
     const result = await verifyLane({
