@@ -85,6 +85,36 @@ type Connected = (error: Error | null, socket?: Duplex) => void;
 const keepAlive = (result: void): boolean => (result as unknown as boolean | undefined) === true;
 
 /**
+ * A connection being made with retries, in its pool's place until it is made or has failed (see
+ * `createConnection`). `destroy` (an agent's `destroy()` calls it on every socket of its pools)
+ * ends the attempt: the request gets `socket hang up`, as for a socket destroyed under it.
+ */
+class PendingConnection {
+  socket: Duplex | undefined;
+  #settled = false;
+  readonly #done: Connected;
+
+  constructor(done: Connected) {
+    this.#done = done;
+  }
+
+  readonly settle: Connected = (error, socket) => {
+    if (this.#settled) {
+      socket?.destroy();
+      return;
+    }
+    this.#settled = true;
+    this.#done(error, socket);
+  };
+
+  destroy(): void {
+    if (this.#settled) return;
+    this.socket?.destroy();
+    this.settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  }
+}
+
+/**
  * The one lane agent class, named `name`, over `Base` (`http.Agent` or `https.Agent`): its constructor takes the
  * base's options and graylane's, and Node's three hooks route requests, retry connections and keep
  * sockets pooled by the instance they reached.
@@ -107,11 +137,28 @@ function laneAgentClass<A extends http.Agent, O extends http.AgentOptions>(name:
       this.#route(req, options, (target) => addRequest.call(this, req, target));
     }
 
-    /** Node's hook for each new connection: a routed request's connects to the next instance when one cannot be made. */
+    /**
+     * Node's hook for each new connection: a routed request's connects to the next instance when one
+     * cannot be made. Node counts a pool's sockets (against `maxSockets`) once this hook gives one;
+     * a connection made with retries is given later, so a placeholder holds its place in the pool
+     * meanwhile. Without it, 200 requests at once on a pool of `maxSockets: 2` opened 100
+     * connections to one instance.
+     */
     override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, socket: Duplex) => void): Duplex | null | undefined {
       const call = (options as RequestTarget)[RETRIED_CALL];
       if (call === undefined || callback === undefined) return super.createConnection(options, callback);
-      connectWithRetries((target) => super.createConnection(target) as Duplex, options as RequestTarget, call, callback as Connected, this.#moved);
+      const name = this.getName(options);
+      const pools = this.sockets as Record<string, unknown[] | undefined>; // Node's own lists, typed read-only
+      const pending = new PendingConnection((error, socket) => {
+        const pool = pools[name];
+        const at = pool ? pool.indexOf(pending) : -1;
+        if (at >= 0) pool!.splice(at, 1);
+        if (pool?.length === 0) delete pools[name];
+        (callback as Connected)(error, socket);
+      });
+      (pools[name] ??= []).push(pending);
+      const create = (target: RequestTarget): Duplex => (pending.socket = super.createConnection(target) as Duplex);
+      connectWithRetries(create, options as RequestTarget, call, pending.settle, this.#moved);
       return undefined;
     }
 
