@@ -107,10 +107,14 @@ class PendingConnection {
     this.#done(error, socket);
   };
 
+  /**
+   * Settles on the next tick, as a socket's `close` comes after its `destroy()`: settling takes this
+   * out of the pool's list, and `agent.destroy()` is iterating that list.
+   */
   destroy(): void {
     if (this.#settled) return;
     this.socket?.destroy();
-    this.settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    process.nextTick(() => this.settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
   }
 }
 
