@@ -1,3 +1,4 @@
+import { parseRules } from '@graylane/rules';
 import type { Predicate } from '@graylane/rules';
 import { Memo, predicateKey } from '../src/compile/memo.js';
 import type { Test } from '../src/compile/predicate.js';
@@ -51,19 +52,11 @@ describe('Memo counts predicates by a hash of their keys', () => {
 
   it('decides each lane by its own predicate when their keys share a hash', () => {
     if (first.operator !== '==' || second.operator !== '==') throw new Error('unexpected pair');
+    const lane = (tag: string, value: string) =>
+      `  - tag: ${tag}\n    match:\n      - { type: header, name: x-user, operator: '==', value: '${value}' }\n`;
+    const rules = parseRules(`lanes:\n${lane('one', first.value)}${lane('two', second.value)}`).rules;
     // The compiled closures, which count with Memo (a generated `match` counts on its own).
-    const { matcher } = compileWith(
-      {
-        lanes: [
-          { tag: 'one', enabled: true, priority: 0, match: [{ priority: 0, condition: first }], fallback: ['base'], strict: false },
-          { tag: 'two', enabled: true, priority: 0, match: [{ priority: 0, condition: second }], fallback: ['base'], strict: false },
-        ],
-        groups: [],
-        workloads: [],
-      },
-      {},
-      false,
-    );
+    const { matcher } = compileWith(rules, {}, false);
     expect(matcher.match(requestView({ headers: { 'x-user': first.value } }))).toBe('one');
     expect(matcher.match(requestView({ headers: { 'x-user': second.value } }))).toBe('two');
     expect(matcher.match(requestView({ headers: { 'x-user': 'neither' } }))).toBeUndefined();

@@ -3,16 +3,22 @@ import { RE2JS } from 're2js';
 import { compileRegex, RegexTable, SharedArrays, shareProgramArrays } from '../src/compile/regex.js';
 import type { RuleRegex } from '../src/compile/regex.js';
 
+interface Instruction {
+  readonly runes: unknown;
+  readonly next: unknown;
+}
+
 /** The instructions of a compiled regex's programs, as RE2JS 2.10.0 holds them (see shareProgramArrays). */
-function instructions(regex: RuleRegex | string): { runes: unknown; next: unknown }[] {
+function instructions(regex: RuleRegex | string): Instruction[] {
   if (typeof regex === 'string') throw new Error(regex);
-  const re2 = (regex as RE2JS).re2() as unknown as Record<'prog' | 'onepass', { inst: { runes: unknown; next: unknown }[] } | null>;
+  const re2 = (regex as RE2JS).re2() as unknown as Record<'prog' | 'onepass', { inst: Instruction[] } | null>;
   return [...(re2.prog?.inst ?? []), ...(re2.onepass?.inst ?? [])];
 }
 
 /** The runes array of the first instruction whose runes are exactly `runes`. */
 function runesOf(regex: RuleRegex | string, runes: readonly number[]): unknown {
-  const found = instructions(regex).find(({ runes: r }) => ArrayBuffer.isView(r) && Array.from(r as Int32Array).join() === runes.join());
+  const same = (r: unknown) => ArrayBuffer.isView(r) && Array.from(r as Int32Array).join() === runes.join();
+  const found = instructions(regex).find((inst) => same(inst.runes));
   if (!found) throw new Error(`no instruction with runes ${runes.join()}`);
   return found.runes;
 }
@@ -80,38 +86,49 @@ const atom: fc.Arbitrary<string> = fc.oneof(
   char,
   fc.constantFrom('.', '[a-c]', '[^b]', '[a-zA-Z0-9_-]', '\\d', '\\w', '\\s', '\\pL', '[é-ü]', '[😀-😂]'),
 );
+const group = fc
+  .tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.boolean())
+  .map(([atoms, capture]) => `(${capture ? '' : '?:'}${atoms.join('')})`);
 const quantified = fc
-  .tuple(
-    fc.oneof(atom, fc.tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([atoms, capture]) => `(${capture ? '' : '?:'}${atoms.join('')})`)),
-    fc.constantFrom('', '', '*', '+', '?', '{1,3}', '*?', '{2}'),
-  )
+  .tuple(fc.oneof(atom, group), fc.constantFrom('', '', '*', '+', '?', '{1,3}', '*?', '{2}'))
   .map(([a, q]) => a + q);
-const branch = fc.array(fc.oneof(quantified, fc.constantFrom('\\b', '\\B')), { minLength: 1, maxLength: 5 }).map((parts) => parts.join(''));
+const branch = fc
+  .array(fc.oneof(quantified, fc.constantFrom('\\b', '\\B')), { minLength: 1, maxLength: 5 })
+  .map((parts) => parts.join(''));
 const pattern = fc
   .tuple(fc.constantFrom('', '(?i)', '(?s)'), fc.boolean(), fc.array(branch, { minLength: 1, maxLength: 3 }), fc.boolean())
-  .map(([flags, start, branches, end]) => `${flags}${start ? '^' : ''}${branches.length > 1 ? `(?:${branches.join('|')})` : branches[0]}${end ? '$' : ''}`);
-const input = fc.array(fc.constantFrom('a', 'A', 'b', 'B', 'x', '-', '1', 'é', 'É', 'ß', 'k', '😀', ' ', '\n', '_'), { maxLength: 10 }).map((cs) => cs.join(''));
+  .map(([flags, start, branches, end]) => {
+    const body = branches.length > 1 ? `(?:${branches.join('|')})` : branches[0];
+    return `${flags}${start ? '^' : ''}${body}${end ? '$' : ''}`;
+  });
+const input = fc
+  .array(fc.constantFrom('a', 'A', 'b', 'B', 'x', '-', '1', 'é', 'É', 'ß', 'k', '😀', ' ', '\n', '_'), { maxLength: 10 })
+  .map((cs) => cs.join(''));
 
 describe('sharing arrays changes no decision', () => {
   it('decides as RE2JS on its own for patterns compiled together, tested after all of them are compiled', () => {
     fc.assert(
-      fc.property(fc.array(pattern, { minLength: 2, maxLength: 10 }), fc.array(input, { minLength: 1, maxLength: 12 }), (patterns, inputs) => {
-        const shared = new SharedArrays();
-        // All compiled first: a later compile writing into an array an earlier regex shares would show.
-        const together = patterns.map((p) => compileRegex(p, shared));
-        patterns.forEach((p, i) => {
-          let alone: RE2JS | undefined;
-          try {
-            alone = RE2JS.compile(p);
-          } catch {
-            alone = undefined;
-          }
-          const regex = together[i]!;
-          expect(typeof regex === 'string').toBe(alone === undefined);
-          if (typeof regex === 'string' || alone === undefined) return;
-          for (const text of inputs) expect([p, text, regex.test(text)]).toEqual([p, text, alone.test(text)]);
-        });
-      }),
+      fc.property(
+        fc.array(pattern, { minLength: 2, maxLength: 10 }),
+        fc.array(input, { minLength: 1, maxLength: 12 }),
+        (patterns, inputs) => {
+          const shared = new SharedArrays();
+          // All compiled first: a later compile writing into an array an earlier regex shares would show.
+          const together = patterns.map((p) => compileRegex(p, shared));
+          patterns.forEach((p, i) => {
+            let alone: RE2JS | undefined;
+            try {
+              alone = RE2JS.compile(p);
+            } catch {
+              alone = undefined;
+            }
+            const regex = together[i]!;
+            expect(typeof regex === 'string').toBe(alone === undefined);
+            if (typeof regex === 'string' || alone === undefined) return;
+            for (const text of inputs) expect([p, text, regex.test(text)]).toEqual([p, text, alone.test(text)]);
+          });
+        },
+      ),
       { numRuns: 300 },
     );
   });

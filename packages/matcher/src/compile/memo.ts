@@ -12,11 +12,12 @@ import type { Test } from './predicate.js';
 export class Memo {
   /**
    * How many predicates of the rules being compiled have each key, counted by a hash of the key
-   * ({@link useHash}): the first pass keeps no key alive. Kept by key (a string each, and a map from predicate
-   * to key for the second pass), they were much of what the young-generation collections of a
-   * 10,000-lane compile copied: the rules benchmark's full replacement held the loop 27 to 31 ms,
-   * 13 to 15 ms counted by hash (three runs each). Two keys with one hash only give a predicate used once a result
-   * slot it fills and reads once: slots are found by the whole key, never shared by two predicates.
+   * ({@link useHash}): the first pass keeps no key alive. Kept by key (a string each, and a map
+   * from predicate to key for the second pass), they were much of what the young-generation
+   * collections of a 10,000-lane compile copied: the rules benchmark's full replacement held the
+   * loop 27 to 31 ms, 13 to 15 ms counted by hash (three runs each). Two keys with one hash only
+   * give a predicate used once a result slot it fills and reads once: slots are found by the
+   * whole key, never shared by two predicates.
    */
   readonly #uses = new Map<number, number>();
   readonly #fieldSlots: Map<string, number>;
