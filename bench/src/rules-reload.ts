@@ -9,7 +9,8 @@
  *   parses a content that large on its rules worker and compiles it in slices, reusing what the
  *   rules in force compiled (docs/reference/rules.md, "Large rule sets and reloads"). Measured as
  *   the longest delay of a 1 ms interval (what a request waiting on the loop sees), the maximum
- *   over the rounds; `rules.reload_gc_max_ms` is the longest single garbage collection pause within.
+ *   over the rounds; `rules.reload_gc_max_ms` is the longest single garbage collection pause within,
+ *   and `rules.gc_total_ms` lists each watch's pauses added up.
  *   Each watch starts from a collected heap and ends with a young-generation collection (see `held`).
  *   On Linux each watch also reports how its longest delay was spent by the process's main thread
  *   (`/proc/thread-self/schedstat`): running, runnable but waiting for a CPU (the machine's
@@ -89,6 +90,8 @@ export interface RulesReloadResult {
   readonly running: ByKind;
   /** For each of those delays, how long the main thread waited for a CPU within it (Linux; else empty lists). */
   readonly waits: ByKind;
+  /** Each watch's garbage collection pauses added up, in the order they ran, by kind. */
+  readonly gcTotals: ByKind;
   /** Wall time from publishing a content to its revision applied (median, 1 % reloads). */
   readonly reloadMs: number;
   readonly loadavg: readonly [number, number];
@@ -147,6 +150,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
   }
   const max = (values: readonly Held[], key: 'blockMs' | 'gcMaxMs') => Math.max(...values.map((v) => v[key]));
   const blocks = (values: readonly Held[]) => values.map((v) => Math.round(v.blockMs * 10) / 10);
+  const totals = (values: readonly Held[]) => values.map((v) => Math.round(v.gcTotalMs * 10) / 10);
   const split = (values: readonly Held[], key: 'runMs' | 'waitMs') =>
     values.flatMap((v) => (v.thread === undefined ? [] : [Math.round(v.thread[key] * 10) / 10]));
   return {
@@ -163,6 +167,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements) },
     running: { load: split(loads, 'runMs'), reload: split(reloads, 'runMs'), chain: split(chains, 'runMs'), replace: split(replacements, 'runMs') },
     waits: { load: split(loads, 'waitMs'), reload: split(reloads, 'waitMs'), chain: split(chains, 'waitMs'), replace: split(replacements, 'waitMs') },
+    gcTotals: { load: totals(loads), reload: totals(reloads), chain: totals(chains), replace: totals(replacements) },
     loadavg: [load1, loadavg()[0]!],
   };
 }
@@ -170,6 +175,8 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
 interface Held {
   readonly blockMs: number;
   readonly gcMaxMs: number;
+  /** The watch's garbage collection pauses added up (the work its update gave the collector, on the main thread). */
+  readonly gcTotalMs: number;
   /** Within the longest delay, how long the main thread ran and how long it waited for a CPU (Linux). */
   readonly thread: ThreadTimes | undefined;
 }
@@ -209,9 +216,13 @@ async function held(work: () => Promise<void>): Promise<Held> {
   if (gc) await new Promise((resolve) => setTimeout(resolve, 300));
   let blockMs = 0;
   let gcMaxMs = 0;
+  let gcTotalMs = 0;
   let thread: ThreadTimes | undefined;
   const pauses = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration);
+    for (const entry of list.getEntries()) {
+      gcMaxMs = Math.max(gcMaxMs, entry.duration);
+      gcTotalMs += entry.duration;
+    }
   });
   pauses.observe({ entryTypes: ['gc'] });
   let last = performance.now();
@@ -236,7 +247,7 @@ async function held(work: () => Promise<void>): Promise<Held> {
     clearInterval(probe);
     pauses.disconnect();
   }
-  return { blockMs, gcMaxMs, thread };
+  return { blockMs, gcMaxMs, gcTotalMs, thread };
 }
 
 /** A rule source the bench publishes to, as a Nacos or file source would. */
