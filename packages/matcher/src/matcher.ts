@@ -119,7 +119,12 @@ function continues(lineage: Lineage | undefined, options: CompileMatcherOptions)
 
 /** Options of {@link compileMatcherInSlices}. */
 export interface CompileInSlicesOptions {
-  /** Longest stretch of compiling between two yields to the event loop, in ms. Default 2. */
+  /**
+   * Longest stretch of compiling between two yields to the event loop, in ms. Default 0.5: a
+   * request waits for the slice it arrives in and for any collection that falls within it, so a
+   * shorter slice shortens the longest wait (see `bench/probes/live-alloc-floor.mjs`); yielding
+   * costs a few microseconds a turn.
+   */
   readonly sliceMs?: number;
   /** Stops the compile at the next slice: the promise rejects with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -137,7 +142,7 @@ export async function compileMatcherInSlices(
   options: CompileMatcherOptions = {},
   slices: CompileInSlicesOptions = {},
 ): Promise<LaneMatcher> {
-  const sliceMs = slices.sliceMs ?? 2;
+  const sliceMs = slices.sliceMs ?? 0.5;
   const steps = compileSteps(rules, options, true);
   // Begins on a turn of its own: the caller's turn (receiving the rules, say) has had its share.
   await nextTurn();
