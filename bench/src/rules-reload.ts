@@ -94,6 +94,8 @@ export interface RulesReloadResult {
   readonly gcTotals: ByKind;
   /** Wall time from publishing a content to its revision applied (median, 1 % reloads). */
   readonly reloadMs: number;
+  /** The same for the contents in which every lane changed. */
+  readonly replaceMs: number;
   readonly loadavg: readonly [number, number];
 }
 
@@ -119,6 +121,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
   const chains: Held[] = [];
   const replacements: Held[] = [];
   const walls: number[] = [];
+  const replaceWalls: number[] = [];
   for (let round = 0; round < options.rounds; round++) {
     const source = memorySource(laneText(lanes));
     const manager = createRulesManager(source, { loadTimeoutMs: 120_000 });
@@ -141,6 +144,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
         const t0 = performance.now();
         into.push(await held(() => publish(manager, source, text)));
         if (into === reloads) walls.push(performance.now() - t0);
+        if (into === replacements) replaceWalls.push(performance.now() - t0);
         check(manager, router, lanes, content);
       }
     } finally {
@@ -164,6 +168,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     replaceGcMaxMs: max(replacements, 'gcMaxMs'),
     loadGcMaxMs: max(loads, 'gcMaxMs'),
     reloadMs: median(walls),
+    replaceMs: median(replaceWalls),
     blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements) },
     running: { load: split(loads, 'runMs'), reload: split(reloads, 'runMs'), chain: split(chains, 'runMs'), replace: split(replacements, 'runMs') },
     waits: { load: split(loads, 'waitMs'), reload: split(reloads, 'waitMs'), chain: split(chains, 'waitMs'), replace: split(replacements, 'waitMs') },

@@ -365,6 +365,7 @@ const rules: Suite = {
         load_block_ms: ms(r.loadBlockMs),
         load_gc_max_ms: ms(r.loadGcMaxMs),
         reload_10k_ms: round(r.reloadMs, 0),
+        replace_10k_ms: round(r.replaceMs, 0),
         blocks_ms: r.blocks,
         block_running_ms: r.running,
         block_waits_ms: r.waits,
@@ -396,6 +397,7 @@ const rules: Suite = {
         },
         { name: 'rules.load_block_ms: the first 10,000-lane content of a new manager, every regex compiled', value: `${result.rules.load_block_ms} ms (GC ${result.rules.load_gc_max_ms} ms${waited('load')})` },
         { name: 'rules.reload_10k_ms (wall time from publish to the revision applied)', value: `${result.rules.reload_10k_ms} ms` },
+        { name: 'rules.replace_10k_ms (the same, every lane changed)', value: `${result.rules.replace_10k_ms} ms` },
       ],
     };
   },
