@@ -129,7 +129,7 @@ const RETRY_MAX_MS = 2000;
  * `fallbackPolicy`) and follows the source: every change is parsed and compiled first, then
  * swapped in whole, and listeners are told. A content longer than `PARSE_IN_WORKER_CHARS`
  * (128 Ki characters, about 1,000 lanes) is built off the request path: parsed on the rules
- * worker thread and compiled in slices of about 0.5 ms between which requests are served, reusing
+ * worker (a child process) and compiled in slices of about 0.5 ms between which requests are served, reusing
  * the regexes of the rules in force; the rules in force serve until it is whole, and a newer
  * content replaces a build still in progress (only the newest is applied). A reload receives and
  * compiles only the lanes that changed; at 10,000 lanes with 1 % changed it holds the loop for 5 to
