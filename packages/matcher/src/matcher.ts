@@ -122,8 +122,8 @@ export interface CompileInSlicesOptions {
   /**
    * Longest stretch of compiling between two yields to the event loop, in ms. Default 0.5: a
    * request waits for the slice it arrives in and for any collection that falls within it, so a
-   * shorter slice shortens the longest wait (see `bench/probes/live-alloc-floor.mjs`); yielding
-   * costs a few microseconds a turn.
+   * shorter slice shortens the longest wait (see `bench/probes/live-alloc-floor.mjs`). A yield
+   * (`setImmediate`) costs about 1 µs on an idle loop.
    */
   readonly sliceMs?: number;
   /** Stops the compile at the next slice: the promise rejects with the signal's reason. */
