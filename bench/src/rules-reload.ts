@@ -22,6 +22,9 @@
  *   fallback chain (the router's policy changes too).
  * - `rules.replace_block_ms`: the same for a content in which every lane changed.
  * - `rules.load_block_ms`: the same for the first content of a new manager: every regex compiled.
+ * - `rules.idle_block_ms`: the control: the same watch over a manager holding the 10,000 lanes and
+ *   doing nothing, for as long as a replacement took (`rules.replace_10k_ms`). What it shows is the
+ *   machine's own floor (other processes, the kernel), which every figure above includes.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -70,6 +73,7 @@ export interface ByKind {
   readonly reload: number[];
   readonly chain: number[];
   readonly replace: number[];
+  readonly idle: number[];
 }
 
 export interface RulesReloadResult {
@@ -79,6 +83,8 @@ export interface RulesReloadResult {
   readonly chainBlockMs: number;
   readonly replaceBlockMs: number;
   readonly loadBlockMs: number;
+  /** The same watch over a manager doing nothing (the control). */
+  readonly idleBlockMs: number;
   /** Longest single garbage collection pause during those. */
   readonly reloadGcMaxMs: number;
   readonly chainGcMaxMs: number;
@@ -102,7 +108,8 @@ export interface RulesReloadResult {
 /**
  * Per round: a new manager loads 10,000 lanes, then applies two contents in which 1 % of the lanes'
  * match rules changed, one in which 1 % of the lanes got a new fallback chain, and one in which
- * every lane changed (a replacement: every regex compiled, as in a first load).
+ * every lane changed (a replacement: every regex compiled, as in a first load); then it is
+ * watched doing nothing for as long as the replacement took (the control).
  */
 export async function benchRulesReload(options: { rounds: number; lanes?: number }): Promise<RulesReloadResult> {
   const lanes = options.lanes ?? 10_000;
@@ -120,6 +127,7 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
   const reloads: Held[] = [];
   const chains: Held[] = [];
   const replacements: Held[] = [];
+  const idles: Held[] = [];
   for (let round = 0; round < options.rounds; round++) {
     const source = memorySource(laneText(lanes));
     const manager = createRulesManager(source, { loadTimeoutMs: 120_000 });
@@ -142,6 +150,8 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
         into.push(await held(() => publish(manager, source, text)));
         check(manager, router, lanes, content);
       }
+      const idleMs = replacements.at(-1)!.wallMs;
+      idles.push(await held(() => new Promise((resolve) => setTimeout(resolve, idleMs))));
     } finally {
       await manager.close();
       router.close();
@@ -158,16 +168,17 @@ export async function benchRulesReload(options: { rounds: number; lanes?: number
     chainBlockMs: max(chains, 'blockMs'),
     replaceBlockMs: max(replacements, 'blockMs'),
     loadBlockMs: max(loads, 'blockMs'),
+    idleBlockMs: max(idles, 'blockMs'),
     reloadGcMaxMs: max(reloads, 'gcMaxMs'),
     chainGcMaxMs: max(chains, 'gcMaxMs'),
     replaceGcMaxMs: max(replacements, 'gcMaxMs'),
     loadGcMaxMs: max(loads, 'gcMaxMs'),
     reloadMs: median(reloads.map((v) => v.wallMs)),
     replaceMs: median(replacements.map((v) => v.wallMs)),
-    blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements) },
-    running: { load: split(loads, 'runMs'), reload: split(reloads, 'runMs'), chain: split(chains, 'runMs'), replace: split(replacements, 'runMs') },
-    waits: { load: split(loads, 'waitMs'), reload: split(reloads, 'waitMs'), chain: split(chains, 'waitMs'), replace: split(replacements, 'waitMs') },
-    gcTotals: { load: totals(loads), reload: totals(reloads), chain: totals(chains), replace: totals(replacements) },
+    blocks: { load: blocks(loads), reload: blocks(reloads), chain: blocks(chains), replace: blocks(replacements), idle: blocks(idles) },
+    running: { load: split(loads, 'runMs'), reload: split(reloads, 'runMs'), chain: split(chains, 'runMs'), replace: split(replacements, 'runMs'), idle: split(idles, 'runMs') },
+    waits: { load: split(loads, 'waitMs'), reload: split(reloads, 'waitMs'), chain: split(chains, 'waitMs'), replace: split(replacements, 'waitMs'), idle: split(idles, 'waitMs') },
+    gcTotals: { load: totals(loads), reload: totals(reloads), chain: totals(chains), replace: totals(replacements), idle: totals(idles) },
     loadavg: [load1, loadavg()[0]!],
   };
 }

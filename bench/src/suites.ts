@@ -364,6 +364,7 @@ const rules: Suite = {
         replace_gc_max_ms: ms(r.replaceGcMaxMs),
         load_block_ms: ms(r.loadBlockMs),
         load_gc_max_ms: ms(r.loadGcMaxMs),
+        idle_block_ms: ms(r.idleBlockMs),
         reload_10k_ms: round(r.reloadMs, 0),
         replace_10k_ms: round(r.replaceMs, 0),
         blocks_ms: r.blocks,
@@ -396,6 +397,10 @@ const rules: Suite = {
           met: r.replaceBlockMs <= 10,
         },
         { name: 'rules.load_block_ms: the first 10,000-lane content of a new manager, every regex compiled', value: `${result.rules.load_block_ms} ms (GC ${result.rules.load_gc_max_ms} ms${waited('load')})` },
+        {
+          name: 'rules.idle_block_ms: the control, the same watch over the manager holding the 10,000 lanes and doing nothing, as long as a replacement: the machine\'s floor',
+          value: `${result.rules.idle_block_ms} ms (watches: ${r.blocks.idle.join(', ')} ms${waited('idle')})`,
+        },
         { name: 'rules.reload_10k_ms (wall time from publish to the revision applied)', value: `${result.rules.reload_10k_ms} ms` },
         { name: 'rules.replace_10k_ms (the same, every lane changed)', value: `${result.rules.replace_10k_ms} ms` },
       ],
