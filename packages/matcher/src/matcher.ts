@@ -12,6 +12,7 @@ import { Memo } from './compile/memo.js';
 import { RegexTable } from './compile/regex.js';
 import type { RuleRegex } from './compile/regex.js';
 import { generateFirstMatch, mayFit } from './compile/codegen.js';
+import { CandidateIndex, RuleKeys } from './compile/candidates.js';
 import { Frame, fieldValue, nextRequest, randomBucket } from './compile/state.js';
 
 /** Options of {@link compileMatcher}. */
@@ -170,14 +171,17 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 /**
  * {@link compileMatcher}, choosing the evaluator: with `generate`, `match` runs one generated
  * function (see `compile/codegen.ts`); without it, or where the runtime forbids code generation,
- * it runs the compiled closures. `explain` always runs the closures. Internal: tests run both.
+ * it runs the compiled closures, on the candidates a {@link CandidateIndex} finds when `index`
+ * and some rule has a key, else on every rule in turn. `explain` always tries every rule.
+ * Internal: tests run each.
  */
 export function compileWith(
   rules: LaneRuleSet,
   options: CompileMatcherOptions,
   generate: boolean,
+  index = true,
 ): Compiled {
-  const steps = compileSteps(rules, options, generate);
+  const steps = compileSteps(rules, options, generate, index);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -189,6 +193,7 @@ function* compileSteps(
   rules: LaneRuleSet,
   options: CompileMatcherOptions,
   generate: boolean,
+  index = true,
 ): Generator<void, Compiled, void> {
   const previous = options.previous && lineageOf.get(options.previous);
   const lineage = continues(previous, options) ? previous : undefined;
@@ -211,6 +216,7 @@ function* compileSteps(
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
+  const keys = new RuleKeys(memo);
   let kept = ranked.length;
   for (let i = 0; i < ranked.length; i++) {
     const { lane, rule, laneIndex, ruleIndex } = ranked[i]!;
@@ -232,6 +238,7 @@ function* compileSteps(
     conditions.push(one.condition);
     tests.push(one.test);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
+    keys.push(rule.condition);
     // A rule compiled can cost a regex compile (about 0.2 ms on RE2JS): one per step; kept ones are cheap.
     if (own.has(lane) || i % 256 === 255) yield;
   }
@@ -254,12 +261,26 @@ function* compileSteps(
   const predicates = memo.predicates;
   const random = options.random ?? Math.random;
 
+  // Asked only when they may fit: listing 20,000 rules for it to refuse makes an object per rule.
+  const generated =
+    generate && mayFit(ranked.length)
+      ? generateFirstMatch(
+          ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
+          context.attributes,
+          random,
+          regexes,
+        )
+      : undefined;
+  // The closures' evaluator: the candidates of an index, when some rule has a key.
+  const candidates = generated || !index ? undefined : yield* CandidateIndex.build(keys);
+  const cursors = candidates?.cursors ?? 0;
+
   // One frame per call depth: depth 0 serves every top-level request (evaluation is synchronous,
   // so requests never overlap there); deeper frames serve an attribute that calls this matcher.
-  const frames: Frame[] = [new Frame(readers, predicates, random)];
+  const frames: Frame[] = [new Frame(readers, predicates, random, cursors)];
   let depth = 0;
   const enter = (): Frame => {
-    const frame = (frames[depth] ??= new Frame(readers, predicates, random));
+    const frame = (frames[depth] ??= new Frame(readers, predicates, random, cursors));
     depth++;
     nextRequest(frame);
     return frame;
@@ -279,16 +300,6 @@ function* compileSteps(
     }
   }
 
-  // Asked only when they may fit: listing 20,000 rules for it to refuse makes an object per rule.
-  const generated =
-    generate && mayFit(ranked.length)
-      ? generateFirstMatch(
-          ranked.map(({ lane, rule }) => ({ condition: rule.condition, percentage: lane.percentage })),
-          context.attributes,
-          random,
-          regexes,
-        )
-      : undefined;
   if (generated) {
     const { first, source } = generated;
     const matcher: LaneMatcher = {
@@ -303,15 +314,25 @@ function* compileSteps(
   }
 
   const matcher: LaneMatcher = {
-    match(req) {
-      const frame = enter();
-      try {
-        for (let i = 0; i < count; i++) if (tests[i]!(req, frame)) return lanes[i];
-        return undefined;
-      } finally {
-        depth--;
-      }
-    },
+    match: candidates
+      ? (req) => {
+          const frame = enter();
+          try {
+            const i = candidates.first(req, frame, tests);
+            return i < 0 ? undefined : lanes[i];
+          } finally {
+            depth--;
+          }
+        }
+      : (req) => {
+          const frame = enter();
+          try {
+            for (let i = 0; i < count; i++) if (tests[i]!(req, frame)) return lanes[i];
+            return undefined;
+          } finally {
+            depth--;
+          }
+        },
     explain,
   };
   lineageOf.set(matcher, lineageFor());

@@ -58,12 +58,15 @@ describe('generated evaluator', () => {
         let draw = 0;
         const options = { random: () => draw / 100 + 0.001, attributes: { tenant: (req: RequestView) => req.header('x-user') } };
         const generated = compileWith(set, options, true);
-        const closures = compileWith(set, options, false);
+        const closures = compileWith(set, options, false, false);
+        const indexed = compileWith(set, options, false, true);
         expect(generated.source).toBeDefined();
         expect(closures.source).toBeUndefined();
         for (const req of requests) {
           draw = req.draw;
-          expect(generated.matcher.match(requestView(req))).toBe(closures.matcher.match(requestView(req)));
+          const lane = closures.matcher.match(requestView(req));
+          expect(generated.matcher.match(requestView(req))).toBe(lane);
+          expect(indexed.matcher.match(requestView(req))).toBe(lane);
         }
       }),
       { numRuns: 400 },
@@ -118,6 +121,83 @@ describe('generated evaluator', () => {
   });
 });
 
+describe('candidate index', () => {
+  it('decides as a scan of every rule, on rule sets of many lanes sharing fields and values', () => {
+    const many = fc.array(fc.array(condition, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(many, fc.array(request, { minLength: 1, maxLength: 8 }), (matches, requests) => {
+        const set = rules({ lanes: matches.map((match, i) => ({ tag: `lane-${i}`, match })) });
+        let draw = 0;
+        const options = { random: () => draw / 100 + 0.001, attributes: { tenant: (req: RequestView) => req.header('x-user') } };
+        const closures = compileWith(set, options, false, false);
+        const indexed = compileWith(set, options, false, true);
+        for (const req of requests) {
+          draw = req.draw;
+          expect(indexed.matcher.match(requestView(req))).toBe(closures.matcher.match(requestView(req)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('tries a request only against the rules its keyed fields allow', () => {
+    // Each lane's attribute comes first in its AND, so a scan calls the attribute of every lane it
+    // tries; the index tries only the lane keyed on the request's x-user.
+    const n = 1000;
+    const calls: number[] = [];
+    const attributes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, () => (calls.push(i), 'x')]));
+    const set = rules({
+      lanes: Array.from({ length: n }, (_, i) => ({
+        tag: `lane-${i}`,
+        match: [{ all: [{ type: 'attribute', name: `a${i}`, operator: '==', value: 'x' }, { type: 'header', name: 'x-user', operator: '==', value: `u-${i}` }] }],
+      })),
+    });
+    const req = requestView({ headers: { 'x-user': `u-${n - 1}` } });
+    expect(compileWith(set, { attributes }, false, false).matcher.match(req)).toBe(`lane-${n - 1}`);
+    expect(calls).toHaveLength(n);
+    calls.length = 0;
+    expect(compileWith(set, { attributes }, false, true).matcher.match(req)).toBe(`lane-${n - 1}`);
+    expect(calls).toEqual([n - 1]);
+    calls.length = 0;
+    expect(compileMatcher(set, { attributes }).match(requestView({ headers: { 'x-user': 'nobody' } }))).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it('keys an `any` by every value of its one field, and tries in rule order across fields', () => {
+    const set = rules({
+      lanes: [
+        { tag: 'early', priority: 1, match: [{ any: [{ type: 'header', name: 'h', operator: '==', value: 'a' }, { type: 'header', name: 'h', operator: 'in', values: ['b', 'b', 'c'] }] }] },
+        { tag: 'mixed', priority: 2, match: [{ any: [{ type: 'header', name: 'h', operator: '==', value: 'd' }, { type: 'query', name: 'q', operator: '==', value: 'd' }] }] },
+        { tag: 'late', priority: 3, match: [{ type: 'query', name: 'q', operator: 'in', values: ['d', 'e'] }, { type: 'header', name: 'h', operator: '==', value: 'c' }] },
+      ],
+    });
+    const indexed = compileWith(set, {}, false, true).matcher;
+    const decide = (headers: Record<string, string>, query: Record<string, string> = {}) => indexed.match(requestView({ headers, query }));
+    expect(decide({ h: 'b' })).toBe('early');
+    expect(decide({ h: 'c' }, { q: 'e' })).toBe('early');
+    expect(decide({}, { q: 'd' })).toBe('mixed');
+    expect(decide({ h: 'd' })).toBe('mixed');
+    expect(decide({ h: 'x' }, { q: 'e' })).toBe('late');
+    expect(decide({ h: 'x' }, { q: 'x' })).toBeUndefined();
+  });
+
+  it('never reads an attribute to find candidates', () => {
+    let calls = 0;
+    const tenant = () => (calls++, 't1');
+    const set = rules({
+      lanes: Array.from({ length: 200 }, (_, i) => ({
+        tag: `lane-${i}`,
+        match: [{ all: [{ type: 'header', name: 'x', operator: '==', value: `${i}` }, { type: 'attribute', name: 'tenant', operator: '==', value: 't1' }] }],
+      })),
+    });
+    const matcher = compileWith(set, { attributes: { tenant } }, false, true).matcher;
+    expect(matcher.match(requestView({ headers: { x: 'none' } }))).toBeUndefined();
+    expect(calls).toBe(0);
+    expect(matcher.match(requestView({ headers: { x: '7' } }))).toBe('lane-7');
+    expect(calls).toBe(1);
+  });
+});
+
 describe('rule sets too large for one optimised function', () => {
   it('are evaluated by the closures, with the same results', () => {
     const lanes = (n: number) =>
@@ -140,8 +220,12 @@ describe('rule sets too large for one optimised function', () => {
 describe('re-entrancy', () => {
   // An attribute that itself asks the same matcher for a lane: the nested evaluation must neither
   // see nor clobber the outer request's field values, shared predicate results or random draw.
-  for (const generate of [true, false]) {
-    it(`keeps each evaluation's state apart (${generate ? 'generated' : 'closures'})`, () => {
+  for (const [generate, index, name] of [
+    [true, true, 'generated'],
+    [false, false, 'closures'],
+    [false, true, 'candidate index'],
+  ] as const) {
+    it(`keeps each evaluation's state apart (${name})`, () => {
       let draws = 0;
       const random = () => (draws++ === 0 ? 0.1 : 0.9); // the outer request draws 10, any later draw 90
       const half = { operator: 'random', percentage: 50 };
@@ -157,7 +241,7 @@ describe('re-entrancy', () => {
       let matcher: ReturnType<typeof compileWith>['matcher'] | undefined;
       // The nested request draws 90, so it matches nothing.
       const nested = () => matcher!.match(requestView({ headers: { 'x-inner': '1' } })) ?? 'none';
-      matcher = compileWith(set, { random, attributes: { nested } }, generate).matcher;
+      matcher = compileWith(set, { random, attributes: { nested } }, generate, index).matcher;
       for (const decide of [(req: RequestView) => matcher!.match(req), (req: RequestView) => matcher!.explain(req).lane]) {
         draws = 0;
         // The outer draw (10) must survive the nested one (90) for the second random test.
@@ -187,10 +271,14 @@ describe('compileMatcher', () => {
       query: (name) => (reads.push(`query:${name}`), 'lane-4'),
       cookie: () => undefined,
     };
-    for (const generate of [true, false]) {
+    for (const [generate, index] of [
+      [true, true],
+      [false, false],
+      [false, true],
+    ]) {
       reads.length = 0;
-      expect(compileWith(set, {}, generate).matcher.match(view)).toBe('lane-4');
-      expect(reads).toEqual(['header:x-env', 'query:group']);
+      expect(compileWith(set, {}, generate!, index).matcher.match(view)).toBe('lane-4');
+      expect(reads.sort()).toEqual(['header:x-env', 'query:group']);
     }
     expect(compileMatcher(set).match(view)).toBe('lane-4');
   });

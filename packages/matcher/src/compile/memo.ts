@@ -74,6 +74,11 @@ export class Memo {
     return slot;
   }
 
+  /** The slot `field` was given, if it was. */
+  slotOf(field: Field): number | undefined {
+    return this.#fieldSlots.get(`${field.type}\u0000${field.name}`);
+  }
+
   /** `test`, memoised in a result slot when the predicate appears in more than one place. */
   predicate(predicate: Predicate, test: Test): Test {
     const key = predicateKey(predicate);

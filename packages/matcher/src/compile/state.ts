@@ -18,6 +18,8 @@ export class Frame {
   readonly fieldValues: (string | undefined)[];
   readonly predicateStamps: Int32Array;
   readonly predicateResults: Uint8Array;
+  /** Where a candidate index is in each list it walks (`CandidateIndex.first`). */
+  readonly cursors: Int32Array;
 
   constructor(
     /** The field readers, by slot (shared by every frame of a matcher). */
@@ -25,11 +27,14 @@ export class Frame {
     predicates: number,
     /** Source of randomness: a number in [0, 1). */
     readonly random: () => number,
+    /** Entries of `cursors`: what the matcher's candidate index needs, or 0. */
+    cursors = 0,
   ) {
     this.fieldStamps = new Int32Array(readers.length);
     this.fieldValues = new Array<string | undefined>(readers.length).fill(undefined);
     this.predicateStamps = new Int32Array(predicates);
     this.predicateResults = new Uint8Array(predicates);
+    this.cursors = new Int32Array(cursors);
   }
 }
 
