@@ -10,7 +10,7 @@ import type { VariantSummary } from './gray-split.js';
 import { benchAdapters } from './micro-adapters.js';
 import { median } from './rounds.js';
 import { benchHop } from './micro-hop.js';
-import { benchMatch } from './micro-match.js';
+import { benchMatch, benchMatchLarge } from './micro-match.js';
 import { benchPropagate } from './micro-propagate.js';
 import { benchSelect } from './micro-select.js';
 import { lifecycle } from './lifecycle.js';
@@ -54,6 +54,8 @@ const micro: Suite = {
   async run(ctx) {
     ctx.log('rule matching: 10 lanes × 5 conditions');
     const match = await benchMatch();
+    ctx.log('rule matching: 10,000 lanes (20,000 rules, the rules suite\'s shape)');
+    const matchLarge = await benchMatchLarge();
     ctx.log('selection at 10, 1,000 and 10,000 instances');
     const select = await benchSelect();
     ctx.log('lane extract + inject per hop');
@@ -66,6 +68,8 @@ const micro: Suite = {
       micro: {
         match_ns: round(match.matchLastNs),
         match_none_ns: round(match.matchNoneNs),
+        match_10k_ns: round(matchLarge.matchLastNs),
+        match_10k_none_ns: round(matchLarge.matchNoneNs),
         select_10_ns: round(select.select10Ns),
         select_1k_ns: round(select.select1kNs),
         select_10k_ns: round(select.select10kNs),
@@ -94,6 +98,7 @@ const micro: Suite = {
       rows: [
         { name: 'match, 10 lanes × 5 conditions, last lane matches (`micro.match_ns`)', value: ns(m.match_ns) },
         { name: 'match, no lane matches', value: ns(m.match_none_ns) },
+        { name: 'match, 10,000 lanes (20,000 rules keyed on a header or query value), last lane matches (`micro.match_10k_ns`); none matches', value: `${ns(m.match_10k_ns)}; ${ns(m.match_10k_none_ns)}` },
         { name: 'select, 10 instances, lane hit', value: ns(m.select_10_ns) },
         { name: 'select, 1,000 instances, lane hit', value: ns(m.select_1k_ns) },
         { name: 'select, 10,000 instances, lane hit (`micro.select_10k_ns`)', value: ns(m.select_10k_ns), target: '≤ 1 µs', met: m.select_10k_ns <= 1000 },
