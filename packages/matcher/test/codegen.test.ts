@@ -181,6 +181,34 @@ describe('candidate index', () => {
     expect(decide({ h: 'x' }, { q: 'x' })).toBeUndefined();
   });
 
+  it('keys a rule on the member fewest rules share, not on what every lane requires', () => {
+    // Every lane requires x-env: prod first; keyed on it, a request would be tried against all of them.
+    const n = 1000;
+    const calls: number[] = [];
+    const attributes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, () => (calls.push(i), 'x')]));
+    const set = rules({
+      lanes: Array.from({ length: n }, (_, i) => ({
+        tag: `lane-${i}`,
+        match: [
+          {
+            all: [
+              { type: 'header', name: 'x-env', operator: '==', value: 'prod' },
+              { type: 'attribute', name: `a${i}`, operator: '==', value: 'x' },
+              { type: 'query', name: 'group', operator: 'in', values: [`g${i}`, `h${i}`] },
+            ],
+          },
+        ],
+      })),
+    });
+    const matcher = compileWith(set, { attributes }, false, true).matcher;
+    expect(matcher.match(requestView({ headers: { 'x-env': 'prod' }, query: { group: `h${n - 1}` } }))).toBe(`lane-${n - 1}`);
+    expect(calls).toEqual([n - 1]);
+    expect(matcher.match(requestView({ headers: { 'x-env': 'prod' }, query: { group: 'g5' } }))).toBe('lane-5');
+    expect(calls).toEqual([n - 1, 5]);
+    expect(matcher.match(requestView({ headers: { 'x-env': 'test' }, query: { group: 'g5' } }))).toBeUndefined();
+    expect(calls).toEqual([n - 1, 5]);
+  });
+
   it('never reads an attribute to find candidates', () => {
     let calls = 0;
     const tenant = () => (calls++, 't1');

@@ -6,38 +6,61 @@ import { fieldValue } from './state.js';
 import type { Frame } from './state.js';
 
 /**
- * Each rule's key, in the order rules are tried: a value its field must have for the rule to hold.
- * A rule's condition implies `field(slot) ∈ values` where `==` or `in` is the condition, one of an
- * `all`'s members, or every member of an `any` on the same field. Attribute fields never key a
- * rule: reading one runs the user's function, and the index reads its fields before any rule is
- * tried. Kept in two arrays, with the rules' own strings and lists as values, so that keying
- * 20,000 rules makes no object per rule (a compile's garbage is what its collections copy).
+ * What each rule requires of the request's fields, in the order rules are tried: options
+ * `field(slot) ∈ values`, each implied by the rule's condition: an `==` or `in` predicate that is
+ * the condition or a member of an `all` (every such member is an option), or an `any` whose every
+ * member has one on the same field (the union of their values). Attribute fields are never an
+ * option: reading one runs the user's function, and the index reads its fields before any rule is
+ * tried. Kept in flat arrays, with the rules' own strings and lists as values, so that 20,000
+ * rules make no object each (a compile's garbage is what its collections copy).
  */
 export class RuleKeys {
-  /** Each rule's keyed field slot, or -1 when it has no key (it is a candidate for every request). */
+  /** Each option's field slot. */
   readonly slots: number[] = [];
-  /** Each rule's values: one string, or a list; `undefined` when it has no key. */
-  readonly values: (string | readonly string[] | undefined)[] = [];
+  /** Each option's values: one string, or a list. */
+  readonly values: (string | readonly string[])[] = [];
+  /** Where each rule's options start in `slots` and `values`; the last entry is where the next rule's would. */
+  readonly starts: number[] = [0];
+  /** Whether some rule has more than one option (the index then chooses the rarest). */
+  choices = false;
   readonly #memo: Memo;
-  /** The values {@link find} found. */
+  /** The values `#first` found. */
   #found: string | readonly string[] | undefined;
 
   constructor(memo: Memo) {
     this.#memo = memo;
   }
 
-  /** Adds the key of the next rule's condition (its fields compiled: they have their slots). */
-  push(condition: Condition): void {
-    const slot = this.#find(condition);
-    this.slots.push(slot);
-    this.values.push(slot < 0 ? undefined : this.#found);
+  /** Rules added. */
+  get rules(): number {
+    return this.starts.length - 1;
   }
 
-  /** The slot of `condition`'s key, its values in `#found`; -1 when it has none. */
-  #find(condition: Condition): number {
+  /** Adds the options of the next rule's condition (its fields compiled: they have their slots). */
+  push(condition: Condition): void {
+    this.#options(condition);
+    const options = this.slots.length - this.starts[this.starts.length - 1]!;
+    if (options > 1) this.choices = true;
+    this.starts.push(this.slots.length);
+  }
+
+  #options(condition: Condition): void {
+    if ('all' in condition) {
+      for (const child of condition.all) this.#options(child);
+      return;
+    }
+    const slot = this.#first(condition);
+    if (slot >= 0) {
+      this.slots.push(slot);
+      this.values.push(this.#found!);
+    }
+  }
+
+  /** The slot of `condition`'s first option, its values in `#found`; -1 when it has none. */
+  #first(condition: Condition): number {
     if ('all' in condition) {
       for (const child of condition.all) {
-        const slot = this.#find(child);
+        const slot = this.#first(child);
         if (slot >= 0) return slot;
       }
       return -1;
@@ -46,7 +69,7 @@ export class RuleKeys {
       let slot = -1;
       let values: string[] | undefined;
       for (const child of condition.any) {
-        const one = this.#find(child);
+        const one = this.#first(child);
         if (one < 0 || (slot >= 0 && one !== slot)) return -1;
         slot = one;
         (values ??= []).push(...(typeof this.#found === 'string' ? [this.#found] : this.#found!));
@@ -91,8 +114,11 @@ export class CandidateIndex {
    * lookups to the scan.
    */
   static *build(keys: RuleKeys): Generator<void, CandidateIndex | undefined, void> {
+    const count = keys.rules;
+    // A rule with several options is keyed on the one fewest rules share (summed over its values):
+    // `x-env == prod and x-user-id == u-7` on `x-user-id`, not on what every lane requires.
+    const shared = keys.choices ? yield* shares(keys) : undefined;
     const bySlot = new Map<number, Map<string, number | number[]>>();
-    const count = keys.slots.length;
     let unkeyed = 0;
     const add = (values: Map<string, number | number[]>, value: string, rule: number) => {
       const rules = values.get(value);
@@ -101,16 +127,31 @@ export class CandidateIndex {
         if (rules !== rule) values.set(value, [rules, rule]);
       } else if (rules[rules.length - 1] !== rule) rules.push(rule);
     };
+    const chosen = new Int32Array(count).fill(-1);
     for (let rule = 0; rule < count; rule++) {
       if (rule % 256 === 255) yield;
-      const slot = keys.slots[rule]!;
-      if (slot < 0) {
+      const start = keys.starts[rule]!;
+      const end = keys.starts[rule + 1]!;
+      if (start === end) {
         unkeyed++;
         continue;
       }
+      let option = start;
+      if (shared && end - start > 1) {
+        let fewest = Infinity;
+        for (let o = start; o < end; o++) {
+          const rules = sharing(shared, keys.slots[o]!, keys.values[o]!);
+          if (rules < fewest) {
+            fewest = rules;
+            option = o;
+          }
+        }
+      }
+      chosen[rule] = option;
+      const slot = keys.slots[option]!;
       let values = bySlot.get(slot);
       if (values === undefined) bySlot.set(slot, (values = new Map()));
-      const key = keys.values[rule]!;
+      const key = keys.values[option]!;
       if (typeof key === 'string') add(values, key, rule);
       else for (const value of key) add(values, value, rule);
     }
@@ -121,7 +162,7 @@ export class CandidateIndex {
     for (const values of bySlot.values()) for (const rules of values.values()) size += 1 + (typeof rules === 'number' ? 1 : rules.length);
     const postings = new Int32Array(size);
     let at = 0;
-    for (let rule = 0; rule < count; rule++) if (keys.slots[rule]! < 0) postings[at++] = rule;
+    for (let rule = 0; rule < count; rule++) if (chosen[rule]! < 0) postings[at++] = rule;
     const slots = new Int32Array(bySlot.size);
     const lists: Map<string, number>[] = [];
     let done = 0;
@@ -187,4 +228,31 @@ export class CandidateIndex {
       if (tests[rule]!(req, frame)) return rule;
     }
   }
+}
+
+/** For each field slot, how many rules have an option requiring each value of it. */
+type Shares = Map<number, Map<string, number>>;
+
+function* shares(keys: RuleKeys): Generator<void, Shares, void> {
+  const shares: Shares = new Map();
+  for (let rule = 0; rule < keys.rules; rule++) {
+    if (rule % 256 === 255) yield;
+    for (let o = keys.starts[rule]!; o < keys.starts[rule + 1]!; o++) {
+      let counts = shares.get(keys.slots[o]!);
+      if (counts === undefined) shares.set(keys.slots[o]!, (counts = new Map()));
+      const values = keys.values[o]!;
+      if (typeof values === 'string') counts.set(values, (counts.get(values) ?? 0) + 1);
+      else for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+    }
+  }
+  return shares;
+}
+
+/** How many rules share an option's values, added up. */
+function sharing(shares: Shares, slot: number, values: string | readonly string[]): number {
+  const counts = shares.get(slot)!;
+  if (typeof values === 'string') return counts.get(values)!;
+  let rules = 0;
+  for (const value of values) rules += counts.get(value)!;
+  return rules;
 }
