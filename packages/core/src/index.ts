@@ -9,3 +9,5 @@ export { backoffDelay } from './backoff.js';
 export type { BackoffCurve } from './backoff.js';
 export { sleep, systemClock } from './clock.js';
 export type { Clock, ClockTimer } from './clock.js';
+export { runInSlices } from './slices.js';
+export type { SliceOptions } from './slices.js';

@@ -1,4 +1,4 @@
-import { BASE_LANE, ErrorCode, GraylaneError } from '@graylane/core';
+import { BASE_LANE, ErrorCode, GraylaneError, runInSlices } from '@graylane/core';
 import { rankRules } from '@graylane/rules';
 import type { Condition, Lane, LaneRuleSet, Percentage, RankedRule } from '@graylane/rules';
 import type { RequestView } from './request-view.js';
@@ -143,20 +143,8 @@ export async function compileMatcherInSlices(
   options: CompileMatcherOptions = {},
   slices: CompileInSlicesOptions = {},
 ): Promise<LaneMatcher> {
-  const sliceMs = slices.sliceMs ?? 0.5;
-  const steps = compileSteps(rules, options, true);
-  // Begins on a turn of its own: the caller's turn (receiving the rules, say) has had its share.
-  await nextTurn();
-  slices.signal?.throwIfAborted();
-  let deadline = performance.now() + sliceMs;
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value.matcher;
-    if (performance.now() < deadline) continue;
-    await nextTurn();
-    slices.signal?.throwIfAborted();
-    deadline = performance.now() + sliceMs;
-  }
+  const compiled = await runInSlices(compileSteps(rules, options, true), { sliceMs: slices.sliceMs ?? 0.5, signal: slices.signal });
+  return compiled.matcher;
 }
 
 /** What {@link compileWith} gives: the matcher, its generated source, and how many of its rules' tests a previous compile made. */
@@ -165,8 +153,6 @@ interface Compiled {
   readonly source: string | undefined;
   readonly kept: number;
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * {@link compileMatcher}, choosing the evaluator: with `generate`, `match` runs one generated

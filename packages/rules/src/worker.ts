@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { GraylaneError } from '@graylane/core';
+import { GraylaneError, runInSlices } from '@graylane/core';
 import type { ErrorCode } from '@graylane/core';
 import type { Lane, LaneRuleSet, RuleIssue } from './model/types.js';
 import type { ParseRulesOptions, ParsedRules } from './parse.js';
@@ -350,7 +350,7 @@ export function parseRulesInWorker(text: string, options: ParseInWorkerOptions =
         // here, in slices (see fallbackPolicySteps), that shares the earlier one's arrays where it
         // can: through a port it took about 7 ms (serialised, then received).
         if (previous && samePolicy(lanes, earlier, reuse)) settle(previous.policy);
-        else inSlices(fallbackPolicySteps(rules, previous?.policy), signal).then(settle, reject);
+        else runInSlices(fallbackPolicySteps(rules, previous?.policy), { signal }).then(settle, reject);
         return true;
       },
       onFailure(error) {
@@ -360,16 +360,6 @@ export function parseRulesInWorker(text: string, options: ParseInWorkerOptions =
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** Runs `steps` to its end, a step a turn of the event loop; rejects with the reason of `signal` once aborted. */
-async function inSlices<T>(steps: Generator<void, T, void>, signal: AbortSignal | undefined): Promise<T> {
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-    await new Promise((resolve) => setImmediate(resolve));
-    signal?.throwIfAborted();
-  }
 }
 
 /** Whether `lanes` (made with `reuse` from `earlier`) have the fallback policy of `earlier`. */
