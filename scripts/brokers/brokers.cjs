@@ -9,7 +9,7 @@
 // for ESM callers. Types: brokers.d.cts.
 
 const { ensureDebianPackages } = require('./debian.cjs');
-const { ensureKafka, startKafka, KAFKA_VERSION } = require('./kafka.cjs');
+const { clusterId, ensureKafka, startKafka, KAFKA_VERSION } = require('./kafka.cjs');
 const { startRabbitmq } = require('./rabbitmq.cjs');
 const { startRedis } = require('./redis.cjs');
 
@@ -48,4 +48,4 @@ async function prepareBrokers({ log = (line) => process.stdout.write(`${line}\n`
   log(`[brokers] Kafka, RabbitMQ and Redis ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-module.exports = { BROKERS, LABELS, KAFKA_VERSION, startBroker, prepareBrokers };
+module.exports = { BROKERS, LABELS, KAFKA_VERSION, kafkaClusterId: clusterId, startBroker, prepareBrokers };

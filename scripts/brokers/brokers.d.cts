@@ -8,6 +8,9 @@ export declare const LABELS: Readonly<Record<BrokerKind, string>>;
 /** The Kafka release the tests run (org.apache.kafka:kafka_2.13). */
 export declare const KAFKA_VERSION: string;
 
+/** A random Kafka cluster id (URL-safe base64 of 16 bytes), never one that starts with `-`. */
+export declare function kafkaClusterId(): string;
+
 /** One running test broker on loopback with throw-away data. */
 export interface TestBroker {
   readonly kind: BrokerKind;

@@ -96,9 +96,16 @@ async function ensureKafka({ log = defaultLog('kafka') } = {}) {
   return libsDir();
 }
 
-/** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (what `kafka-storage random-uuid` prints). */
+/**
+ * A random Kafka cluster id: 16 bytes, URL-safe base64 without padding (what `kafka-storage
+ * random-uuid` prints). Never one that starts with `-`, as Kafka's own `Uuid.randomUuid()` avoids:
+ * `format -t -Jajf…` reads it as an option and fails (one start in 64 did, in CI).
+ */
 function clusterId() {
-  return crypto.randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties({ nodeId, port, controllerPort, logDir }) {
@@ -204,4 +211,4 @@ async function startKafka({ port, properties = {}, log = defaultLog('kafka') } =
   };
 }
 
-module.exports = { KAFKA_VERSION, ensureKafka, startKafka };
+module.exports = { KAFKA_VERSION, clusterId, ensureKafka, startKafka };
