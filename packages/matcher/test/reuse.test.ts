@@ -166,10 +166,13 @@ describe('keeping tests: a property', () => {
         const before = compileWith(first, options, false).matcher;
         const reused = compileWith(second, { ...options, previous: before }, false).matcher;
         const fresh = compileWith(second, options, false).matcher;
+        // Both on the candidate index (where some rule has a key), and the same as a scan of every rule.
+        const scan = compileWith(second, options, false, false).matcher;
         for (const r of reqs) {
           draw = r.draw;
           const view = () => requestView({ headers: r.headers, query: r.query });
           expect(reused.match(view())).toBe(fresh.match(view()));
+          expect(fresh.match(view())).toBe(scan.match(view()));
           expect(reused.explain(view())).toEqual(fresh.explain(view()));
         }
       }),
