@@ -209,6 +209,26 @@ describe('candidate index', () => {
     expect(calls).toEqual([n - 1, 5]);
   });
 
+  it('serves a rule set that fits one generated function when it leaves a request a quarter of the rules at most', () => {
+    const keyedLanes = (n: number) =>
+      rules({ lanes: Array.from({ length: n }, (_, i) => ({ tag: `lane-${i}`, match: [{ type: 'header', name: 'x-user', operator: '==', value: `u-${i}` }] })) });
+    const indexed = compileWith(keyedLanes(40), {}, true);
+    expect(indexed.source).toBeUndefined();
+    expect(indexed.matcher.match(requestView({ headers: { 'x-user': 'u-39' } }))).toBe('lane-39');
+    expect(indexed.matcher.match(requestView({ headers: { 'x-user': 'u-40' } }))).toBeUndefined();
+    // Below 32 rules, and where every request would be tried against every rule, the generated function.
+    expect(compileWith(keyedLanes(31), {}, true).source).toBeDefined();
+    const shared = rules({
+      lanes: Array.from({ length: 40 }, (_, i) => ({
+        tag: `lane-${i}`,
+        match: [{ all: [{ type: 'header', name: 'x-env', operator: '==', value: 'prod' }, { type: 'query', name: 'g', operator: 'regex', value: `^g${i}$` }] }],
+      })),
+    });
+    const generated = compileWith(shared, {}, true);
+    expect(generated.source).toBeDefined();
+    expect(generated.matcher.match(requestView({ headers: { 'x-env': 'prod' }, query: { g: 'g7' } }))).toBe('lane-7');
+  });
+
   it('never reads an attribute to find candidates', () => {
     let calls = 0;
     const tenant = () => (calls++, 't1');

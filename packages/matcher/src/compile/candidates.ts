@@ -100,12 +100,15 @@ export class CandidateIndex {
   readonly #lists: readonly Map<string, number>[];
   readonly #postings: Int32Array;
   readonly #unkeyed: number;
+  /** The most rules a request can be tried against: the unkeyed ones and the longest list of each keyed field. */
+  readonly mostTried: number;
 
-  private constructor(slots: Int32Array, lists: Map<string, number>[], postings: Int32Array, unkeyed: number) {
+  private constructor(slots: Int32Array, lists: Map<string, number>[], postings: Int32Array, unkeyed: number, mostTried: number) {
     this.#slots = slots;
     this.#lists = lists;
     this.#postings = postings;
     this.#unkeyed = unkeyed;
+    this.mostTried = mostTried;
   }
 
   /**
@@ -166,11 +169,14 @@ export class CandidateIndex {
     const slots = new Int32Array(bySlot.size);
     const lists: Map<string, number>[] = [];
     let done = 0;
+    let mostTried = unkeyed;
     // Each map is given its values' offsets in place (setting a key that exists keeps the order).
     for (const [slot, values] of bySlot) {
       slots[lists.length] = slot;
+      let longest = 0;
       for (const [value, rules] of values) {
         values.set(value, at);
+        longest = Math.max(longest, typeof rules === 'number' ? 1 : rules.length);
         if (typeof rules === 'number') {
           postings[at++] = 1;
           postings[at++] = rules;
@@ -181,8 +187,9 @@ export class CandidateIndex {
         if (++done % 1024 === 0) yield;
       }
       lists.push(values as Map<string, number>);
+      mostTried += longest;
     }
-    return new CandidateIndex(slots, lists, postings, unkeyed);
+    return new CandidateIndex(slots, lists, postings, unkeyed, mostTried);
   }
 
   /** Entries of a frame's `cursors`: a position and an end for each list a request can meet (the unkeyed rules, one per keyed field). */
