@@ -18,7 +18,14 @@ const RNACOS_VERSION = '0.8.8';
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_LINES = 30;
-const START_ATTEMPTS = 3;
+/**
+ * Start-ups tried before giving up, the n-th retry after n × START_RETRY_DELAY_MS. r-nacos 0.8.8 can
+ * panic in raft start-up (`raftapply.rs:421`, a manager unwrapped before it is set: a race that
+ * load makes likelier); three attempts in a row, with no pause between them, all panicked once in
+ * CI while other work loaded the machine, so the attempts now wait for a burst of load to pass.
+ */
+const START_ATTEMPTS = 5;
+const START_RETRY_DELAY_MS = 1_000;
 
 /**
  * Cargo profile for the one-time build. r-nacos' release profile (LTO, one codegen unit) took 23 to
@@ -182,6 +189,7 @@ class RnacosNode {
       } catch (error) {
         if (!error.retryable || attempt >= START_ATTEMPTS) throw error;
         if (fresh) await fsp.rm(this.dataDir, { recursive: true, force: true });
+        await sleep(attempt * START_RETRY_DELAY_MS);
       }
     }
   }
