@@ -208,7 +208,10 @@ function* compileSteps(
   const conditions: Test[] = [];
   const tests: Test[] = [];
   const lanes: (string | undefined)[] = [];
-  const keys = new RuleKeys(memo);
+  // The closures' evaluator: the candidates of an index, when some rule has a key. Of a rule set
+  // that may fit one generated function, built only when it has enough rules for the index to win.
+  const fits = generate && mayFit(ranked.length);
+  const keys = index && (!fits || ranked.length >= INDEX_OVER_CODEGEN) ? new RuleKeys(memo) : undefined;
   let kept = ranked.length;
   for (let i = 0; i < ranked.length; i++) {
     const { lane, rule, laneIndex, ruleIndex } = ranked[i]!;
@@ -230,7 +233,7 @@ function* compileSteps(
     conditions.push(one.condition);
     tests.push(one.test);
     lanes.push(lane.tag === BASE_LANE ? undefined : lane.tag);
-    keys.push(rule.condition);
+    keys?.push(rule.condition);
     // A rule compiled can cost a regex compile (about 0.2 ms on RE2JS): one per step; kept ones are cheap.
     if (own.has(lane) || i % 256 === 255) yield;
   }
@@ -253,10 +256,7 @@ function* compileSteps(
   const predicates = memo.predicates;
   const random = options.random ?? Math.random;
 
-  // The closures' evaluator: the candidates of an index, when some rule has a key. Of a rule set
-  // that may fit one generated function, built only when it has enough rules for the index to win.
-  const fits = generate && mayFit(ranked.length);
-  const indexed = index && (!fits || ranked.length >= INDEX_OVER_CODEGEN) ? yield* CandidateIndex.build(keys) : undefined;
+  const indexed = keys && (yield* CandidateIndex.build(keys));
   // The generated function tries every rule: where the index leaves a request a few, it is faster
   // (scratch, 40 lanes of two keyed rules: about 100 ns against 225 to 300).
   const prunes = indexed !== undefined && indexed.mostTried * 4 <= ranked.length;

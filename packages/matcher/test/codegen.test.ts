@@ -122,6 +122,16 @@ describe('generated evaluator', () => {
 });
 
 describe('candidate index', () => {
+  /** Attributes `a0` … `a<n-1>`, each returning 'x' and recording its index in `calls` when read. */
+  const countingAttributes = (n: number) => {
+    const calls: number[] = [];
+    const attributes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, () => (calls.push(i), 'x')]));
+    return { calls, attributes };
+  };
+  /** `n` lanes `lane-<i>`, each with the one rule `all` of `members(i)`. */
+  const lanesOf = (n: number, members: (i: number) => unknown[]) =>
+    rules({ lanes: Array.from({ length: n }, (_, i) => ({ tag: `lane-${i}`, match: [{ all: members(i) }] })) });
+
   it('decides as a scan of every rule, on rule sets of many lanes sharing fields and values', () => {
     const many = fc.array(fc.array(condition, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 40 });
     fc.assert(
@@ -144,14 +154,11 @@ describe('candidate index', () => {
     // Each lane's attribute comes first in its AND, so a scan calls the attribute of every lane it
     // tries; the index tries only the lane keyed on the request's x-user.
     const n = 1000;
-    const calls: number[] = [];
-    const attributes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, () => (calls.push(i), 'x')]));
-    const set = rules({
-      lanes: Array.from({ length: n }, (_, i) => ({
-        tag: `lane-${i}`,
-        match: [{ all: [{ type: 'attribute', name: `a${i}`, operator: '==', value: 'x' }, { type: 'header', name: 'x-user', operator: '==', value: `u-${i}` }] }],
-      })),
-    });
+    const { calls, attributes } = countingAttributes(n);
+    const set = lanesOf(n, (i) => [
+      { type: 'attribute', name: `a${i}`, operator: '==', value: 'x' },
+      { type: 'header', name: 'x-user', operator: '==', value: `u-${i}` },
+    ]);
     const req = requestView({ headers: { 'x-user': `u-${n - 1}` } });
     expect(compileWith(set, { attributes }, false, false).matcher.match(req)).toBe(`lane-${n - 1}`);
     expect(calls).toHaveLength(n);
@@ -184,22 +191,12 @@ describe('candidate index', () => {
   it('keys a rule on the member fewest rules share, not on what every lane requires', () => {
     // Every lane requires x-env: prod first; keyed on it, a request would be tried against all of them.
     const n = 1000;
-    const calls: number[] = [];
-    const attributes = Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, () => (calls.push(i), 'x')]));
-    const set = rules({
-      lanes: Array.from({ length: n }, (_, i) => ({
-        tag: `lane-${i}`,
-        match: [
-          {
-            all: [
-              { type: 'header', name: 'x-env', operator: '==', value: 'prod' },
-              { type: 'attribute', name: `a${i}`, operator: '==', value: 'x' },
-              { type: 'query', name: 'group', operator: 'in', values: [`g${i}`, `h${i}`] },
-            ],
-          },
-        ],
-      })),
-    });
+    const { calls, attributes } = countingAttributes(n);
+    const set = lanesOf(n, (i) => [
+      { type: 'header', name: 'x-env', operator: '==', value: 'prod' },
+      { type: 'attribute', name: `a${i}`, operator: '==', value: 'x' },
+      { type: 'query', name: 'group', operator: 'in', values: [`g${i}`, `h${i}`] },
+    ]);
     const matcher = compileWith(set, { attributes }, false, true).matcher;
     expect(matcher.match(requestView({ headers: { 'x-env': 'prod' }, query: { group: `h${n - 1}` } }))).toBe(`lane-${n - 1}`);
     expect(calls).toEqual([n - 1]);
@@ -209,7 +206,7 @@ describe('candidate index', () => {
     expect(calls).toEqual([n - 1, 5]);
   });
 
-  it('serves a rule set that fits one generated function when it leaves a request a quarter of the rules at most', () => {
+  it('serves a rule set that fits one generated function, when it leaves a request a quarter of the rules at most', () => {
     const keyedLanes = (n: number) =>
       rules({ lanes: Array.from({ length: n }, (_, i) => ({ tag: `lane-${i}`, match: [{ type: 'header', name: 'x-user', operator: '==', value: `u-${i}` }] })) });
     const indexed = compileWith(keyedLanes(40), {}, true);
@@ -218,12 +215,10 @@ describe('candidate index', () => {
     expect(indexed.matcher.match(requestView({ headers: { 'x-user': 'u-40' } }))).toBeUndefined();
     // Below 32 rules, and where every request would be tried against every rule, the generated function.
     expect(compileWith(keyedLanes(31), {}, true).source).toBeDefined();
-    const shared = rules({
-      lanes: Array.from({ length: 40 }, (_, i) => ({
-        tag: `lane-${i}`,
-        match: [{ all: [{ type: 'header', name: 'x-env', operator: '==', value: 'prod' }, { type: 'query', name: 'g', operator: 'regex', value: `^g${i}$` }] }],
-      })),
-    });
+    const shared = lanesOf(40, (i) => [
+      { type: 'header', name: 'x-env', operator: '==', value: 'prod' },
+      { type: 'query', name: 'g', operator: 'regex', value: `^g${i}$` },
+    ]);
     const generated = compileWith(shared, {}, true);
     expect(generated.source).toBeDefined();
     expect(generated.matcher.match(requestView({ headers: { 'x-env': 'prod' }, query: { g: 'g7' } }))).toBe('lane-7');
@@ -232,12 +227,10 @@ describe('candidate index', () => {
   it('never reads an attribute to find candidates', () => {
     let calls = 0;
     const tenant = () => (calls++, 't1');
-    const set = rules({
-      lanes: Array.from({ length: 200 }, (_, i) => ({
-        tag: `lane-${i}`,
-        match: [{ all: [{ type: 'header', name: 'x', operator: '==', value: `${i}` }, { type: 'attribute', name: 'tenant', operator: '==', value: 't1' }] }],
-      })),
-    });
+    const set = lanesOf(200, (i) => [
+      { type: 'header', name: 'x', operator: '==', value: `${i}` },
+      { type: 'attribute', name: 'tenant', operator: '==', value: 't1' },
+    ]);
     const matcher = compileWith(set, { attributes: { tenant } }, false, true).matcher;
     expect(matcher.match(requestView({ headers: { x: 'none' } }))).toBeUndefined();
     expect(calls).toBe(0);

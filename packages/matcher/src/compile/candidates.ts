@@ -130,7 +130,6 @@ export class CandidateIndex {
         if (rules !== rule) values.set(value, [rules, rule]);
       } else if (rules[rules.length - 1] !== rule) rules.push(rule);
     };
-    const chosen = new Int32Array(count).fill(-1);
     for (let rule = 0; rule < count; rule++) {
       if (rule % 256 === 255) yield;
       const start = keys.starts[rule]!;
@@ -150,7 +149,6 @@ export class CandidateIndex {
           }
         }
       }
-      chosen[rule] = option;
       const slot = keys.slots[option]!;
       let values = bySlot.get(slot);
       if (values === undefined) bySlot.set(slot, (values = new Map()));
@@ -165,7 +163,7 @@ export class CandidateIndex {
     for (const values of bySlot.values()) for (const rules of values.values()) size += 1 + (typeof rules === 'number' ? 1 : rules.length);
     const postings = new Int32Array(size);
     let at = 0;
-    for (let rule = 0; rule < count; rule++) if (chosen[rule]! < 0) postings[at++] = rule;
+    for (let rule = 0; rule < count; rule++) if (keys.starts[rule] === keys.starts[rule + 1]) postings[at++] = rule;
     const slots = new Int32Array(bySlot.size);
     const lists: Map<string, number>[] = [];
     let done = 0;
