@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { parseRules, validateRules } from '@graylane/rules';
 import type { LaneRuleSet } from '@graylane/rules';
@@ -53,6 +55,49 @@ describe('compiling with `previous`', () => {
     }
     expect(reused.match(requestView({ headers: { 'x-env': 'e30x-q' } }))).toBe('lane-30');
     expect(reused.match(requestView({ headers: { 'x-env': 'e30-q' } }))).toBeUndefined();
+  });
+});
+
+describe('what a replaced matcher leaves alive', () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  /** Whether each of `refs` is collected once nothing but the weak references holds it. */
+  const collected = async (refs: readonly WeakRef<object>[]): Promise<boolean[]> => {
+    // A WeakRef's target stays alive until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    return refs.map((ref) => ref.deref() === undefined);
+  };
+  // Keyed lanes (the index serves past one generated function's reach) and few (one is generated).
+  const keyed = (n: number, version: number) =>
+    parseRules(
+      `lanes:\n${Array.from({ length: n }, (_, i) => `  - tag: lane-${i}\n    match:\n      - { type: header, name: x-user, operator: '==', value: 'u${i}-v${version}' }\n      - { type: header, name: x-env, operator: regex, value: '^e${i}-v${version}$' }`).join('\n')}\n`,
+    ).rules;
+  const evaluators: [string, (rules: LaneRuleSet, previous: LaneMatcher | undefined) => Promise<LaneMatcher>][] = [
+    ['generated', async (rules, previous) => compileMatcher(rules, { previous })],
+    ['indexed', async (rules, previous) => compileWith(rules, { previous }, false).matcher],
+    ['scanning', async (rules, previous) => compileWith(rules, { previous }, false, false).matcher],
+    ['compiled in slices', (rules, previous) => compileMatcherInSlices(rules, { previous })],
+  ];
+
+  it.each(evaluators)('%s: a matcher does not keep the ones it replaced alive', async (name, compile) => {
+    const lanes = name === 'generated' ? 5 : 100;
+    const refs: WeakRef<LaneMatcher>[] = [];
+    let current: LaneMatcher | undefined;
+    // Every reload replaces every lane (new values and patterns); the odd ones keep their lane objects.
+    let rules = keyed(lanes, 0);
+    for (let version = 0; version < 6; version++) {
+      if (version % 2 === 0) rules = keyed(lanes, version);
+      current = await compile(rules, current);
+      refs.push(new WeakRef(current));
+    }
+    const held = current!;
+    const version = 4; // the last compile's rules: the lane objects of version 4, kept
+    expect(held.match(requestView({ headers: { 'x-user': `u3-v${version}` } }))).toBe('lane-3');
+    expect(held.match(requestView({ headers: { 'x-env': `e${lanes - 1}-v${version}` } }))).toBe(`lane-${lanes - 1}`);
+    current = undefined;
+    expect(await collected(refs.slice(0, -1))).toEqual(refs.slice(0, -1).map(() => true));
+    expect(refs.at(-1)!.deref()).toBe(held);
   });
 });
 
