@@ -1,5 +1,7 @@
 // Rule contents above PARSE_IN_WORKER_CHARS: parsed on the rules worker (which loads the built
 // dist of @graylane/rules, as an installed copy does), compiled in slices, swapped in whole.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { requestView } from '@graylane/matcher';
 import { PARSE_IN_WORKER_CHARS, fallbackPolicy, parseRules } from '@graylane/rules';
 import { createRouter } from '@graylane/router';
@@ -185,4 +187,32 @@ describe('a rules manager on a large content', () => {
     source.publish(good);
     expect(rules.status()).toMatchObject({ state: 'ok', revision: 1 });
   }, 30_000);
+
+  test('what a revision replaced is collected: its matcher, its rules and its policy (large and small contents)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Revisions made, and weakly held, in a function of their own: an async function's frame may
+    // keep what its suspended locals last held.
+    const replaceThrice = async (lanes: number): Promise<{ rules: RulesManager; refs: WeakRef<object>[] }> => {
+      const { source, rules } = manage(large(lanes, 'a0'));
+      await rules.ready();
+      const refs: WeakRef<object>[] = [];
+      for (const tag of ['a1', 'a2', 'a3']) {
+        const { matcher, rules: ruleSet, policy } = rules.current()!;
+        refs.push(new WeakRef(matcher), new WeakRef(ruleSet), new WeakRef(policy));
+        const next = nextApplied(rules, 20_000);
+        source.publish(large(lanes, tag)); // every lane replaced
+        await next;
+      }
+      return { rules, refs };
+    };
+    for (const lanes of [LANES, 5]) {
+      const { rules, refs } = await replaceThrice(lanes);
+      expect(laneOf(rules, `a3-${lanes - 1}`)).toBe(`a3-${lanes - 1}`);
+      // A WeakRef's target stays alive until the job that made it ends.
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      expect(refs.map((ref) => ref.deref() === undefined)).toEqual(refs.map(() => true));
+    }
+  }, 60_000);
 });
