@@ -1,7 +1,7 @@
 import type { Condition, Field, Percentage, Predicate } from '@graylane/rules';
 import type { RequestView } from '../request-view.js';
 import { fieldReader } from './field.js';
-import { predicateKey } from './memo.js';
+import { fieldKey, predicateKey } from './memo.js';
 import type { Attribute } from './field.js';
 import { isStringEquality, moduloTest, stickyTest, valueComparison } from './predicate.js';
 import { MAX_REGEX_INPUT } from './regex.js';
@@ -198,7 +198,7 @@ class Generator {
 
   /** The field's local, read on first use: `(f<n> === k0 ? (f<n> = <read>) : f<n>)` (k0: not read yet). */
   private field(field: Field): string {
-    const key = `${field.type}\u0000${field.name}`;
+    const key = fieldKey(field);
     let local = this.#fieldLocals.get(key);
     if (local === undefined) {
       local = this.fields++;

@@ -65,7 +65,7 @@ export class Memo {
 
   /** The slot of `field`, whose reader is `read` (the first reader given for a field is kept). */
   field(field: Field, read: FieldReader): number {
-    const key = `${field.type}\u0000${field.name}`;
+    const key = fieldKey(field);
     let slot = this.#fieldSlots.get(key);
     if (slot === undefined) {
       slot = this.readers.push(read) - 1;
@@ -76,7 +76,7 @@ export class Memo {
 
   /** The slot `field` was given, if it was. */
   slotOf(field: Field): number | undefined {
-    return this.#fieldSlots.get(`${field.type}\u0000${field.name}`);
+    return this.#fieldSlots.get(fieldKey(field));
   }
 
   /** `test`, memoised in a result slot when the predicate appears in more than one place. */
@@ -104,6 +104,11 @@ export class Memo {
  */
 function useHash(key: string): number {
   return fnv1a32(key) & 0x3fffffff;
+}
+
+/** A field's identity (its type and name): fields with the same key read the same value. */
+export function fieldKey(field: Field): string {
+  return `${field.type}\u0000${field.name}`;
 }
 
 /**
